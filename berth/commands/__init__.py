@@ -1,0 +1,1 @@
+"""Subcommands of the berth CLI; each module has ``register(subparsers)``."""

@@ -1,0 +1,25 @@
+"""The one exception type berth raises for bad input or a missing tool.
+
+Its message is a single line that names the offending value and what is allowed; the CLI
+prints it as ``berth: error: <message>`` and exits with status 2, never a traceback.
+"""
+
+
+class BerthError(Exception):
+    """A user-facing error: bad input, a missing tool, a failed external step."""
+
+
+def check_choice(what: str, value: object, allowed: "list[str] | tuple[str, ...]") -> None:
+    """Raise a BerthError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise BerthError(f"unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def check_range(what: str, value: float, lo: float, hi: float) -> None:
+    """Raise a BerthError unless ``lo <= value <= hi`` (and value is a real number)."""
+    try:
+        ok = lo <= float(value) <= hi
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise BerthError(f"{what} = {value!r} is outside the allowed range [{lo}, {hi}]")

@@ -1,0 +1,1 @@
+"""Model zoo: Brevitas-quantized networks behind a registry (``create_model(name, **kw)``)."""

@@ -1,0 +1,1 @@
+"""Quantization schemes, integer weight codes and bit-error models."""

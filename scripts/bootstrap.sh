@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-command set-up for a fresh Debian/Ubuntu machine with Python 3.11 and pip.
+#   bash scripts/bootstrap.sh run    install everything, then run the main job (berth eval)
+#   bash scripts/bootstrap.sh test   install everything, then run the test suite
+# Installs Debian packages with apt-get when run as root (else says what is missing),
+# creates .venv/ beside this repo and installs berth with the pinned constraints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-}"
+case "$mode" in run|test|install) ;; *) echo "usage: bash scripts/bootstrap.sh {run|test|install}" >&2; exit 2 ;; esac
+
+APT_PACKAGES=(g++ make perl iverilog yosys)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: not root; install these Debian packages for the hardware tests: ${missing[*]}" >&2
+  fi
+fi
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+
+case "$mode" in
+  run)  exec .venv/bin/berth eval ;;
+  test) exec .venv/bin/python -m pytest ;;
+  install) echo "bootstrap: installed; activate with 'source .venv/bin/activate'" ;;
+esac

@@ -1,0 +1,1 @@
+"""cocotb test benches (separate modules) and their pytest-facing runners."""
