@@ -1,0 +1,247 @@
+"""Bit-error models: what low-voltage SRAM (or a profiled chip) does to stored weight codes.
+
+Every model maps ``{tensor name: QTensor}`` to a new dict with corrupted codes; clean codes, scales
+and zero points are never modified (ranges come from the clean weights). Application is a
+vectorized XOR / AND / OR on the m-bit words — no Python loop over weights, no model copies.
+
+Random models are *persistent chips*: ``chip`` is a seed, and the bits it corrupts are a pure
+function of (chip, tensor name, element, bit, p) — independent of parameter order and of other
+layers — and nested in p. See ``quant.sampling`` for the exact construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from berth.errors import BerthError, check_choice, check_range
+from quant.bits import from_words, plane_mask, to_words, word_dtype
+from quant.codes import QTensor
+from quant.sampling import NestedSampler, Points
+
+Tensors = Mapping[str, QTensor]
+
+
+class ErrorModel(ABC):
+    """A corruption of stored codes."""
+
+    @abstractmethod
+    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
+        """Corrupted copies of ``tensors`` (same keys, same order)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """Plain-data description for result records."""
+
+
+def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype, coin: int | None = None) -> np.ndarray:
+    """Dense per-word OR of the sampled bits.
+
+    Within one level and plane the elements are distinct, so a gather-OR-scatter is exact; a bit
+    drawn by two levels is ORed twice, which is harmless.
+    """
+    mask = np.zeros(n, dtype=dtype)
+    for pts in levels:
+        for plane, elem, coins in pts.planes():
+            bit = dtype.type(1 << plane)
+            if not allowed & (1 << plane):
+                continue
+            if coin is not None:
+                elem = elem[coins == coin]
+            np.put(mask, elem, mask.take(elem) | bit)
+    return mask
+
+
+class RandomBitErrors(ErrorModel):
+    """Random bit flips of a persistent chip.
+
+    Each stored bit flips independently with probability ``p``; with ``p01``/``p10`` a bit holding
+    0 flips to 1 with probability ``p01`` and a bit holding 1 flips to 0 with ``p10``. ``chip`` is
+    the seed: the same chip flips the same bits, and every bit flipped at p is flipped at any
+    larger p. ``bits`` restricts errors to "msb", "lsb" or a list of bit indices; ``protect``
+    lists bit indices never touched. Bits above the code width are never touched.
+    """
+
+    def __init__(self, p: float, chip: int = 0, p01: float | None = None, p10: float | None = None,
+                 bits: str | list[int] = "all", protect: tuple[int, ...] = ()):
+        for name, value in (("p", p), ("p01", p01), ("p10", p10)):
+            if value is not None:
+                check_range(f"bit error rate {name}", value, 0.0, 1.0)
+        self.p = float(p)
+        self.p01 = float(p if p01 is None else p01)
+        self.p10 = float(p if p10 is None else p10)
+        self.chip = int(chip)
+        self.bits = bits
+        self.protect = tuple(protect)
+        self._sampler = NestedSampler("flip", self.chip)
+
+    def flip_mask(self, name: str, words: np.ndarray, bits: int) -> np.ndarray:
+        """XOR mask (per word) of the bits this chip flips in tensor ``name`` holding ``words``."""
+        n = words.size
+        allowed = plane_mask(bits, self.bits, self.protect)
+        dtype = word_dtype(bits)
+        up = _or_mask(self._sampler.sample(name, n, bits, self.p01), n, allowed, dtype)
+        if self.p10 == self.p01:
+            return up
+        down = _or_mask(self._sampler.sample(name, n, bits, self.p10), n, allowed, dtype)
+        return (up & ~words) | (down & words)
+
+    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
+        out = {}
+        for name, qt in tensors.items():
+            words = to_words(qt.codes, qt.bits).reshape(-1)
+            words ^= self.flip_mask(name, words, qt.bits)
+            out[name] = qt.with_codes(from_words(words, qt.bits, qt.codes.dtype).reshape(qt.shape))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"model": "random", "p": self.p, "p01": self.p01, "p10": self.p10, "chip": self.chip,
+                "bits": self.bits, "protect": list(self.protect)}
+
+
+class StuckAtErrors(ErrorModel):
+    """Stuck-at cells of a persistent chip.
+
+    Each stored bit is a stuck cell with probability ``p`` (nested in p, like RandomBitErrors);
+    a stuck cell reads ``value`` (0 or 1), or with ``value="random"`` a fair per-cell coin that
+    does not change with p. A cell stuck at the value it already holds changes nothing.
+    """
+
+    def __init__(self, p: float, chip: int = 0, value: int | str = "random",
+                 bits: str | list[int] = "all", protect: tuple[int, ...] = ()):
+        check_range("stuck-at rate p", p, 0.0, 1.0)
+        check_choice("stuck-at value", value, (0, 1, "random"))
+        self.p = float(p)
+        self.chip = int(chip)
+        self.value = value
+        self.bits = bits
+        self.protect = tuple(protect)
+        self._sampler = NestedSampler("stuck", self.chip)
+
+    def masks(self, name: str, n: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """(stuck-at-0 mask, stuck-at-1 mask) over the words of tensor ``name``."""
+        allowed = plane_mask(bits, self.bits, self.protect)
+        dtype = word_dtype(bits)
+        pts = self._sampler.sample(name, n, bits, self.p)
+        if self.value == "random":
+            return _or_mask(pts, n, allowed, dtype, coin=0), _or_mask(pts, n, allowed, dtype, coin=1)
+        full = _or_mask(pts, n, allowed, dtype)
+        zero = np.zeros(n, dtype=dtype)
+        return (full, zero) if self.value == 0 else (zero, full)
+
+    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
+        out = {}
+        for name, qt in tensors.items():
+            words = to_words(qt.codes, qt.bits).reshape(-1)
+            s0, s1 = self.masks(name, words.size, qt.bits)
+            words = (words & ~s0) | s1
+            out[name] = qt.with_codes(from_words(words, qt.bits, qt.codes.dtype).reshape(qt.shape))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"model": "stuck_at", "p": self.p, "chip": self.chip, "value": self.value,
+                "bits": self.bits, "protect": list(self.protect)}
+
+
+def memory_layout(tensors: Tensors, word_width: int) -> dict[str, tuple[int, int]]:
+    """Word address of each tensor in weight memory: ``{name: (base_word, codes_per_word)}``.
+
+    The documented mapping: tensors are laid out in the order given (a model's registration
+    order), each starting at a fresh word; a tensor's codes, flattened in C order, are packed
+    ``word_width // bits`` per word, code ``i`` in word ``base + i // cpw`` at bit offset
+    ``(i % cpw) * bits`` (least significant first).
+    """
+    layout, address = {}, 0
+    for name, qt in tensors.items():
+        if qt.bits > word_width:
+            raise BerthError(f"tensor {name!r} has {qt.bits}-bit codes, wider than the {word_width}-bit memory word")
+        cpw = word_width // qt.bits
+        layout[name] = (address, cpw)
+        address += -(-qt.codes.size // cpw)
+    return layout
+
+
+def _hash_uniform(seed: int, index: np.ndarray) -> np.ndarray:
+    """Counter-based uniform [0,1) for each index (splitmix64 finalizer keyed by seed)."""
+    key = int.from_bytes(hashlib.blake2b(str(seed).encode(), digest_size=8).digest(), "little")
+    with np.errstate(over="ignore"):
+        z = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+class ProfiledErrors(ErrorModel):
+    """A measured chip map laid over weight memory (see ``memory_layout`` for the mapping).
+
+    ``kind="prob"``: the map holds per-bit error probabilities in [0, 1], shape (words, word_width);
+    bit j of word a flips when a uniform keyed by (seed, a, j) is below map[a, j] (persistent).
+    ``kind="stuck"``: the map holds -1 (healthy), 0 (stuck-at-0) or 1 (stuck-at-1).
+    Addresses beyond the map wrap around (address modulo the number of words), after adding
+    ``base_address``.
+    """
+
+    def __init__(self, chip_map: np.ndarray | str | Path, word_width: int, kind: str = "prob",
+                 seed: int = 0, base_address: int = 0):
+        check_choice("profiled map kind", kind, ("prob", "stuck"))
+        self.source = str(chip_map) if not isinstance(chip_map, np.ndarray) else "<array>"
+        self.map = load_chip_map(chip_map, word_width, kind)
+        self.word_width = int(word_width)
+        self.kind = kind
+        self.seed = int(seed)
+        self.base_address = int(base_address)
+
+    def _cells(self, base: int, cpw: int, n: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+        i = np.arange(n)
+        address = (self.base_address + base + i // cpw) % self.map.shape[0]
+        col = (i % cpw)[:, None] * bits + np.arange(bits)[None, :]
+        return address[:, None], col
+
+    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
+        out = {}
+        for name, (base, cpw) in memory_layout(tensors, self.word_width).items():
+            qt = tensors[name]
+            words = to_words(qt.codes, qt.bits).reshape(-1)
+            address, col = self._cells(base, cpw, words.size, qt.bits)
+            cell = self.map[address, col]
+            weights = np.left_shift(1, np.arange(qt.bits)).astype(np.int64)
+            if self.kind == "prob":
+                u = _hash_uniform(self.seed, address * self.word_width + col)
+                flips = ((u < cell) * weights).sum(axis=1).astype(words.dtype)
+                words ^= flips
+            else:
+                s0 = ((cell == 0) * weights).sum(axis=1).astype(words.dtype)
+                s1 = ((cell == 1) * weights).sum(axis=1).astype(words.dtype)
+                words = (words & ~s0) | s1
+            out[name] = qt.with_codes(from_words(words, qt.bits, qt.codes.dtype).reshape(qt.shape))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"model": "profiled", "source": self.source, "kind": self.kind, "seed": self.seed,
+                "word_width": self.word_width, "words": int(self.map.shape[0]), "base_address": self.base_address}
+
+
+def load_chip_map(chip_map: np.ndarray | str | Path, word_width: int, kind: str) -> np.ndarray:
+    """Load and validate a chip map: shape (words, word_width), values allowed by ``kind``."""
+    if isinstance(chip_map, np.ndarray):
+        arr, where = chip_map, "chip map"
+    else:
+        where = f"chip map {str(chip_map)!r}"
+        try:
+            arr = np.load(chip_map, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BerthError(f"{where} is not a readable .npy file ({exc})") from None
+    if arr.ndim != 2 or arr.shape[1] != word_width or arr.shape[0] == 0:
+        raise BerthError(f"{where} has shape {arr.shape}; expected (words, {word_width}) for {word_width}-bit words")
+    if kind == "prob":
+        if not np.issubdtype(arr.dtype, np.floating) or not ((arr >= 0) & (arr <= 1)).all():
+            raise BerthError(f"{where} must hold probabilities in [0, 1]")
+        return arr.astype(np.float64)
+    if not np.isin(arr, (-1, 0, 1)).all():
+        raise BerthError(f"{where} must hold -1 (healthy), 0 or 1 (stuck-at values)")
+    return arr.astype(np.int8)
