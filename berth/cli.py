@@ -1,6 +1,7 @@
 """The ``berth`` command line: one subcommand per capability.
 
-Each subcommand lives in ``berth/commands/<name>.py`` and exposes ``register(subparsers)``; heavy
+Each subcommand lives in ``berth/commands/<name>.py`` and exposes ``register(subparsers)`` (found
+automatically); heavy
 imports (torch, hls4ml, cocotb) happen inside the command's handler, so ``berth --help`` is fast.
 A BerthError anywhere becomes ``berth: error: <one line>`` and exit status 2.
 """
@@ -9,12 +10,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
+
+import berth.commands
 
 from berth import __version__
 from berth.errors import BerthError
 
-COMMANDS = ("eval",)
+
+
+def command_modules() -> list[str]:
+    """Modules of ``berth.commands`` that define a subcommand (``register``), sorted by name."""
+    names = [m.name for m in pkgutil.iter_modules(berth.commands.__path__)]
+    return [n for n in sorted(names) if hasattr(importlib.import_module(f"berth.commands.{n}"), "register")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"berth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in command_modules():
         importlib.import_module(f"berth.commands.{name}").register(sub)
     return parser
 

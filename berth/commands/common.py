@@ -1,0 +1,20 @@
+"""Arguments and helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+from pathlib import Path
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and repeatable ``--set key=value`` (defaults < file < flags)."""
+    parser.add_argument("--config", metavar="FILE", help="TOML file with settings (unknown keys are errors)")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                        help="override one setting, e.g. --set chips=50 --set 'p=[0.01]' (repeatable)")
+
+
+def run_dir(root: str | Path, kind: str) -> Path:
+    """A fresh, timestamped run directory name under ``root`` (not created)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return Path(root) / f"{kind}-{stamp}"

@@ -1,0 +1,59 @@
+"""Clean and robust error of a quantized model under bit-error chips.
+
+RErr of one chip: the share of test examples that the clean *or* the perturbed model gets wrong
+(an example the clean model already misclassifies counts as an error under every chip). The clean
+integer codes are computed once and reused for all chips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from quant.errors import ErrorModel
+from quant.inject import model_codes, use_codes
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Predicted labels of ``model`` in eval mode."""
+    model.eval()
+    out = [model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy()
+
+
+@dataclass(frozen=True)
+class RobustResult:
+    """Clean error and per-chip RErr (fractions in [0, 1])."""
+
+    clean_error: float
+    rerr: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        return float(self.rerr.mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.rerr.std(ddof=1)) if len(self.rerr) > 1 else 0.0
+
+    @property
+    def worst(self) -> float:
+        return float(self.rerr.max())
+
+
+def robust_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chips: Iterable[ErrorModel]) -> RobustResult:
+    """Clean error and RErr of ``model`` on (x, y) under each error model in ``chips``."""
+    labels = y.numpy()
+    clean_ok = predict(model, x) == labels
+    clean = model_codes(model)
+    rerr = []
+    for chip in chips:
+        with use_codes(model, chip.perturb(clean)):
+            ok = predict(model, x) == labels
+        rerr.append(1.0 - float((ok & clean_ok).mean()))
+    return RobustResult(1.0 - float(clean_ok.mean()), np.array(rerr))
