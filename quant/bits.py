@@ -59,6 +59,15 @@ def plane_mask(bits: int, select: str | list[int] | tuple[int, ...] = "all", pro
     return mask
 
 
+def check_selection(select: object) -> None:
+    """Validate a bit selection before the code width is known ("all", "msb", "lsb", or indices)."""
+    if select in ("all", "msb", "lsb"):
+        return
+    if isinstance(select, (list, tuple)) and all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b >= 0 for b in select):
+        return
+    raise BerthError(f"bit selection {select!r} is not allowed; allowed: 'all', 'msb', 'lsb' or a list of bit indices")
+
+
 def _check_bit(b: object, bits: int, what: str) -> None:
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 0 <= b < bits:
         raise BerthError(f"{what} index {b!r} is outside 0..{bits - 1} for {bits}-bit codes")

@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from berth.errors import BerthError, check_choice, check_range
-from quant.bits import from_words, plane_mask, to_words, word_dtype
+from quant.bits import check_selection, from_words, plane_mask, to_words, word_dtype
 from quant.codes import QTensor
 from quant.sampling import NestedSampler, Points
 
@@ -38,7 +38,7 @@ class ErrorModel(ABC):
         """Plain-data description for result records."""
 
 
-def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype, coin: int | None = None) -> np.ndarray:
+def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype) -> np.ndarray:
     """Dense per-word OR of the sampled bits.
 
     Within one level and plane the elements are distinct, so a gather-OR-scatter is exact; a bit
@@ -46,12 +46,10 @@ def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype, coin: 
     """
     mask = np.zeros(n, dtype=dtype)
     for pts in levels:
-        for plane, elem, coins in pts.planes():
+        for plane, elem in pts.planes():
             bit = dtype.type(1 << plane)
             if not allowed & (1 << plane):
                 continue
-            if coin is not None:
-                elem = elem[coins == coin]
             np.put(mask, elem, mask.take(elem) | bit)
     return mask
 
@@ -71,6 +69,8 @@ class RandomBitErrors(ErrorModel):
         for name, value in (("p", p), ("p01", p01), ("p10", p10)):
             if value is not None:
                 check_range(f"bit error rate {name}", value, 0.0, 1.0)
+        check_selection(bits)
+        check_selection(list(protect))
         self.p = float(p)
         self.p01 = float(p if p01 is None else p01)
         self.p10 = float(p if p10 is None else p10)
@@ -107,14 +107,17 @@ class StuckAtErrors(ErrorModel):
     """Stuck-at cells of a persistent chip.
 
     Each stored bit is a stuck cell with probability ``p`` (nested in p, like RandomBitErrors);
-    a stuck cell reads ``value`` (0 or 1), or with ``value="random"`` a fair per-cell coin that
-    does not change with p. A cell stuck at the value it already holds changes nothing.
+    a stuck cell reads ``value`` (0 or 1), or with ``value="random"`` a fair coin that is a pure
+    function of (chip, tensor, element, bit), so it does not change with p. A cell stuck at the
+    value it already holds changes nothing.
     """
 
     def __init__(self, p: float, chip: int = 0, value: int | str = "random",
                  bits: str | list[int] = "all", protect: tuple[int, ...] = ()):
         check_range("stuck-at rate p", p, 0.0, 1.0)
         check_choice("stuck-at value", value, (0, 1, "random"))
+        check_selection(bits)
+        check_selection(list(protect))
         self.p = float(p)
         self.chip = int(chip)
         self.value = value
@@ -126,10 +129,13 @@ class StuckAtErrors(ErrorModel):
         """(stuck-at-0 mask, stuck-at-1 mask) over the words of tensor ``name``."""
         allowed = plane_mask(bits, self.bits, self.protect)
         dtype = word_dtype(bits)
-        pts = self._sampler.sample(name, n, bits, self.p)
+        full = _or_mask(self._sampler.sample(name, n, bits, self.p), n, allowed, dtype)
         if self.value == "random":
-            return _or_mask(pts, n, allowed, dtype, coin=0), _or_mask(pts, n, allowed, dtype, coin=1)
-        full = _or_mask(pts, n, allowed, dtype)
+            cells = np.flatnonzero(full)
+            coins = np.zeros(n, dtype=dtype)
+            seed = f"stuck-value\0{self.chip}\0{name}"
+            coins[cells] = (_hash_uniform(seed, cells) * 2.0**16).astype(np.uint32).astype(dtype)
+            return full & ~coins, full & coins
         zero = np.zeros(n, dtype=dtype)
         return (full, zero) if self.value == 0 else (zero, full)
 
@@ -165,8 +171,8 @@ def memory_layout(tensors: Tensors, word_width: int) -> dict[str, tuple[int, int
     return layout
 
 
-def _hash_uniform(seed: int, index: np.ndarray) -> np.ndarray:
-    """Counter-based uniform [0,1) for each index (splitmix64 finalizer keyed by seed)."""
+def _hash_uniform(seed: int | str, index: np.ndarray) -> np.ndarray:
+    """Counter-based uniform [0,1) for each index (splitmix64 finalizer keyed by a hash of seed)."""
     key = int.from_bytes(hashlib.blake2b(str(seed).encode(), digest_size=8).digest(), "little")
     with np.errstate(over="ignore"):
         z = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)

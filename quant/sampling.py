@@ -40,26 +40,25 @@ class Points:
     """Sampled bits of one level, sorted plane-major.
 
     ``elem[bounds[b]:bounds[b+1]]`` are the (distinct, sorted) elements whose bit ``b`` is
-    included; ``mark`` in [0,1) and ``coin`` in {0,1} are per point.
+    included; ``mark`` in [0,1) is the thinning mark of each point.
     """
 
     elem: np.ndarray
     bounds: np.ndarray
     mark: np.ndarray
-    coin: np.ndarray
 
     def select(self, keep: np.ndarray) -> "Points":
         """The points where ``keep`` is true (bounds recomputed)."""
         bounds = np.concatenate([[0], np.cumsum(keep)])[self.bounds]
-        return Points(self.elem[keep], bounds, self.mark[keep], self.coin[keep])
+        return Points(self.elem[keep], bounds, self.mark[keep])
 
-    def planes(self) -> "list[tuple[int, np.ndarray, np.ndarray]]":
-        """(plane, elements, coins) for each non-empty bit plane."""
+    def planes(self) -> "list[tuple[int, np.ndarray]]":
+        """(plane, elements) for each non-empty bit plane."""
         out = []
         for b in range(len(self.bounds) - 1):
             lo, hi = self.bounds[b], self.bounds[b + 1]
             if hi > lo:
-                out.append((b, self.elem[lo:hi], self.coin[lo:hi]))
+                out.append((b, self.elem[lo:hi]))
         return out
 
 
@@ -92,7 +91,7 @@ def sample_level(key: np.ndarray, level: int, n: int, planes: int) -> Points:
     mean = n * rate
     chunk = int(mean + 4.0 * math.sqrt(mean * (1.0 - rate)) + 16)
     log1m = math.log1p(-rate) if rate < 1.0 else -math.inf
-    pos_parts, raw_parts = [], []
+    pos_parts, mark_parts = [], []
     last = -1
     while last < total - 1:
         raw = gen.random_raw(2 * chunk)
@@ -100,17 +99,14 @@ def sample_level(key: np.ndarray, level: int, n: int, planes: int) -> Points:
         gaps = np.floor(np.log(u) / log1m).astype(np.int64) + 1
         pos = last + np.cumsum(gaps)
         pos_parts.append(pos)
-        raw_parts.append(raw[1::2])
+        mark_parts.append((raw[1::2] >> np.uint64(11)).astype(np.float64) * _TWO53)
         last = int(pos[-1])
     pos = np.concatenate(pos_parts)
-    raw = np.concatenate(raw_parts)
     keep = pos < total
-    pos, raw = pos[keep], raw[keep]
-    mark = (raw >> np.uint64(11)).astype(np.float64) * _TWO53
-    coin = (raw & np.uint64(1)).astype(np.uint8)
+    pos, mark = pos[keep], np.concatenate(mark_parts)[keep]
     bounds = np.searchsorted(pos, np.arange(planes + 1) * n)
     plane = np.repeat(np.arange(planes), np.diff(bounds))
-    return Points(pos - plane * n, bounds, mark, coin)
+    return Points(pos - plane * n, bounds, mark)
 
 
 class NestedSampler:

@@ -1,0 +1,46 @@
+"""Typed configuration: defaults < file < overrides, unknown keys and wrong types rejected."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from berth.config import load_config
+from berth.errors import BerthError
+
+
+@dataclass(frozen=True)
+class Inner:
+    epochs: int = 2
+    lr: float = 0.1
+
+
+@dataclass(frozen=True)
+class Outer:
+    name: str = "a"
+    p: list[float] = field(default_factory=lambda: [0.1])
+    inner: Inner = field(default_factory=Inner)
+    w_max: float | None = None
+
+
+def test_precedence(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('name = "file"\n[inner]\nepochs = 5\n')
+    cfg = load_config(Outer, path, ["inner.lr=0.5", "p=[0.01, 0.02]", "w_max=1"])
+    assert cfg == Outer(name="file", p=[0.01, 0.02], inner=Inner(epochs=5, lr=0.5), w_max=1.0)
+    assert load_config(Outer) == Outer()
+
+
+@pytest.mark.parametrize("override,needle", [("nme=x", "'nme'"), ("inner.epochs=1.5", "inner.epochs"),
+                                             ("p=3", "must be a list"), ("inner.lrr=1", "'lrr'")])
+def test_errors_name_the_key(override, needle):
+    with pytest.raises(BerthError, match=needle):
+        load_config(Outer, None, [override])
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = = 1")
+    with pytest.raises(BerthError, match="not valid TOML"):
+        load_config(Outer, bad)
+    with pytest.raises(BerthError, match="does not exist"):
+        load_config(Outer, tmp_path / "none.toml")

@@ -1,0 +1,108 @@
+"""Quantization schemes: step error, exact code round trips, Brevitas holds berth's integers."""
+
+import numpy as np
+import pytest
+import torch
+
+from models import create_model
+from quant.bits import from_words, to_words
+from quant.brevitas_quant import quantized_layers
+from quant.codes import grid_limits, quantize_tensor, weight_range
+from quant.inject import model_codes, use_codes
+from quant.scheme import PRESETS, get_scheme
+
+BITS = [2, 3, 4, 8, 12, 16]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("bits", BITS)
+def test_dequantize_error_at_most_half_a_step_when_rounding(preset, bits):
+    scheme = get_scheme(preset, bits=bits)
+    w = torch.randn(4000, generator=torch.Generator().manual_seed(bits)) * 0.3
+    lo, hi = weight_range([w], scheme)
+    qt = quantize_tensor(w, scheme, lo, hi)
+    err = np.abs(qt.dequantize() - w.numpy()).max()
+    step = qt.scale
+    float32_slack = 8 * np.finfo(np.float32).eps * float(max(abs(lo), abs(hi)))  # (code - zp) * scale in float32
+    if scheme.rounding == "round":
+        assert err <= 0.5 * step + float32_slack
+    else:
+        assert err < step + float32_slack
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("bits", BITS)
+def test_codes_round_trip_exactly(preset, bits):
+    """codes -> words -> codes, and codes -> dequantize -> requantize, are both the identity."""
+    scheme = get_scheme(preset, bits=bits)
+    w = torch.randn(4000, generator=torch.Generator().manual_seed(1))
+    lo, hi = weight_range([w], scheme)
+    qt = quantize_tensor(w, scheme, lo, hi)
+    assert np.array_equal(from_words(to_words(qt.codes, bits), bits, qt.codes.dtype), qt.codes)
+    # re-quantize the dequantized grid values by rounding (truncating an exact grid value in float
+    # arithmetic may land one below it)
+    again = quantize_tensor(torch.from_numpy(qt.dequantize()), scheme.replace(w_max=None, rounding="round"), lo, hi)
+    assert np.array_equal(again.codes, qt.codes)
+    g_lo, g_hi = grid_limits(scheme)
+    assert qt.codes.astype(np.int64).max() - qt.codes.astype(np.int64).min() <= g_hi - g_lo
+
+
+def test_presets_match_stutz_et_al():
+    normal, rquant = get_scheme("normal"), get_scheme("rquant")
+    assert (normal.symmetric, normal.granularity, normal.signed, normal.rounding) == (True, "global", True, "trunc")
+    assert (rquant.symmetric, rquant.granularity, rquant.signed, rquant.rounding) == (False, "tensor", False, "round")
+    assert get_scheme("fixed").hls_exact and not normal.hls_exact and not rquant.hls_exact
+
+
+def test_global_range_is_shared_across_layers():
+    model = create_model("mlp", scheme="normal", bits=8)
+    scales = {qt.scale for qt in model_codes(model).values()}
+    assert len(scales) == 1
+    model = create_model("mlp", scheme="symmetric", bits=8)
+    assert len({qt.scale for qt in model_codes(model).values()}) == 3
+
+
+MODELS = [("mlp", {}), ("lenet", {}), ("simplenet", {"widths": (8, 16)}), ("resnet20", {"width": 4})]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("name,kw", MODELS)
+def test_brevitas_integers_equal_berth_integers(preset, name, kw):
+    model = create_model(name, scheme=preset, bits=6, **kw)
+    codes = model_codes(model)
+    layers = quantized_layers(model)
+    assert list(codes) == list(layers)
+    for lname, layer in layers.items():
+        brevitas_int = layer.quant_weight().int().detach().numpy().astype(np.int64)
+        assert np.array_equal(brevitas_int, codes[lname].codes.astype(np.int64)), lname
+
+
+def test_per_layer_schemes_and_bits():
+    model = create_model("lenet", scheme="rquant", bits=8, layer_schemes={"fc2": {"bits": 4}, "conv1": "fixed"})
+    codes = model_codes(model)
+    assert codes["fc2"].bits == 4 and codes["fc1"].bits == 8
+    assert codes["conv1"].signed and not codes["conv2"].signed
+
+
+def test_override_changes_output_and_restores():
+    model = create_model("lenet").eval()
+    x = torch.rand(4, 1, 8, 8)
+    clean = model(x)
+    codes = model_codes(model)
+    zeroed = {n: qt.with_codes(np.zeros_like(qt.codes)) for n, qt in codes.items()}
+    with use_codes(model, zeroed):
+        assert not torch.allclose(model(x), clean)
+    assert torch.equal(model(x), clean)
+
+
+def test_clipping_bounds_weights_but_not_norm_scales():
+    model = create_model("resnet20", width=4, in_channels=3, input_size=8, scheme="symmetric", w_max=0.1)
+    from quant.train import clip_weights
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    clip_weights(model)
+    for layer in quantized_layers(model).values():
+        assert layer.weight.abs().max() <= 0.1 + 1e-7
+    assert model.bn1.weight.abs().max() > 0.1  # reparameterized norm (scale 1 + gamma) is not clipped
