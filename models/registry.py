@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from berth.errors import BerthError
@@ -35,8 +36,12 @@ def list_models() -> list[str]:
 
 def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float | None = None,
                  layer_schemes: dict[str, Any] | None = None, act_bits: int | None = None,
-                 **kw: Any) -> nn.Module:
-    """Build zoo model ``name`` with its weights quantized by ``scheme`` at ``bits`` bits."""
+                 seed: int = 0, **kw: Any) -> nn.Module:
+    """Build zoo model ``name`` with its weights quantized by ``scheme`` at ``bits`` bits.
+
+    The initial weights are drawn from a torch generator seeded with ``seed`` (the global RNG
+    state is left as it was), so the same arguments always build the same model.
+    """
     if name not in MODELS:
         raise BerthError(f"unknown model {name!r}; allowed: {', '.join(list_models())}")
     cls = MODELS[name]
@@ -51,7 +56,9 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
     if act_bits is not None and not (isinstance(act_bits, int) and 2 <= act_bits <= 16):
         raise BerthError(f"act_bits = {act_bits!r} is not allowed; allowed: integers 2..16 or unset")
     spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits)
-    model = spec.finish(cls(spec, **arch))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = spec.finish(cls(spec, **arch))
     model.berth_config = {"name": name, "scheme": scheme, "bits": bits, "w_max": w_max,
-                          "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, **arch}
+                          "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, "seed": seed, **arch}
     return model

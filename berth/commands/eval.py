@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     c, h, _ = data.shape
     rows = []
     for scheme in cfg.schemes:
-        model = create_model(cfg.model, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max,
+        model = create_model(cfg.model, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed,
                              in_channels=c, input_size=h, num_classes=data.num_classes)
         print(f"training {cfg.model} with {scheme} {cfg.bits}-bit weights ({cfg.epochs} epochs)")
         train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))
