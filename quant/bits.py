@@ -20,6 +20,8 @@ def word_dtype(bits: int) -> np.dtype:
 def to_words(codes: np.ndarray, bits: int) -> np.ndarray:
     """The stored ``bits``-bit pattern of each code, as an unsigned array (a new array)."""
     wd = word_dtype(bits)
+    if bits == wd.itemsize * 8:
+        return codes.view(wd).copy()
     return codes.view(wd) & wd.type((1 << bits) - 1)
 
 

@@ -54,6 +54,32 @@ def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype) -> np.
     return mask
 
 
+def _sparse_or(levels: list[Points], allowed: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct elements, OR of their sampled bits): the same set as ``_or_mask``, sparse."""
+    elems, vals = [], []
+    for pts in levels:
+        for plane, elem in pts.planes():
+            if allowed & (1 << plane):
+                elems.append(elem)
+                vals.append(np.full(elem.size, 1 << plane, dtype=dtype))
+    if not elems:
+        return np.empty(0, np.int64), np.empty(0, dtype)
+    unique, inverse = np.unique(np.concatenate(elems), return_inverse=True)
+    mask = np.zeros(unique.size, dtype=dtype)
+    np.bitwise_or.at(mask, inverse, np.concatenate(vals))
+    return unique, mask
+
+
+def _xor_sampled(words: np.ndarray, levels: list[Points], allowed: int) -> None:
+    """Flip the sampled bits of ``words`` in place: sparse when few, else through a dense mask."""
+    count = sum(pts.elem.size for pts in levels)
+    if count * 32 < words.size:
+        elem, mask = _sparse_or(levels, allowed, words.dtype)
+        words[elem] ^= mask
+    else:
+        words ^= _or_mask(levels, words.size, allowed, words.dtype)
+
+
 class RandomBitErrors(ErrorModel):
     """Random bit flips of a persistent chip.
 
@@ -94,7 +120,11 @@ class RandomBitErrors(ErrorModel):
         out = {}
         for name, qt in tensors.items():
             words = to_words(qt.codes, qt.bits).reshape(-1)
-            words ^= self.flip_mask(name, words, qt.bits)
+            if self.p01 == self.p10:
+                levels = self._sampler.sample(name, words.size, qt.bits, self.p)
+                _xor_sampled(words, levels, plane_mask(qt.bits, self.bits, self.protect))
+            else:
+                words ^= self.flip_mask(name, words, qt.bits)
             out[name] = qt.with_codes(from_words(words, qt.bits, qt.codes.dtype).reshape(qt.shape))
         return out
 

@@ -5,7 +5,8 @@ Why this design: a persistent chip must flip a fixed set of bits that is a pure 
 p' > p) and cheap for small p (work and memory O(p * bits), not one random number per bit).
 
 How: rates are split into a ladder of levels k = 0..T-1 with p_k = 2^-k plus a tail level T
-(p_T = 2^-T). Level k independently holds each position with rate
+(p_T = 2^-T, with T the first level expecting at most one point in a 16-bit tensor of that size,
+capped at 20: a pure function of the tensor's element count). Level k independently holds each position with rate
 r_k = (p_k - p_{k+1}) / (1 - p_{k+1}) (the tail: r_T = p_T), so the union of levels k+1..T holds a
 position with probability exactly p_{k+1}. For p in (p_{k+1}, p_k], level k is thinned by a
 uniform mark per point, keeping it when mark < t(p) with 1 - p = (1 - p_{k+1})(1 - r_k t).
@@ -27,12 +28,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LEVELS = 20  # tail level: p_T = 2^-20 ~ 9.5e-7
-_P = 2.0 ** -np.arange(LEVELS + 1)
-_R = np.empty(LEVELS + 1)
-_R[:LEVELS] = (_P[:LEVELS] - _P[1:]) / (1.0 - _P[1:])
-_R[LEVELS] = _P[LEVELS]
+MAX_TAIL = 20  # deepest tail level: p_T = 2^-20 ~ 9.5e-7
 _TWO53 = 2.0**-53
+
+
+def tail_level(n: int) -> int:
+    """Tail level T for a tensor of ``n`` elements: 16 * n * 2^-T <= 1, at most MAX_TAIL."""
+    return int(min(MAX_TAIL, max(1, math.ceil(math.log2(16 * max(n, 1))))))
+
+
+def level_rate(level: int, tail: int) -> float:
+    """Inclusion rate r_k of a level (the tail's is p_T)."""
+    if level == tail:
+        return 2.0**-tail
+    p_k, p_next = 2.0**-level, 2.0 ** -(level + 1)
+    return (p_k - p_next) / (1.0 - p_next)
 
 
 @dataclass(frozen=True)
@@ -68,24 +78,24 @@ def stream_key(stream: str, chip: int, tensor: str) -> np.ndarray:
     return np.frombuffer(digest, dtype=np.uint64).copy()
 
 
-def level_of(p: float) -> int:
-    """The ladder level thinned at rate p (LEVELS for p <= p_T)."""
-    if p <= _P[LEVELS]:
-        return LEVELS
-    return int(min(LEVELS - 1, math.floor(-math.log2(p))))
+def level_of(p: float, tail: int) -> int:
+    """The ladder level thinned at rate p (the tail for p <= p_T)."""
+    if p <= 2.0**-tail:
+        return tail
+    return int(min(tail - 1, math.floor(-math.log2(p))))
 
 
-def thin_threshold(p: float) -> float:
+def thin_threshold(p: float, tail: int) -> float:
     """Mark threshold t(p) of the thinned level."""
-    k = level_of(p)
-    if k == LEVELS:
-        return p / _P[LEVELS]
-    return (1.0 - (1.0 - p) / (1.0 - _P[k + 1])) / _R[k]
+    k = level_of(p, tail)
+    if k == tail:
+        return p * 2.0**tail
+    return (1.0 - (1.0 - p) / (1.0 - 2.0 ** -(k + 1))) / level_rate(k, tail)
 
 
 def sample_level(key: np.ndarray, level: int, n: int, planes: int) -> Points:
     """All points of ``level`` over ``planes * n`` positions (pure in key, level, n; prefix-stable in planes)."""
-    rate = _R[level]
+    rate = level_rate(level, tail_level(n))
     total = planes * n
     gen = np.random.Philox(key=key, counter=np.array([0, 0, level, 0], dtype=np.uint64))
     mean = n * rate
@@ -128,10 +138,11 @@ class NestedSampler:
         """The bits included at rate p, one Points per level (a bit may appear in several levels)."""
         if p <= 0.0:
             return []
-        k = level_of(p)
-        t = thin_threshold(p)
+        tail = tail_level(n)
+        k = level_of(p, tail)
+        t = thin_threshold(p, tail)
         parts = []
-        for lv in range(k, LEVELS + 1):
+        for lv in range(k, tail + 1):
             pts = self.level(tensor, lv, n, planes)
             if lv == k and t < 1.0:
                 pts = pts.select(pts.mark < t)
