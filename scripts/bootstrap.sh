@@ -23,7 +23,18 @@ if ((${#missing[@]})); then
 fi
 
 PY="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if [ ! -x .venv/bin/python ] && ! "$PY" -m venv .venv; then
+  # Debian's python3 ships venv without ensurepip unless python3-venv is installed.
+  rm -rf .venv
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    "$PY" -m venv .venv
+  else
+    echo "bootstrap: '$PY -m venv' failed; install python3-venv (apt-get install python3-venv)" >&2
+    exit 1
+  fi
+fi
 .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
 
 case "$mode" in
