@@ -11,13 +11,30 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from brevitas.nn import QuantConv2d, QuantLinear, QuantReLU
-from brevitas.quant import Uint8ActPerTensorFixedPoint
+from brevitas.inject.enum import ScalingImplType
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
+from brevitas.quant import Int8BiasPerTensorFixedPointInternalScaling, Uint8ActPerTensorFixedPoint
+from brevitas.quant.fixed_point import Uint8ActPerTensorFixedPointMaxInit
 from torch import nn
 
 from berth.errors import BerthError
 from quant.brevitas_quant import bind_global_ranges, weight_quant
 from quant.scheme import QuantScheme, get_scheme
+
+
+HW_BIAS_BITS = 16
+HW_INPUT_BITS = 8
+
+
+class InputFixedPoint(Uint8ActPerTensorFixedPointMaxInit):
+    """Unsigned fixed-point input quantizer with a constant range [0, 2): step 2^-7 at 8 bits.
+
+    Constant (not learned) so that data already on the grid (e.g. digits' k/16 in [0, 1]) passes
+    unchanged and the hardware's input type is known before training.
+    """
+
+    scaling_impl_type = ScalingImplType.CONST
+    max_val = 2.0
 
 
 @dataclass
@@ -27,11 +44,16 @@ class QuantSpec:
     An override is a preset name, a QuantScheme, or a dict of options (e.g. ``{"bits": 4}``).
     ``act_bits`` quantizes ReLU outputs to unsigned fixed point (None keeps float activations,
     the setting of Stutz et al., where only weights sit in the faulty memory).
+
+    ``hw`` builds the model for fixed-point hardware (hls4ml export): an input quantizer on a
+    constant power-of-two grid, every conv/linear with a 16-bit fixed-point bias (convs get one
+    even before a norm, so the norm can be folded into it), and ``act_bits`` required.
     """
 
     scheme: QuantScheme
     layers: dict[str, object] = field(default_factory=dict)
     act_bits: int | None = None
+    hw: bool = False
     used: set[str] = field(default_factory=set)
 
     def scheme_for(self, name: str) -> QuantScheme:
@@ -49,13 +71,26 @@ class QuantSpec:
         raise BerthError(f"layer {name!r}: scheme override {override!r} must be a preset name or a table of options")
 
     def conv(self, name: str, cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, bias: bool = False) -> QuantConv2d:
-        """A quantized 2-D convolution named ``name``."""
-        return QuantConv2d(cin, cout, k, stride=stride, padding=padding, bias=bias,
-                           weight_quant=weight_quant(self.scheme_for(name)))
+        """A quantized 2-D convolution named ``name`` (always with a fixed-point bias when ``hw``)."""
+        return QuantConv2d(cin, cout, k, stride=stride, padding=padding, bias=bias or self.hw,
+                           weight_quant=weight_quant(self.scheme_for(name)), **self._bias_quant())
 
     def linear(self, name: str, fin: int, fout: int, bias: bool = True) -> QuantLinear:
         """A quantized fully connected layer named ``name``."""
-        return QuantLinear(fin, fout, bias=bias, weight_quant=weight_quant(self.scheme_for(name)))
+        return QuantLinear(fin, fout, bias=bias, weight_quant=weight_quant(self.scheme_for(name)),
+                           **self._bias_quant())
+
+    def _bias_quant(self) -> dict[str, object]:
+        """Keywords giving a layer a 16-bit power-of-two bias quantizer when ``hw`` (float bias otherwise)."""
+        if not self.hw:
+            return {}
+        return {"bias_quant": Int8BiasPerTensorFixedPointInternalScaling, "bias_bit_width": HW_BIAS_BITS}
+
+    def input_quant(self) -> nn.Module:
+        """The input quantizer: fixed point on a constant grid when ``hw``, else the identity."""
+        if not self.hw:
+            return nn.Identity()
+        return QuantIdentity(act_quant=InputFixedPoint, bit_width=HW_INPUT_BITS)
 
     def relu(self) -> nn.Module:
         """ReLU, fixed-point quantized when ``act_bits`` is set."""

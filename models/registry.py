@@ -1,7 +1,8 @@
 """Model registry: ``create_model(name, **kw)`` (timm's pattern).
 
 Quantization keywords are shared by every model: ``scheme`` (a preset name), ``bits``, ``w_max``,
-``layer_schemes`` (per-layer overrides, see QuantSpec) and ``act_bits``; everything else goes to
+``layer_schemes`` (per-layer overrides, see QuantSpec), ``act_bits`` and ``hw`` (build for
+fixed-point hardware: input quantizer, fixed-point biases, quantized activations); everything else goes to
 the architecture (``in_channels``, ``input_size``, ``num_classes`` and its own options). The
 resolved keywords are kept on the model as ``model.berth_config`` so checkpoints can rebuild it.
 """
@@ -36,7 +37,7 @@ def list_models() -> list[str]:
 
 def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float | None = None,
                  layer_schemes: dict[str, Any] | None = None, act_bits: int | None = None,
-                 seed: int = 0, **kw: Any) -> nn.Module:
+                 seed: int = 0, hw: bool = False, **kw: Any) -> nn.Module:
     """Build zoo model ``name`` with its weights quantized by ``scheme`` at ``bits`` bits.
 
     The initial weights are drawn from a torch generator seeded with ``seed`` (the global RNG
@@ -55,10 +56,14 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
             arch[key] = tuple(value)
     if act_bits is not None and not (isinstance(act_bits, int) and 2 <= act_bits <= 16):
         raise BerthError(f"act_bits = {act_bits!r} is not allowed; allowed: integers 2..16 or unset")
-    spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits)
+    if hw and act_bits is None:
+        raise BerthError(f"model {name!r} with hw = true needs act_bits (e.g. 8): hardware has no float activations")
+    spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits, hw=bool(hw))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = spec.finish(cls(spec, **arch))
     model.berth_config = {"name": name, "scheme": scheme, "bits": bits, "w_max": w_max,
                           "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, "seed": seed, **arch}
+    if hw:
+        model.berth_config["hw"] = True
     return model

@@ -1,6 +1,7 @@
 """The networks of the zoo, each built from a QuantSpec so every layer has its scheme.
 
-Inputs are NCHW float tensors of shape (in_channels, input_size, input_size).
+Inputs are NCHW float tensors of shape (in_channels, input_size, input_size). Every model starts
+with ``input_quant`` (the identity unless built for hardware, see QuantSpec.hw).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class MLP(nn.Module):
     def __init__(self, spec: QuantSpec, in_channels: int, input_size: int, num_classes: int,
                  hidden: tuple[int, ...] = (256, 256)):
         super().__init__()
+        self.input_quant = spec.input_quant()
         sizes = [in_channels * input_size * input_size, *hidden]
         layers: list[nn.Module] = [nn.Flatten()]
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
@@ -24,7 +26,7 @@ class MLP(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.body(x)
+        return self.body(self.input_quant(x))
 
 
 class LeNet(nn.Module):
@@ -34,6 +36,7 @@ class LeNet(nn.Module):
                  channels: tuple[int, int] = (16, 32), hidden: int = 128):
         super().__init__()
         c1, c2 = channels
+        self.input_quant = spec.input_quant()
         self.conv1 = spec.conv("conv1", in_channels, c1, 3, padding=1, bias=True)
         self.conv2 = spec.conv("conv2", c1, c2, 3, padding=1, bias=True)
         self.act1, self.act2, self.act3 = spec.relu(), spec.relu(), spec.relu()
@@ -44,7 +47,7 @@ class LeNet(nn.Module):
         self.fc2 = spec.linear("fc2", hidden, num_classes)
 
     def forward(self, x):
-        x = self.pool(self.act1(self.conv1(x)))
+        x = self.pool(self.act1(self.conv1(self.input_quant(x))))
         x = self.pool(self.act2(self.conv2(x)))
         return self.fc2(self.act3(self.fc1(self.flatten(x))))
 
@@ -55,6 +58,7 @@ class SimpleNet(nn.Module):
     def __init__(self, spec: QuantSpec, in_channels: int, input_size: int, num_classes: int,
                  widths: tuple[int, ...] = (32, 64, 128), groups: int = 8):
         super().__init__()
+        self.input_quant = spec.input_quant()
         layers: list[nn.Module] = []
         cin = in_channels
         for s, width in enumerate(widths):
@@ -70,7 +74,7 @@ class SimpleNet(nn.Module):
         self.fc = spec.linear("fc", cin, num_classes)
 
     def forward(self, x):
-        return self.fc(self.flatten(self.pool(self.features(x))))
+        return self.fc(self.flatten(self.pool(self.features(self.input_quant(x)))))
 
 
 class BasicBlock(nn.Module):
@@ -105,6 +109,7 @@ class ResNet20(nn.Module):
     def __init__(self, spec: QuantSpec, in_channels: int, input_size: int, num_classes: int,
                  width: int = 16, blocks: int = 3, head: str = "avg"):
         super().__init__()
+        self.input_quant = spec.input_quant()
         self.conv1 = spec.conv("conv1", in_channels, width, 3, padding=1)
         self.bn1 = ReparamBatchNorm2d(width)
         self.act1 = spec.relu()
@@ -120,5 +125,5 @@ class ResNet20(nn.Module):
         self.fc = spec.linear("fc", cin, num_classes)
 
     def forward(self, x):
-        x = self.layers(self.act1(self.bn1(self.conv1(x))))
+        x = self.layers(self.act1(self.bn1(self.conv1(self.input_quant(x)))))
         return self.fc(self.flatten(self.pool(x)))
