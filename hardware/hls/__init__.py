@@ -1,0 +1,19 @@
+"""hls4ml export of berth models: bit-exact C simulation and bit errors in the hardware weights.
+
+The route (see docs in each module): fold norms → check every layer converts exactly → Brevitas
+``export_qonnx`` → qonnx cleanup / channels-last / Gemm→MatMul → hls4ml config from the target →
+convert → map berth's integer codes onto hls4ml's weight arrays → write → compile the C simulation
+with g++. A project directory then supports ``verify`` (C-sim vs software model), ``inject``
+(bit errors written into the project's weight files, no recompilation), ``build``/``report``
+(vendor HLS synthesis when installed) and a tool-free cost estimate.
+"""
+
+from hardware.hls.export import export_project
+from hardware.hls.inject import inject_chips
+from hardware.hls.project import HlsProject
+from hardware.hls.synth import build_project, parse_csynth_xml, report_project
+from hardware.hls.target import HlsTarget
+from hardware.hls.verify import verify_project
+
+__all__ = ["HlsProject", "HlsTarget", "build_project", "export_project", "inject_chips", "parse_csynth_xml",
+           "report_project", "verify_project"]

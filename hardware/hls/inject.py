@@ -1,0 +1,66 @@
+"""``inject``: bit errors of a chip written into the project's weight files, C-simulated, compared.
+
+For each chip the same error model perturbs berth's clean codes once; the perturbed codes go to
+(a) the software model via ``use_codes`` and (b) a temporary copy of the project's weight files
+via the weight map. The C simulation reloads those files (no recompilation). Equality of the two
+outputs, bit for bit, shows the hardware weights hold exactly berth's integers — including codes a
+flip pushes to the most negative value, which the wrap-mode weight types keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from hardware.hls.compare import Comparison, compare, csim_outputs, on_grid, software_outputs
+from hardware.hls.project import HlsProject
+from quant.codes import QTensor
+from quant.errors import ErrorModel, RandomBitErrors
+from quant.inject import model_codes, use_codes
+
+
+@dataclass(frozen=True)
+class ChipResult:
+    """One chip: what was flipped and how C simulation and software model compare under it."""
+
+    chip: int
+    p: float
+    flipped_codes: int
+    hw_error: float
+    sw_error: float
+    comparison: Comparison
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "comparison": self.comparison.as_dict()}
+
+
+def changed_codes(clean: dict[str, QTensor], perturbed: dict[str, QTensor]) -> int:
+    """How many codes differ between two code sets."""
+    return int(sum(np.count_nonzero(clean[k].codes != perturbed[k].codes) for k in perturbed))
+
+
+def run_chip(project: HlsProject, model, xq, labels: np.ndarray, clean: dict[str, QTensor],
+             errors: ErrorModel, chip: int, p: float) -> ChipResult:
+    """Perturb ``clean`` with ``errors``, run both sides on ``xq``, compare."""
+    perturbed = errors.perturb(clean)
+    with use_codes(model, perturbed):
+        sw, sw_s = software_outputs(model, xq)
+    with project.weights_with(perturbed) as weights:
+        hw, hw_s = csim_outputs(project, xq, weights)
+    return ChipResult(chip=chip, p=p, flipped_codes=changed_codes(clean, perturbed),
+                      hw_error=float(np.mean(hw.argmax(1) != labels)), sw_error=float(np.mean(sw.argmax(1) != labels)),
+                      comparison=compare(hw, sw, hw_s, sw_s))
+
+
+def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int = 200) -> list[ChipResult]:
+    """Random bit errors at rate ``p`` for each chip in ``chips``, on the first ``n`` test inputs."""
+    from berth.data import load_dataset
+
+    project = project if isinstance(project, HlsProject) else HlsProject.load(project)
+    model = project.software_model()
+    x = project.inputs(n)
+    labels = load_dataset(project.meta["dataset"], seed=project.meta["data_seed"]).y_test[:n].numpy()
+    xq = on_grid(model, x)
+    clean = model_codes(model)
+    return [run_chip(project, model, xq, labels, clean, RandomBitErrors(p, chip=k), k, p) for k in chips]

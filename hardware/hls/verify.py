@@ -1,0 +1,16 @@
+"""``verify``: the clean C simulation against the software model on N test inputs."""
+
+from __future__ import annotations
+
+from hardware.hls.compare import Comparison, compare, csim_outputs, on_grid, software_outputs
+from hardware.hls.project import HlsProject
+
+
+def verify_project(project: HlsProject | str, n: int = 200) -> Comparison:
+    """Compare the project's C simulation with its software model on the first ``n`` test inputs."""
+    project = project if isinstance(project, HlsProject) else HlsProject.load(project)
+    model = project.software_model()
+    xq = on_grid(model, project.inputs(n))
+    sw, sw_s = software_outputs(model, xq)
+    hw, hw_s = csim_outputs(project, xq)
+    return compare(hw, sw, hw_s, sw_s)
