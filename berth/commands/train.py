@@ -1,0 +1,106 @@
+"""``berth train``: train one quantized model (QAT, RandBET or AdvBET) into a run directory.
+
+The run directory holds ``config.json`` (the resolved settings), ``checkpoint.pt`` (after every
+epoch: model, scheme, optimizer, schedule, RNG states), ``metrics.jsonl`` (one line per epoch)
+and, at the end, ``results.json`` (clean error, RErr over chips, provenance).
+``berth train --resume DIR`` continues a killed run and reaches the same weights as an
+uninterrupted one. Training settings live in the ``[train]`` table (``--set train.method=randbet``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from berth.commands.common import add_config_args, run_dir
+from berth.config import from_dict, load_config, to_dict
+from berth.errors import BerthError, check_range
+from quant.train_config import TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainCommandConfig:
+    """Settings of ``berth train``: model, data, training and the robustness check at the end."""
+
+    model: str = "simplenet"
+    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [16, 32, 64], "groups": 4})
+    scheme: str = "rquant"
+    bits: int = 8
+    w_max: float | None = 0.1
+    dataset: str = "digits"
+    data_dir: str | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20))
+    p: list[float] = field(default_factory=lambda: [0.001, 0.01])
+    chips: int = 25
+    out: str = "runs"
+
+    def __post_init__(self) -> None:
+        for value in self.p:
+            check_range("bit error rate p", value, 0.0, 1.0)
+        if isinstance(self.chips, bool) or self.chips < 0:
+            raise BerthError(f"chips = {self.chips!r} must be >= 0")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("train", help="train a quantized model (qat, randbet, advbet) with checkpoints",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_args(parser)
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its saved settings")
+    parser.set_defaults(handler=run)
+
+
+def resolve(args: argparse.Namespace) -> tuple[TrainCommandConfig, Path]:
+    """The settings and run directory: fresh ones, or a run's saved settings with --resume."""
+    if not args.resume:
+        cfg = load_config(TrainCommandConfig, args.config, args.overrides)
+        return cfg, run_dir(cfg.out, "train")
+    import json
+
+    if args.config or args.overrides:
+        raise BerthError("--resume takes the run's saved settings; drop --config/--set")
+    path = Path(args.resume) / "config.json"
+    if not path.is_file():
+        raise BerthError(f"cannot resume {args.resume!r}: no config.json there (not a berth train run directory)")
+    return from_dict(TrainCommandConfig, json.loads(path.read_text()), str(path)), Path(args.resume)
+
+
+def run(args: argparse.Namespace) -> int:
+    from berth.data import load_dataset
+    from berth.fsutil import atomic_write_json
+    from berth.provenance import provenance
+    from models import create_model
+    from quant.train import train
+
+    cfg, out = resolve(args)
+    data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
+    c, h, _ = data.shape
+    model = create_model(cfg.model, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, in_channels=c,
+                         input_size=h, num_classes=data.num_classes, **cfg.arch)
+    if not args.resume:
+        out.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(out / "config.json", to_dict(cfg))
+    print(f"training {cfg.model} ({cfg.scheme}, {cfg.bits}-bit, w_max={cfg.w_max}) with {cfg.train.method} "
+          f"on {cfg.dataset} for {cfg.train.epochs} epochs into {out}")
+    history = train(model, data, cfg.train, run_dir=out, resume=bool(args.resume))
+    rows = robustness(model, data, cfg)
+    record = {"config": to_dict(cfg), "history": history, "robustness": rows,
+              "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
+    atomic_write_json(out / "results.json", record)
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+def robustness(model, data, cfg: TrainCommandConfig) -> list[dict]:
+    """Clean error and RErr over ``cfg.chips`` chips at each p, printed as a table."""
+    from quant.errors import RandomBitErrors
+    from quant.evaluate import robust_error
+
+    rows = []
+    for p in cfg.p if cfg.chips else []:
+        res = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(p, chip=k) for k in range(cfg.chips)])
+        rows.append({"p": p, "clean_error": res.clean_error, "rerr_mean": res.mean, "rerr_std": res.std,
+                     "rerr_worst": res.worst})
+        print(f"p = {p * 100:.2f}%: clean error {res.clean_error * 100:.2f}%, RErr {res.mean * 100:.2f} "
+              f"± {res.std * 100:.2f}% (worst {res.worst * 100:.2f}%) over {cfg.chips} chips")
+    return rows
