@@ -135,11 +135,15 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
         if energy:
             ax.set_xlabel("SRAM energy saving vs. Vmin (%)")
         else:
+            ticks = sorted({p * 100 for k in chips for p in chips[k] if p > 0})
             ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.minorticks_off()
             ax.set_xlabel("bit error rate p (%)")
-    axes[0][0].set_ylabel("RErr (%): mean, band = 5th–95th percentile over chips")
+    axes[0][0].set_ylabel("RErr (%)")
+    fig.suptitle("mean over chips; band: 5th–95th percentile of chips", fontsize=9, y=0.99)
     axes[0][0].legend(loc="upper left", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
