@@ -1,0 +1,188 @@
+"""Per-layer latency: layer configurations, in-situ times (hooks) and a lookup table with a predictor.
+
+The table follows nn-Meter: a model's latency is predicted as the sum of its layers' latencies,
+each measured once in isolation and stored under its configuration — (op, in/out channels, kernel,
+stride, groups, input feature map h x w, batch) on a (dtype, device, threads) — in the results
+store's ``layer_latency`` table. A configuration not yet in the table is measured on first use
+(from a copy of the layer, on a random input of the recorded shape) and stored.
+
+Layers are the leaf modules of a plain torch model (use ``variants.float_equivalent`` for a
+Brevitas model). Work done outside modules (e.g. a residual ``a + b`` written in ``forward``) is
+invisible to hooks and to the predictor; GENet-style models use an ``Add`` module for it.
+
+``hook_times`` measures every layer inside the running model: forward pre/post hooks record a
+timer event around each leaf (CUDA events on a GPU, the wall-clock stand-in on the CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from berth.store import now_utc
+from hardware.latency.timing import Timer
+
+OPS = {nn.Conv2d: "conv", nn.Linear: "linear", nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm",
+       nn.ReLU: "relu", nn.MaxPool2d: "maxpool", nn.AdaptiveAvgPool2d: "avgpool",
+       nn.AdaptiveMaxPool2d: "gmaxpool", nn.Flatten: "flatten", nn.Identity: "identity", nn.Sequential: "identity"}
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """The key of a layer in the lookup table (without dtype, device and threads)."""
+
+    op: str
+    cin: int
+    cout: int
+    kernel: int
+    stride: int
+    groups: int
+    h: int
+    w: int
+    batch: int
+
+
+@dataclass
+class LayerCall:
+    """One leaf module called in a forward pass: its name, module, config and input shapes."""
+
+    name: str
+    module: nn.Module
+    config: LayerConfig
+    input_shapes: list[tuple[int, ...]]
+
+
+def op_name(module: nn.Module) -> str:
+    """The table's name for a module's operation (the class name for unknown types)."""
+    for cls in type(module).__mro__:
+        if cls in OPS:
+            return OPS[cls]
+    return type(module).__name__
+
+
+def _pair(v) -> int:
+    return int(v[0] if isinstance(v, (tuple, list)) else v)
+
+
+def layer_config(module: nn.Module, inputs: tuple, output: torch.Tensor) -> LayerConfig:
+    """The configuration of ``module`` called on ``inputs`` giving ``output``."""
+    x = inputs[0]
+    batch = int(x.shape[0])
+    h, w = (int(x.shape[2]), int(x.shape[3])) if x.dim() == 4 else (1, 1)
+    cin = int(x.shape[1]) if x.dim() >= 2 else 1
+    cout = int(output.shape[1]) if output.dim() >= 2 else 1
+    op = op_name(module)
+    kernel = _pair(getattr(module, "kernel_size", 0) or 0)
+    stride = _pair(getattr(module, "stride", 0) or 0)
+    groups = int(getattr(module, "groups", getattr(module, "num_groups", 1)) or 1)
+    if op == "linear":
+        cin, cout = module.in_features, module.out_features
+    return LayerConfig(op, cin, cout, kernel, stride, groups, h, w, batch)
+
+
+def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
+
+
+def layer_calls(model: nn.Module, x: torch.Tensor) -> list[LayerCall]:
+    """Every leaf module call of one forward pass of ``model`` on ``x``, in call order."""
+    calls: list[LayerCall] = []
+
+    def hook(name: str) -> Callable:
+        def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            shapes = [tuple(t.shape) for t in inputs if isinstance(t, torch.Tensor)]
+            calls.append(LayerCall(name, module, layer_config(module, inputs, output), shapes))
+        return record
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in _leaves(model)]
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
+def hook_times(model: nn.Module, x: torch.Tensor, timer: Timer, repeats: int = 20,
+               warmup: int = 3) -> dict[str, float]:
+    """Median in-situ ms of each leaf module over ``repeats`` forward passes (hook events)."""
+    events: dict[str, list] = {}
+    pending: dict[str, object] = {}
+
+    def pre(name: str) -> Callable:
+        def start(module: nn.Module, inputs: tuple) -> None:
+            pending[name] = timer.make_event()
+            pending[name].record()
+        return start
+
+    def post(name: str) -> Callable:
+        def stop(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            end = timer.make_event()
+            end.record()
+            events.setdefault(name, []).append((pending.pop(name), end))
+        return stop
+
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        leaves = _leaves(model)
+        handles = [m.register_forward_pre_hook(pre(n)) for n, m in leaves]
+        handles += [m.register_forward_hook(post(n)) for n, m in leaves]
+        try:
+            timer.synchronize()
+            for _ in range(repeats):
+                model(x)
+            timer.synchronize()
+        finally:
+            for h in handles:
+                h.remove()
+    return {name: float(np.median([s.elapsed_time(e) for s, e in pairs])) for name, pairs in events.items()}
+
+
+class LatencyTable:
+    """The lookup table of one (device, dtype, threads) in a store; measures missing entries."""
+
+    def __init__(self, store, measure: Callable[[Callable[[], object]], tuple], device: torch.device,
+                 dtype: str, threads: int):
+        self.store, self.measure, self.device, self.dtype, self.threads = store, measure, device, dtype, threads
+        self.context = {"dtype": dtype, "device": str(device), "threads": threads}
+        rows = store.query("layer_latency", self.context)
+        self.entries = {LayerConfig(**{k: r[k] for k in LayerConfig.__dataclass_fields__}): r["ms_median"] for r in rows}
+        self.measured = 0
+
+    def entry(self, call: LayerCall) -> float:
+        """The table's ms for ``call``'s configuration, measured and stored if missing."""
+        if call.config not in self.entries:
+            self.entries[call.config] = self._measure(call)
+        return self.entries[call.config]
+
+    def _measure(self, call: LayerCall) -> float:
+        from hardware.latency.profiler import DTYPES
+
+        dtype = DTYPES[self.dtype]
+        module = copy.deepcopy(call.module).eval().to(device=self.device, dtype=dtype)
+        gen = torch.Generator().manual_seed(0)
+        inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in call.input_shapes]
+
+        @torch.inference_mode()
+        def run() -> object:
+            return module(*inputs)
+
+        stats, _ = self.measure(run)
+        self.store.insert("layer_latency", {**asdict(call.config), **self.context, "ms_median": stats.median,
+                                            "ms_iqr": stats.iqr, "samples": stats.n, "measured": now_utc()},
+                          on_conflict="replace")
+        self.measured += 1
+        return stats.median
+
+
+def predict(calls: Iterable[LayerCall], table: LatencyTable) -> tuple[float, list[float]]:
+    """Predicted ms of a model: the sum of its layers' table entries (and the entries)."""
+    parts = [table.entry(c) for c in calls]
+    return float(sum(parts)), parts

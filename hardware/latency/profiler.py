@@ -1,0 +1,212 @@
+"""Profiles of one model: every variant x batch size x dtype, on the CPU or a CUDA GPU.
+
+``profile_model`` returns store rows (table ``latency``) and notes saying what was *not*
+measured and why (no integer path, a dtype the device cannot run, ...). The fake-quant
+simulation is measured in float32 only: it is a simulation, and casting Brevitas' quantizers
+would change what it simulates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from berth.errors import BerthError, check_choice
+from berth.store import now_utc
+from hardware.latency.stats import LatencyStats, summarize
+from hardware.latency.variants import DEPLOYABLE, VARIANTS, float_equivalent, integer_path
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
+
+
+def parse_dtype(name: str) -> str:
+    """The canonical dtype name for ``name`` (float32/fp32, float16/fp16, bfloat16/bf16)."""
+    canonical = DTYPE_ALIASES.get(str(name).lower(), str(name).lower())
+    if canonical not in DTYPES:
+        raise BerthError(f"unknown dtype {name!r}; allowed: float32 (fp32), float16 (fp16), bfloat16 (bf16)")
+    return canonical
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """What to measure and how. ``threads`` None = torch's current thread count."""
+
+    device: str = "cpu"
+    batches: tuple[int, ...] = (1, 64)
+    dtypes: tuple[str, ...] = ("float32",)
+    variants: tuple[str, ...] = VARIANTS
+    repeats: int = 50
+    warmup_s: float = 0.2
+    block_s: float = 0.01
+    threads: int | None = None
+    l2_flush: bool = False
+    cuda_graph: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtypes", tuple(parse_dtype(d) for d in self.dtypes))
+        for v in self.variants:
+            check_choice("variant", v, VARIANTS)
+        for b in self.batches:
+            if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+                raise BerthError(f"batch size {b!r} must be an integer >= 1")
+        if self.repeats < 5:
+            raise BerthError(f"repeats = {self.repeats!r} must be >= 5 (quartiles need samples)")
+
+    @property
+    def thread_count(self) -> int:
+        return self.threads or torch.get_num_threads()
+
+
+def model_key(config: dict | None, name: str) -> str:
+    """Identity of a model's structure for latency: its config without seed and clipping (16 hex)."""
+    cfg = {k: v for k, v in (config or {"name": name}).items() if k not in ("seed", "w_max")}
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def cpu_environment(threads: int) -> dict[str, object]:
+    """CPU model, cores, thread count, load average and torch version of a CPU measurement."""
+    from berth.provenance import machine_info
+
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": cpu or machine_info()["processor"], "cores": os.cpu_count(), "threads": threads,
+            "load_avg": [round(x, 2) for x in os.getloadavg()], "torch": torch.__version__,
+            "mkldnn": torch.backends.mkldnn.is_available(), "host": machine_info()["host"]}
+
+
+class Measurer:
+    """Times a callable on one device with the settings' repeats and warm-up."""
+
+    def __init__(self, settings: ProfileSettings, device: torch.device):
+        self.s, self.device = settings, device
+
+    @property
+    def timer_name(self) -> str:
+        return "cuda-events" if self.device.type == "cuda" else "torch.utils.benchmark"
+
+    def __call__(self, fn: Callable[[], object]) -> tuple[LatencyStats, int]:
+        """Stats of ``fn`` in ms and the calls averaged per sample."""
+        if self.device.type == "cuda":
+            from hardware.latency.cuda import cuda_samples
+
+            samples = cuda_samples(fn, self.device, self.s.repeats, self.s.warmup_s, self.s.l2_flush, self.s.cuda_graph)
+            return summarize(samples), 1
+        from hardware.latency.timing import cpu_samples
+
+        got = cpu_samples(fn, self.s.thread_count, self.s.repeats, self.s.block_s, self.s.warmup_s)
+        return summarize(got.samples_ms), got.number
+
+    def environment(self) -> dict[str, object]:
+        if self.device.type == "cuda":
+            from hardware.latency.cuda import cuda_environment
+
+            return cuda_environment(self.device)
+        return cpu_environment(self.s.thread_count)
+
+
+@dataclass
+class Profile:
+    """Rows for the ``latency`` table and notes on what could not be measured."""
+
+    rows: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _inputs(shape: tuple[int, int, int], batch: int, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand((batch, *shape), generator=gen)
+
+
+def _row(base: dict, variant: str, dtype: str, batch: int, stats: LatencyStats, number: int,
+         measurer: Measurer, env: dict, detail: dict) -> dict:
+    s = measurer.s
+    return {**base, "variant": variant, "deployable": int(DEPLOYABLE[variant]), "device": str(measurer.device),
+            "dtype": dtype, "batch": batch, "threads": s.thread_count if measurer.device.type == "cpu" else 0,
+            "l2_flush": int(s.l2_flush and measurer.device.type == "cuda"),
+            "cuda_graph": int(s.cuda_graph and measurer.device.type == "cuda"), "timer": measurer.timer_name,
+            "ms_median": stats.median, "ms_q1": stats.q1, "ms_q3": stats.q3, "ms_iqr": stats.iqr,
+            "ms_p90": stats.p90, "ms_mean": stats.mean, "ms_per_image": stats.median / batch,
+            "rel_iqr": stats.rel_iqr, "samples": stats.n, "calls_per_sample": number, "warmup_s": s.warmup_s,
+            "detail": detail, "env": env, "measured": now_utc()}
+
+
+@torch.inference_mode()
+def _torch_fn(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    return lambda: model(x)
+
+
+def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: ProfileSettings,
+                  name: str, run_id: str = "", progress: Callable[[str], None] = print) -> Profile:
+    """Measure ``model`` (a Brevitas zoo model) for every requested variant, batch and dtype."""
+    from hardware.latency.cuda import check_device
+
+    device = check_device(settings.device)
+    measurer = Measurer(settings, device)
+    env = measurer.environment()
+    config = getattr(model, "berth_config", None)
+    base = {"model_key": model_key(config, name), "run_id": run_id, "model": name, "model_config": config}
+    out = Profile()
+    model = model.eval()
+    plain = float_equivalent(model) if "float" in settings.variants else None
+    for batch in settings.batches:
+        x = _inputs(shape, batch, settings.seed)
+        for variant in settings.variants:
+            for dtype, stats, number, detail in _measure_variant(variant, model, plain, x, device, settings, measurer, out):
+                out.rows.append(_row(base, variant, dtype, batch, stats, number, measurer, env, detail))
+                progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
+                         f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
+                         f"p90 {stats.p90:.4f} ms")
+    return out
+
+
+def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x: torch.Tensor,
+                     device: torch.device, s: ProfileSettings, measure: Measurer, out: Profile):
+    """Yield (dtype, stats, calls per sample, detail) for each dtype this variant can run."""
+    if variant == "simulation":
+        if s.dtypes != ("float32",):
+            _note(out, "simulation (Brevitas fake-quant) is measured in float32 only")
+        sim = model.to(device)
+        stats, number = measure(_torch_fn(sim, x.to(device)))
+        model.to("cpu")
+        yield "float32", stats, number, {"what": "Brevitas fake-quant forward (simulation, not deployable)"}
+    elif variant == "float":
+        for dtype in s.dtypes:
+            net = plain.to(device=device, dtype=DTYPES[dtype])
+            xd = x.to(device=device, dtype=DTYPES[dtype])
+            try:
+                with torch.inference_mode():
+                    net(xd)
+            except (RuntimeError, NotImplementedError) as exc:
+                _note(out, f"float {dtype} on {device}: not run ({str(exc).splitlines()[0][:100]})")
+                continue
+            stats, number = measure(_torch_fn(net, xd))
+            yield dtype, stats, number, {"what": "float equivalent: plain torch, dequantized weights, eager"}
+        plain.to(device="cpu", dtype=torch.float32)
+    elif variant == "integer-ort":
+        if device.type != "cpu":
+            _note(out, "integer-ort: ONNX Runtime's integer kernels are measured on the CPU only")
+            return
+        path = integer_path(model, x, s.thread_count)
+        if path.session is None:
+            _note(out, f"integer-ort: no integer path for this model: {path.why}")
+            return
+        stats, number = measure(path.runner(x.numpy()))
+        yield "int8", stats, number, {"what": "ONNX Runtime on the QCDQ export", "integer_ops": path.integer_ops,
+                                      "weight_layers": path.weight_layers}
+
+
+def _note(out: Profile, text: str) -> None:
+    if text not in out.notes:
+        out.notes.append(text)
