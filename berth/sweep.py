@@ -39,7 +39,6 @@ from typing import Any
 from berth.config import from_dict, merge, parse_override, read_toml, to_dict
 from berth.errors import BerthError
 
-METHODS = ("qat", "randbet", "advbet")
 ERROR_KINDS = ("random", "stuck_at", "profiled")
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
 
@@ -132,24 +131,23 @@ def _check(ok: bool, where: str, key: str, value: Any, allowed: str) -> None:
 
 def _train_config(train: dict[str, Any], where: str, key: str):
     """The quant.train.TrainConfig of a ``train`` table (unknown keys and wrong types rejected)."""
-    from quant.train import TrainConfig
+    from quant.train_config import TrainConfig
 
     for axis in SWEEP_AXES_IN_TRAIN:
         _check(axis not in train, where, f"{key}.{axis}", train.get(axis), f"set {axis} with the sweep's "
                f"{'seeds' if axis == 'seed' else 'methods / variants'} key, not in {key}")
-    return from_dict(TrainConfig, train, f"{where}: {key}")
-
-
-def train_fields() -> set[str]:
-    """Field names of the installed ``quant.train.TrainConfig``."""
-    from quant.train import TrainConfig
-
-    return {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        return from_dict(TrainConfig, train, f"{where}: {key}")
+    except BerthError as exc:
+        text = str(exc)
+        raise BerthError(text if text.startswith(where) else f"{where}: {key}: {text}") from None
 
 
 def available_methods() -> tuple[str, ...]:
-    """Training methods the installed ``quant.train`` supports ("qat" always)."""
-    return METHODS if "method" in train_fields() else ("qat",)
+    """Training methods of ``quant.train`` (qat, randbet, advbet)."""
+    from quant.train_config import METHODS
+
+    return tuple(METHODS)
 
 
 def validate(s: Sweep, where: str, base: Path) -> Sweep:
@@ -267,9 +265,7 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
         for label, scheme, method, w_max, train in recipes(s):
             for bits in s.bits:
                 for seed in s.seeds:
-                    train_cfg = {**train, "seed": seed}
-                    if "method" in train_fields():
-                        train_cfg["method"] = method
+                    train_cfg = {**train, "seed": seed, "method": method}
                     run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
                            "scheme": scheme, "bits": bits, "method": method, "w_max": w_max, "seed": seed,
                            "dataset": s.dataset, "data_seed": s.data_seed, "train": train_cfg}
