@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
@@ -64,7 +65,11 @@ def module_problem(module: nn.Module) -> str | None:
     if isinstance(module, (QuantConv2d, QuantLinear)):
         return weight_layer_problem(module)
     if isinstance(module, (QuantIdentity, QuantReLU)):
-        return None if module.act_quant.is_quant_enabled else "activation quantizer is disabled"
+        if not module.act_quant.is_quant_enabled:
+            return "activation quantizer is disabled"
+        if any(isinstance(m, ParameterFromRuntimeStatsScaling) and int(m.counter) == 0 for m in module.modules()):
+            return "activation quantizer never saw data (its scale is uninitialised): train or calibrate the model first"
+        return None
     if isinstance(module, nn.AdaptiveMaxPool2d):
         size = module.output_size
         return None if size in (1, (1, 1)) else f"adaptive max pool to {size} (only global, output 1)"

@@ -23,7 +23,8 @@ class Comparison:
     """C simulation vs software model on ``n`` inputs.
 
     ``exact_match``: fraction of inputs whose every output is identical; ``max_abs_diff``: largest
-    output difference; ``argmax_agreement``: fraction with the same predicted class;
+    output difference; ``argmax_agreement``: fraction with the same predicted class; ``hw_error``/``sw_error``: fraction of
+    inputs each side misclassifies;
     ``csim_s``/``software_s``: wall seconds of each side.
     """
 
@@ -31,6 +32,8 @@ class Comparison:
     exact_match: float
     max_abs_diff: float
     argmax_agreement: float
+    hw_error: float
+    sw_error: float
     csim_s: float
     software_s: float
 
@@ -67,9 +70,10 @@ def csim_outputs(project: HlsProject, xq: torch.Tensor, weights_dir: Path | None
         return out, time.perf_counter() - start
 
 
-def compare(hw: np.ndarray, sw: np.ndarray, csim_s: float, software_s: float) -> Comparison:
-    """Exact-match rate, max difference and argmax agreement of two output arrays."""
+def compare(hw: np.ndarray, sw: np.ndarray, labels: np.ndarray, csim_s: float, software_s: float) -> Comparison:
+    """Exact-match rate, max difference, argmax agreement and errors of two output arrays."""
     same = np.all(hw == sw, axis=1)
     return Comparison(n=len(hw), exact_match=float(same.mean()), max_abs_diff=float(np.max(np.abs(hw - sw))),
                       argmax_agreement=float(np.mean(hw.argmax(1) == sw.argmax(1))),
+                      hw_error=float(np.mean(hw.argmax(1) != labels)), sw_error=float(np.mean(sw.argmax(1) != labels)),
                       csim_s=csim_s, software_s=software_s)

@@ -9,6 +9,7 @@ renamed into place at the end, so a failed or refused export leaves no half-writ
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -53,6 +54,7 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     from berth.checkpoint import save_checkpoint
     from hardware.hls import check, convert, cost, graph, weightmap
     from hardware.hls.csim_lib import compile_csim
+    from hardware.hls.fold import fold_batchnorm
     from hardware.hls.project import META_DIR, HlsProject
     from quant.inject import model_codes
 
@@ -73,9 +75,9 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     with atomic_directory(out, replace=force) as tmp:
         meta_dir, logs = tmp / META_DIR, tmp / META_DIR / "logs"
         logs.mkdir(parents=True)
+        check.check_modules(fold_batchnorm(copy.deepcopy(model)))  # refuse before anything is written
         save_checkpoint(meta_dir / "model.pt", model)
         sw = HlsProject(tmp, {}).software_model()
-        check.check_modules(sw)
         codes = model_codes(sw)
         step("prepare")
 

@@ -27,8 +27,6 @@ class ChipResult:
     chip: int
     p: float
     flipped_codes: int
-    hw_error: float
-    sw_error: float
     comparison: Comparison
 
     def as_dict(self) -> dict:
@@ -49,18 +47,14 @@ def run_chip(project: HlsProject, model, xq, labels: np.ndarray, clean: dict[str
     with project.weights_with(perturbed) as weights:
         hw, hw_s = csim_outputs(project, xq, weights)
     return ChipResult(chip=chip, p=p, flipped_codes=changed_codes(clean, perturbed),
-                      hw_error=float(np.mean(hw.argmax(1) != labels)), sw_error=float(np.mean(sw.argmax(1) != labels)),
-                      comparison=compare(hw, sw, hw_s, sw_s))
+                      comparison=compare(hw, sw, labels, hw_s, sw_s))
 
 
 def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int = 200) -> list[ChipResult]:
     """Random bit errors at rate ``p`` for each chip in ``chips``, on the first ``n`` test inputs."""
-    from berth.data import load_dataset
-
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
     model = project.software_model()
-    x = project.inputs(n)
-    labels = load_dataset(project.meta["dataset"], seed=project.meta["data_seed"]).y_test[:n].numpy()
+    x, labels = project.inputs(n)
     xq = on_grid(model, x)
     clean = model_codes(model)
     return [run_chip(project, model, xq, labels, clean, RandomBitErrors(p, chip=k), k, p) for k in chips]

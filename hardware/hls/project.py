@@ -109,8 +109,8 @@ class HlsProject:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def inputs(self, n: int) -> torch.Tensor:
-        """The first ``n`` test inputs of the project's data set (NCHW float32, as the data set gives them)."""
+    def inputs(self, n: int) -> tuple[torch.Tensor, np.ndarray]:
+        """The first ``n`` test inputs of the project's data set (NCHW float32) and their labels."""
         from berth.data import load_dataset
 
         data = load_dataset(self.meta["dataset"], seed=self.meta["data_seed"])
@@ -118,4 +118,4 @@ class HlsProject:
             raise BerthError(f"number of inputs n = {n} must be >= 1")
         if n > len(data.x_test):
             raise BerthError(f"n = {n} inputs requested; the {data.name} test set has {len(data.x_test)}")
-        return data.x_test[:n]
+        return data.x_test[:n], data.y_test[:n].numpy()

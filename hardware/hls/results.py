@@ -73,6 +73,6 @@ def store_inject(project: HlsProject, results: list, store_path: str | Path | No
     rows = [{"project": project.meta["project_id"], "p": r.p, "chip": r.chip, "n": r.comparison.n,
              "flipped_codes": r.flipped_codes, "exact_match": r.comparison.exact_match,
              "max_abs_diff": r.comparison.max_abs_diff, "argmax_agreement": r.comparison.argmax_agreement,
-             "hw_error": r.hw_error, "sw_error": r.sw_error} for r in results]
+             "hw_error": r.comparison.hw_error, "sw_error": r.comparison.sw_error} for r in results]
     with open_store(project, store_path) as store:
         return store.insert("hls_inject", rows, on_conflict="replace")

@@ -10,7 +10,8 @@ def verify_project(project: HlsProject | str, n: int = 200) -> Comparison:
     """Compare the project's C simulation with its software model on the first ``n`` test inputs."""
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
     model = project.software_model()
-    xq = on_grid(model, project.inputs(n))
+    x, labels = project.inputs(n)
+    xq = on_grid(model, x)
     sw, sw_s = software_outputs(model, xq)
     hw, hw_s = csim_outputs(project, xq)
-    return compare(hw, sw, hw_s, sw_s)
+    return compare(hw, sw, labels, hw_s, sw_s)

@@ -1,0 +1,190 @@
+"""``berth hls``: turn a model into an hls4ml HLS project whose C simulation is bit-exact.
+
+  export MODEL_OR_CHECKPOINT --out DIR   convert + compile the C simulation (g++ only)
+  verify DIR                             C simulation vs software model on N test inputs
+  inject DIR --chip K --p P              bit errors in the project's weight files vs software
+  build DIR                              vendor C synthesis (vitis-run / vivado_hls)
+  report DIR                             parse csynth.xml into the results store
+
+MODEL_OR_CHECKPOINT is a berth checkpoint file, or a zoo model name: then a hardware model
+(hw = true, scheme "fixed") is trained quickly on the data set first. Settings come from a TOML
+file (``--config``) and ``--set key=value``: the ``[target]`` table (part, clock_period,
+io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt) and, for a zoo name, the
+``[model]`` table (scheme, bits, act_bits, epochs, seed, arch).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+from berth.commands.common import add_config_args
+from berth.errors import BerthError
+from hardware.hls.target import HlsTarget
+
+ZOO_DEFAULTS: dict[str, dict[str, Any]] = {"resnet20": {"head": "max"}}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build and train a zoo model for hardware when no checkpoint is given."""
+
+    scheme: str = "fixed"
+    bits: int = 8
+    act_bits: int = 8
+    epochs: int = 10
+    seed: int = 0
+    arch: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HlsExportConfig:
+    """Settings of ``berth hls export``."""
+
+    target: HlsTarget = field(default_factory=HlsTarget)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    dataset: str = "digits"
+    data_seed: int = 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("hls", help="export to an hls4ml project; verify, inject bit errors, synthesize",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    hls = parser.add_subparsers(dest="hls_command", metavar="ACTION", required=True)
+
+    p = hls.add_parser("export", help="export a checkpoint or zoo model and compile its C simulation")
+    p.add_argument("model", metavar="MODEL_OR_CHECKPOINT")
+    p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--store", metavar="FILE", help="results store for the cost estimate (default DIR/berth/results.sqlite)")
+    add_config_args(p)
+    p.set_defaults(handler=run_export)
+
+    p = hls.add_parser("verify", help="C simulation vs software model on N test inputs (must match 100%%)")
+    p.add_argument("project", metavar="DIR")
+    p.add_argument("--n", type=int, default=200, help="number of test inputs (default 200)")
+    p.set_defaults(handler=run_verify)
+
+    p = hls.add_parser("inject", help="random bit errors of chip K at rate P in the hardware weights vs software")
+    p.add_argument("project", metavar="DIR")
+    p.add_argument("--chip", type=int, nargs="+", required=True, metavar="K", help="chip seed(s)")
+    p.add_argument("--p", type=float, required=True, help="bit error rate per weight bit, in [0, 1]")
+    p.add_argument("--n", type=int, default=200, help="number of test inputs (default 200)")
+    p.add_argument("--store", metavar="FILE", help="results store (default DIR/berth/results.sqlite)")
+    p.set_defaults(handler=run_inject)
+
+    p = hls.add_parser("build", help="run vendor C synthesis (needs vitis-run or vivado_hls)")
+    p.add_argument("project", metavar="DIR")
+    p.set_defaults(handler=run_build)
+
+    p = hls.add_parser("report", help="parse the synthesis report into the results store")
+    p.add_argument("project", metavar="DIR")
+    p.add_argument("--store", metavar="FILE", help="results store (default DIR/berth/results.sqlite)")
+    p.set_defaults(handler=run_report)
+
+
+def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
+    """The model to export and how it was obtained: a checkpoint file, or a zoo model trained now."""
+    from pathlib import Path
+
+    from models import list_models
+
+    if Path(source).is_file():
+        from berth.checkpoint import build_model_from_checkpoint
+
+        return build_model_from_checkpoint(source), {"checkpoint": str(Path(source).resolve())}
+    if source not in list_models():
+        raise BerthError(f"{source!r} is neither a checkpoint file nor a zoo model; models: {', '.join(list_models())}")
+    from berth.data import load_dataset
+    from models import create_model
+    from quant.train import TrainConfig, train
+
+    spec = cfg.model
+    data = load_dataset(cfg.dataset, seed=cfg.data_seed)
+    c, h, _ = data.shape
+    arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
+    model = create_model(source, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True, seed=spec.seed,
+                         in_channels=c, input_size=h, num_classes=data.num_classes, **arch)
+    print(f"training {source} for hardware ({spec.scheme} {spec.bits}-bit weights, {spec.act_bits}-bit activations, "
+          f"{spec.epochs} epochs)")
+    history = train(model, data, TrainConfig(epochs=spec.epochs, seed=spec.seed))
+    return model, {"trained": {"epochs": spec.epochs, "seed": spec.seed, "dataset": cfg.dataset, "history": history}}
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from berth.config import load_config
+    from hardware.hls.export import export_project
+    from hardware.hls.results import store_cost
+
+    cfg = load_config(HlsExportConfig, args.config, args.overrides)
+    model, extra = load_model(args.model, cfg)
+    print(f"exporting to {args.out} (part {cfg.target.part}, {cfg.target.clock_period} ns, {cfg.target.io_type}, "
+          f"{cfg.target.strategy}, reuse {cfg.target.reuse_factor})")
+    project = export_project(model, args.out, cfg.target, dataset=cfg.dataset, data_seed=cfg.data_seed,
+                             force=args.force, extra=extra, log=print)
+    import json
+
+    cost = json.loads((project.berth_dir / "cost.json").read_text())
+    store_cost(project, cost, args.store)
+    print(f"cost: {cost['macs']} MACs, {cost['weight_bits']} weight bits, {cost['bops']} bit-operations, "
+          f"{cost['memory_words']} words of {cost['memory_word_bits']} bits")
+    print(f"project: {project.root}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from berth.fsutil import atomic_write_json
+    from hardware.hls.project import HlsProject
+    from hardware.hls.verify import verify_project
+
+    project = HlsProject.load(args.project)
+    res = verify_project(project, n=args.n)
+    atomic_write_json(project.berth_dir / "verify.json", res.as_dict())
+    print(f"C simulation vs software model on {res.n} {project.meta['dataset']} test inputs:")
+    print(f"  exact match {res.exact_match * 100:.2f}%   max |diff| {res.max_abs_diff:.6g}   "
+          f"argmax agreement {res.argmax_agreement * 100:.2f}%")
+    print(f"  error on these inputs: C-sim {res.hw_error * 100:.2f}%, software {res.sw_error * 100:.2f}%")
+    print(f"  C-sim {res.n / res.csim_s:.0f} inputs/s, software (float64) {res.n / res.software_s:.0f} inputs/s")
+    if res.exact_match < 1.0:
+        print("NOT bit-exact")
+        return 1
+    return 0
+
+
+def run_inject(args: argparse.Namespace) -> int:
+    from berth.errors import check_range
+    from hardware.hls.inject import inject_chips
+    from hardware.hls.project import HlsProject
+    from hardware.hls.results import store_inject
+
+    check_range("bit error rate p", args.p, 0.0, 1.0)
+    project = HlsProject.load(args.project)
+    results = inject_chips(project, args.p, args.chip, n=args.n)
+    store_inject(project, results, args.store)
+    print(f"random bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
+    print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
+    for r in results:
+        c = r.comparison
+        print(f"{r.chip:>5} {r.flipped_codes:>9} {c.exact_match * 100:>8.2f} {c.max_abs_diff:>10.4g} "
+              f"{c.argmax_agreement * 100:>9.2f} {c.hw_error * 100:>9.2f} {c.sw_error * 100:>9.2f}")
+    return 0 if all(r.comparison.exact_match == 1.0 for r in results) else 1
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from hardware.hls.synth import build_project
+
+    xml = build_project(args.project)
+    print(f"synthesis report: {xml}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from hardware.hls.synth import report_project
+
+    row = report_project(args.project, args.store)
+    print(f"{row['top']} on {row['part']}: latency {row['latency_best']}..{row['latency_worst']} cycles, "
+          f"II {row['interval_min']}..{row['interval_max']}, clock {row['clock_estimated_ns']} ns "
+          f"(target {row['clock_target_ns']}), LUT {row['lut']}, FF {row['ff']}, DSP {row['dsp']}, "
+          f"BRAM_18K {row['bram_18k']}")
+    return 0
