@@ -33,14 +33,14 @@ FORMAT = "berth-checkpoint"
 VERSION = 1
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Config values as plain data (schemes become tables, tuples lists) for a weights-only load."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain(dataclasses.asdict(value))
+        return plain(dataclasses.asdict(value))
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -55,17 +55,17 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
         "format": FORMAT,
         "version": VERSION,
         "berth_version": __version__,
-        "model_config": _plain(getattr(model, "berth_config", None)),
-        "schemes": {name: _plain(q.scheme) for name, q in scheme_quantizers(model).items()},
+        "model_config": plain(getattr(model, "berth_config", None)),
+        "schemes": {name: plain(q.scheme) for name, q in scheme_quantizers(model).items()},
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "epoch": int(epoch),
         "seed": int(seed),
-        "config": _plain(config),
+        "config": plain(config),
         "rng": {"torch": torch.get_rng_state(),
                 "data": generator.get_state() if generator is not None else None},
-        "metrics": _plain(list(metrics or [])),
+        "metrics": plain(list(metrics or [])),
     }
     buffer = io.BytesIO()
     torch.save(state, buffer)

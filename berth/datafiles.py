@@ -78,12 +78,12 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BerthError(f"MNIST file {str(path)!r} cannot be read ({exc})") from None
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise BerthError(f"MNIST file {str(path)!r} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
     magic = int.from_bytes(raw[:4], "big")
     if magic != IDX_MAGIC[ndim]:
         raise BerthError(f"MNIST file {str(path)!r} has magic number {magic}; expected {IDX_MAGIC[ndim]} "
                          f"(unsigned bytes, {ndim} dimension{'s' if ndim > 1 else ''})")
+    if len(raw) < header:
+        raise BerthError(f"MNIST file {str(path)!r} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     expected = header + int(np.prod(dims))
     if len(raw) != expected:
@@ -110,7 +110,10 @@ def _check_labels(y: np.ndarray, path: Path, what: str, classes: int = 10) -> No
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Rebuilds dicts, lists, bytes, numbers and NumPy arrays; refuses every other global."""
+    """Rebuilds dicts, lists, bytes, numbers and NumPy arrays; refuses every other global.
+
+    The only callables it hands out are NumPy's array reconstructor and ``codecs.encode``.
+    """
 
     def find_class(self, module: str, name: str):
         if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
@@ -119,6 +122,10 @@ class _ArrayUnpickler(pickle.Unpickler):
             return _reconstruct
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
+        if (module, name) == ("_codecs", "encode"):  # how Python 3 protocol-2 pickles store bytes
+            import codecs
+
+            return codecs.encode
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 

@@ -12,7 +12,7 @@ counts zero).
 
 ``random_flips`` flips uniformly random distinct bits of all attacked layers, in one seeded order,
 and reports the accuracy after each count in ``counts`` (nested: the first k flips of a larger
-count are the k of a smaller one).
+count are the k of a smaller one, in this call and in any other with the same seed).
 """
 
 from __future__ import annotations
@@ -109,6 +109,20 @@ def progressive_bit_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     return SearchResult(codes, flips, len(flipped), acc <= target_accuracy, losses, accs, flipped)
 
 
+def random_order(total: int, k: int, seed: int, chunk: int = 4096) -> np.ndarray:
+    """The first ``k`` distinct positions of a seeded uniform stream over 0..total-1.
+
+    Prefix-stable: the first k of a longer draw are exactly a shorter draw.
+    """
+    rng = np.random.default_rng(seed)
+    order = np.empty(0, dtype=np.int64)
+    while len(order) < k:
+        merged = np.concatenate([order, rng.integers(0, total, size=chunk)])
+        _, first = np.unique(merged, return_index=True)
+        order = merged[np.sort(first)]
+    return order[:k]
+
+
 def random_flips(model: nn.Module, x: torch.Tensor, y: torch.Tensor, counts: list[int], *,
                  layers: list[str] | None = None, seed: int = 0, batch_size: int = 1024) -> RandomFlipResult:
     """Accuracy after each count of uniformly random distinct bit flips (one seeded order)."""
@@ -119,7 +133,7 @@ def random_flips(model: nn.Module, x: torch.Tensor, y: torch.Tensor, counts: lis
     counts = [int(c) for c in counts]
     if not counts or min(counts) < 0 or max(counts) > offsets[-1]:
         raise BerthError(f"flip counts {counts} must be non-empty and within 0..{int(offsets[-1])} (the attacked bits)")
-    order = np.random.default_rng(seed).choice(int(offsets[-1]), size=max(counts), replace=False)
+    order = random_order(int(offsets[-1]), max(counts), seed)
     was_training = model.training
     accs, codes = [], dict(clean)
     try:

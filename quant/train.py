@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from berth.checkpoint import load_checkpoint, restore_training, save_checkpoint
+from berth.checkpoint import load_checkpoint, plain, restore_training, save_checkpoint
 from berth.data import Dataset
 from berth.errors import BerthError
 from berth.fsutil import atomic_write_text
@@ -123,7 +123,7 @@ def _resume(path: Path, model: nn.Module, cfg: TrainConfig, session: _Session) -
         k = diff[0]
         raise BerthError(f"cannot resume {str(path)!r}: it was trained with {k} = {saved.get(k)!r}, "
                          f"not {mine.get(k)!r}")
-    if state["model_config"] != getattr(model, "berth_config", state["model_config"]):
+    if state["model_config"] != plain(getattr(model, "berth_config", state["model_config"])):
         raise BerthError(f"cannot resume {str(path)!r}: its model is {state['model_config']!r}")
     restore_training(state, model, session.optimizer, session.scheduler, session.generator)
     return int(state["epoch"]), list(state["metrics"])

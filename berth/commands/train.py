@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     c, h, _ = data.shape
     model = create_model(cfg.model, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, in_channels=c,
-                         input_size=h, num_classes=data.num_classes, **cfg.arch)
+                         input_size=h, num_classes=data.num_classes, seed=cfg.train.seed, **cfg.arch)
     if not args.resume:
         out.mkdir(parents=True, exist_ok=False)
         atomic_write_json(out / "config.json", to_dict(cfg))
