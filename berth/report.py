@@ -88,9 +88,10 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], seed: int = 0) 
     chips = per_chip(rows)
     lines = ["| errors | model | bits | seed | p % | A | B | mean A−B % | 95% interval | A better / B better / ties | sign-test p |",
              "|" + "---|" * 11]
-    for (errors, model, bits, label, s) in sorted(chips, key=lambda k: (k[0], k[1], -k[2], k[4])):
+    runs = sorted({(k[0], k[1], k[2], k[4]) for k in chips}, key=lambda k: (k[0], k[1], -k[2], k[3]))
+    for (errors, model, bits, s) in runs:
         for a, b in pairs:
-            if label != a or (errors, model, bits, b, s) not in chips:
+            if (errors, model, bits, a, s) not in chips or (errors, model, bits, b, s) not in chips:
                 continue
             for p, ca in sorted(chips[(errors, model, bits, a, s)].items()):
                 cb = chips[(errors, model, bits, b, s)].get(p)
@@ -116,7 +117,8 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
     chips = per_chip(rows)
     panels = sorted({(k[1], k[2]) for k in chips}, key=lambda mb: (mb[0], -mb[1]))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False, sharey=True)
-    colors = plt.get_cmap("tab10")
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    markers = "osD^vP*X"
     for ax, (model, bits) in zip(axes[0], panels):
         for key in sorted((k for k in chips if k[1] == model and k[2] == bits), key=lambda k: labels.index(k[3])):
             ps = np.array(sorted(chips[key]))
@@ -126,22 +128,28 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
             mean = np.array([v.mean() for v in vals])
             lo = np.array([np.percentile(v, 5) for v in vals])
             hi = np.array([np.percentile(v, 95) for v in vals])
-            color = colors(labels.index(key[3]) % 10)
+            i = labels.index(key[3])
+            color, marker = colors[i % len(colors)], markers[i % len(markers)]
             name = key[3] + ("" if key[0] == "random" else f" ({key[0]})") + (f" s{key[4]}" if key[4] else "")
-            ax.plot(x, mean, "o-", color=color, label=name, lw=2, ms=4)
+            ax.plot(x, mean, "-", marker=marker, color=color, label=name, lw=2, ms=5)
             ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
         ax.set_title(f"{model}, {bits}-bit weights")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.set_yscale("log")
+        yticks = [0.5, 1, 2, 5, 10, 20, 50, 100]
+        ax.set_yticks(yticks, [f"{t:g}" for t in yticks])
+        ax.grid(True, which="major", alpha=0.3)
         if energy:
             ax.set_xlabel("SRAM energy saving vs. Vmin (%)")
         else:
             ticks = sorted({p * 100 for k in chips for p in chips[k] if p > 0})
             ax.set_xscale("log")
             ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-            ax.minorticks_off()
             ax.set_xlabel("bit error rate p (%)")
-    axes[0][0].set_ylabel("RErr (%)")
-    fig.suptitle("mean over chips; band: 5th–95th percentile of chips", fontsize=9, y=0.99)
+    for ax in axes[0]:
+        ax.minorticks_off()
+    axes[0][0].set_ylabel("RErr (%, log scale)")
+    note = "; energy from hardware/energy.py (profile reconstructed from the paper's text)" if energy else ""
+    fig.suptitle(f"mean over chips; band: 5th–95th percentile of chips{note}", fontsize=9, y=0.99)
     axes[0][0].legend(loc="upper left", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +172,7 @@ def energy_table(ps: list[float]) -> str:
 def write_report(store: Store, sweep: str, out_dir: Path, order: list[str] | None = None,
                  pairs: list[tuple[str, str]] = (), seed: int = 0) -> Path:
     """Write ``out_dir/report.md`` and its plots for ``sweep``; returns the Markdown path."""
-    from hardware.energy import load_profile
+    from hardware.energy import DEFAULT_PROFILE
 
     rows = load_rows(store, sweep)
     out_dir = Path(out_dir)
@@ -174,7 +182,6 @@ def write_report(store: Store, sweep: str, out_dir: Path, order: list[str] | Non
     ps = sorted({r["p"] for r in rows if r["errors"] == "random"})
     vs_p = plot_curves(rows, labels, out_dir / "rerr_vs_p.png")
     vs_e = plot_curves([r for r in rows if r["p"] > 0], labels, out_dir / "rerr_vs_energy.png", energy=True)
-    prof = load_profile()
     text = f"""# Robustness sweep `{sweep}`
 
 Store: `{store.path}`. RErr counts a test example as wrong if the clean or the perturbed model
@@ -193,7 +200,9 @@ intervals of the mean over chips (seed {seed}).
 
 ![RErr vs energy saving]({vs_e.name})
 
-Energy model (`hardware/energy.py`): {prof.provenance}
+Energy model (`hardware/energy.py`, data `hardware/data/{DEFAULT_PROFILE.name}`): energy per
+access ∝ (V/Vmin)²; p(V) from points *reconstructed from the paper's text, not its measured
+figure* — see the data file's provenance before quoting savings.
 
 {energy_table(ps)}
 

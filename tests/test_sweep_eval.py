@@ -1,0 +1,38 @@
+"""The sweep's evaluation task agrees with the engine's reference evaluation, chip for chip."""
+
+import numpy as np
+import pytest
+
+from berth.data import load_dataset
+from berth.tasks import at_rate, chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
+from models import create_model
+from quant.errors import RandomBitErrors
+from quant.evaluate import robust_error
+from quant.inject import model_codes
+
+
+@pytest.mark.parametrize("spec", [{"kind": "random"}, {"kind": "stuck_at", "value": "random"},
+                                  {"kind": "stuck_at", "value": 1}])
+def test_at_rate_equals_a_fresh_chip(spec):
+    codes = model_codes(create_model("mlp", scheme="rquant", bits=4, hidden=(64,)))
+    base = error_model(spec, 0.05, chip=3)
+    for p in (0.001, 0.01, 0.05, 0.2):
+        shared = at_rate(base, p).perturb(codes)
+        fresh = error_model(spec, p, chip=3).perturb(codes)
+        for name in codes:
+            assert np.array_equal(shared[name].codes, fresh[name].codes)
+
+
+def test_rerr_matches_the_engine_and_survives_a_round_trip():
+    data = load_dataset("digits", seed=0)
+    model = create_model("mlp", scheme="normal", bits=8, hidden=(32,)).eval()
+    model = model_from_bytes(model_to_bytes(model))  # global ranges re-bound after loading
+    ps, chips = [0.05, 0.01], 3
+    points = chip_points({"kind": "random"}, ps, chips)
+    assert points[:2] == [(0.01, 0), (0.05, 0)]  # chip by chip, rates ascending
+    clean, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), {"kind": "random"}, points)
+    for p in ps:
+        ref = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(p, chip=k) for k in range(chips)])
+        assert np.isclose(clean, ref.clean_error)
+        got = [r for q, c, r in sorted(rows, key=lambda t: t[1]) if q == p]
+        assert np.allclose(got, ref.rerr)
