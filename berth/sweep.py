@@ -121,7 +121,7 @@ def load_sweep(path: str | Path | None = None, overrides: list[str] = ()) -> tup
         keys, value = parse_override(text)
         merge(data, keys, value)
     sweep = from_dict(Sweep, data, str(path))
-    return resolve(validate(sweep, str(path), path.parent)), path
+    return resolve(validate(sweep, str(path), path.parent), str(path)), path
 
 
 def _check(ok: bool, where: str, key: str, value: Any, allowed: str) -> None:
@@ -222,7 +222,7 @@ def _check_model(name: str, options: dict[str, Any], where: str) -> None:
         raise BerthError(f"{where}: model_options: {exc}") from None
 
 
-def resolve(s: Sweep) -> Sweep:
+def resolve(s: Sweep, where: str = "sweep") -> Sweep:
     """Fill in defaults: every run's train table gets all TrainConfig fields; compare pairs."""
     train = to_dict(_train_config(s.train, "", "train"))
     train = {k: v for k, v in train.items() if k not in SWEEP_AXES_IN_TRAIN}
@@ -233,7 +233,7 @@ def resolve(s: Sweep) -> Sweep:
         compare = [Compare(a, b) for b, a in zip(labels, labels[1:])]
     for c in compare:
         for side in (c.a, c.b):
-            _check(side in labels, "sweep", "compare", side, ", ".join(labels))
+            _check(side in labels, where, "compare", side, ", ".join(labels))
     return dataclasses.replace(s, train=train, variants=variants, compare=compare)
 
 

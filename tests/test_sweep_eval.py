@@ -36,3 +36,54 @@ def test_rerr_matches_the_engine_and_survives_a_round_trip():
         assert np.isclose(clean, ref.clean_error)
         got = [r for q, c, r in sorted(rows, key=lambda t: t[1]) if q == p]
         assert np.allclose(got, ref.rerr)
+
+
+def test_stuck_at_and_profiled_maps_in_a_sweep(tmp_path):
+    from berth.driver import Driver
+    from berth.executors import SerialExecutor
+    from berth.store import Store
+    from berth.sweep import load_sweep
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "chipA.npy", rng.uniform(0, 0.02, size=(64, 32)))
+    np.save(tmp_path / "chipB.npy", rng.uniform(0, 0.04, size=(64, 32)))
+    (tmp_path / "s.toml").write_text(f"""
+name = "kinds"
+models = ["mlp"]
+model_options = {{ hidden = [16] }}
+p = [0.01, 0.1]
+chips = 3
+train = {{ epochs = 1 }}
+out = "{tmp_path / 'out'}"
+
+[[errors]]
+kind = "random"
+
+[[errors]]
+kind = "stuck_at"
+value = 0
+
+[[errors]]
+kind = "profiled"
+name = "measured"
+maps = ["chipA.npy", "chipB.npy"]
+word_width = 32
+""")
+    sweep, _ = load_sweep(tmp_path / "s.toml")
+    with Store(tmp_path / "k.sqlite") as store:
+        counts = Driver(sweep, store, SerialExecutor(), progress=False).run()
+        rows = store.query("results")
+    assert counts == {"trained": 1, "evaluated": 3, "skipped": 0}
+    by = {e: [r for r in rows if r["errors"] == e] for e in ("random", "stuck_at", "measured")}
+    assert len(by["random"]) == len(by["stuck_at"]) == 6 and len(by["measured"]) == 2
+    assert sorted(round(r["p"], 3) for r in by["measured"]) == [0.01, 0.02]
+    assert all(r["rerr"] >= r["clean_error"] for r in rows)
+
+
+def test_missing_map_is_named(tmp_path):
+    from berth.errors import BerthError
+    from berth.sweep import load_sweep
+
+    (tmp_path / "s.toml").write_text('[[errors]]\nkind = "profiled"\nmaps = ["nope.npy"]\n')
+    with pytest.raises(BerthError, match="nope.npy"):
+        load_sweep(tmp_path / "s.toml")
