@@ -110,39 +110,38 @@ def layer_calls(model: nn.Module, x: torch.Tensor) -> list[LayerCall]:
 
 
 def hook_times(model: nn.Module, x: torch.Tensor, timer: Timer, repeats: int = 20,
-               warmup: int = 3) -> dict[str, float]:
-    """Median in-situ ms of each leaf module over ``repeats`` forward passes (hook events)."""
-    events: dict[str, list] = {}
-    pending: dict[str, object] = {}
+               warmup: int = 3) -> list[float]:
+    """Median in-situ ms of each leaf-module call (in call order) over ``repeats`` forward passes."""
+    passes: list[list] = []
+    pending: list = []
 
-    def pre(name: str) -> Callable:
-        def start(module: nn.Module, inputs: tuple) -> None:
-            pending[name] = timer.make_event()
-            pending[name].record()
-        return start
+    def start(module: nn.Module, inputs: tuple) -> None:
+        event = timer.make_event()
+        event.record()
+        pending.append(event)
 
-    def post(name: str) -> Callable:
-        def stop(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            end = timer.make_event()
-            end.record()
-            events.setdefault(name, []).append((pending.pop(name), end))
-        return stop
+    def stop(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        end = timer.make_event()
+        end.record()
+        passes[-1].append((pending.pop(), end))
 
     with torch.inference_mode():
         for _ in range(warmup):
             model(x)
-        leaves = _leaves(model)
-        handles = [m.register_forward_pre_hook(pre(n)) for n, m in leaves]
-        handles += [m.register_forward_hook(post(n)) for n, m in leaves]
+        leaves = [m for _, m in _leaves(model)]
+        handles = [m.register_forward_pre_hook(start) for m in leaves]
+        handles += [m.register_forward_hook(stop) for m in leaves]
         try:
             timer.synchronize()
             for _ in range(repeats):
+                passes.append([])
                 model(x)
             timer.synchronize()
         finally:
             for h in handles:
                 h.remove()
-    return {name: float(np.median([s.elapsed_time(e) for s, e in pairs])) for name, pairs in events.items()}
+    times = np.array([[s.elapsed_time(e) for s, e in calls] for calls in passes])
+    return [float(v) for v in np.median(times, axis=0)]
 
 
 class LatencyTable:
@@ -163,18 +162,14 @@ class LatencyTable:
         return self.entries[call.config]
 
     def _measure(self, call: LayerCall) -> float:
-        from hardware.latency.profiler import DTYPES
+        from hardware.latency.profiler import DTYPES, torch_call
 
         dtype = DTYPES[self.dtype]
         module = copy.deepcopy(call.module).eval().to(device=self.device, dtype=dtype)
         gen = torch.Generator().manual_seed(0)
         inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in call.input_shapes]
 
-        @torch.inference_mode()
-        def run() -> object:
-            return module(*inputs)
-
-        stats, _ = self.measure(run)
+        stats, _ = self.measure(torch_call(module, *inputs))
         self.store.insert("layer_latency", {**asdict(call.config), **self.context, "ms_median": stats.median,
                                             "ms_iqr": stats.iqr, "samples": stats.n, "measured": now_utc()},
                           on_conflict="replace")

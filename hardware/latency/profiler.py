@@ -36,7 +36,12 @@ def parse_dtype(name: str) -> str:
 
 @dataclass(frozen=True)
 class ProfileSettings:
-    """What to measure and how. ``threads`` None = torch's current thread count."""
+    """What to measure and how.
+
+    ``threads`` is the CPU thread count (default 1: on a small or shared machine a second thread
+    waits on descheduled peers and multiplies both latency and its spread; pass more to measure
+    multi-threaded latency — the count is recorded with every row).
+    """
 
     device: str = "cpu"
     batches: tuple[int, ...] = (1, 64)
@@ -45,7 +50,7 @@ class ProfileSettings:
     repeats: int = 50
     warmup_s: float = 0.2
     block_s: float = 0.01
-    threads: int | None = None
+    threads: int = 1
     l2_flush: bool = False
     cuda_graph: bool = False
     seed: int = 0
@@ -57,12 +62,14 @@ class ProfileSettings:
         for b in self.batches:
             if isinstance(b, bool) or not isinstance(b, int) or b < 1:
                 raise BerthError(f"batch size {b!r} must be an integer >= 1")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            raise BerthError(f"threads = {self.threads!r} must be an integer >= 1")
         if self.repeats < 5:
             raise BerthError(f"repeats = {self.repeats!r} must be >= 5 (quartiles need samples)")
 
     @property
     def thread_count(self) -> int:
-        return self.threads or torch.get_num_threads()
+        return self.threads
 
 
 def model_key(config: dict | None, name: str) -> str:
@@ -142,9 +149,12 @@ def _row(base: dict, variant: str, dtype: str, batch: int, stats: LatencyStats, 
             "detail": detail, "env": env, "measured": now_utc()}
 
 
-@torch.inference_mode()
-def _torch_fn(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-    return lambda: model(x)
+def torch_call(model: nn.Module, *inputs: torch.Tensor) -> Callable[[], object]:
+    """A no-argument call of ``model`` on ``inputs`` under inference mode (no autograd recording)."""
+    def run() -> object:
+        with torch.inference_mode():
+            return model(*inputs)
+    return run
 
 
 def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: ProfileSettings,
@@ -178,7 +188,7 @@ def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x:
         if s.dtypes != ("float32",):
             _note(out, "simulation (Brevitas fake-quant) is measured in float32 only")
         sim = model.to(device)
-        stats, number = measure(_torch_fn(sim, x.to(device)))
+        stats, number = measure(torch_call(sim, x.to(device)))
         model.to("cpu")
         yield "float32", stats, number, {"what": "Brevitas fake-quant forward (simulation, not deployable)"}
     elif variant == "float":
@@ -191,7 +201,7 @@ def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x:
             except (RuntimeError, NotImplementedError) as exc:
                 _note(out, f"float {dtype} on {device}: not run ({str(exc).splitlines()[0][:100]})")
                 continue
-            stats, number = measure(_torch_fn(net, xd))
+            stats, number = measure(torch_call(net, xd))
             yield dtype, stats, number, {"what": "float equivalent: plain torch, dequantized weights, eager"}
         plain.to(device="cpu", dtype=torch.float32)
     elif variant == "integer-ort":

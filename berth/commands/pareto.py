@@ -1,0 +1,88 @@
+"""``berth pareto``: one record per trained model, and RErr vs latency / energy saving with Pareto fronts.
+
+Joins, per trained model in the results store: clean error, mean RErr over chips at each p,
+SRAM energy saving at p (``hardware.energy``), latency for one (device, batch, dtype, variant)
+from ``berth profile``, and the FPGA cost estimate of ``berth hls`` where one is stored. Writes
+``records.csv`` and ``pareto.png`` (RErr vs latency at --p with the front marked; RErr vs energy
+saving over all p with the front marked) and prints the records.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_latency_args(p: argparse.ArgumentParser) -> None:
+    """Which stored latency the records carry, and where the store is."""
+    p.add_argument("--device", default="cpu", help="device of the latency (default cpu)")
+    p.add_argument("--batch", type=int, default=1, help="batch size of the latency (default 1)")
+    p.add_argument("--dtype", default="float32", help="dtype of the latency (default float32)")
+    p.add_argument("--variant", default="float", help="float (default), integer-ort or simulation")
+    p.add_argument("--errors", default="random", help="error model of the robustness rows (default random)")
+    p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pareto", help="records joining robustness, energy, latency and FPGA cost; Pareto plots",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--p", type=float, default=0.01, help="bit error rate of the RErr-vs-latency panel (default 0.01)")
+    p.add_argument("--out", default=None, help="output directory (default: beside the store, pareto/)")
+    add_latency_args(p)
+    p.set_defaults(handler=run)
+
+
+def load_records(args: argparse.Namespace):
+    """(records, latency query) from the store named by ``args``."""
+    from pathlib import Path
+
+    from berth.errors import BerthError
+    from hardware.latency.records import LatencyQuery, model_records
+    from hardware.latency.tables import DEFAULT_STORE, open_store
+
+    path = Path(args.store) if args.store else DEFAULT_STORE
+    if not path.is_file():
+        raise BerthError(f"results store {str(path)!r} does not exist; run `berth sweep` (or pass --store)")
+    query = LatencyQuery(args.device, args.batch, args.dtype, args.variant)
+    with open_store(path) as store:
+        records = model_records(store, query, args.errors)
+    if not records:
+        raise BerthError(f"results store {str(path)!r} holds no trained model; run `berth sweep` first")
+    return records, query, path
+
+
+def print_records(records, ps: list[float]) -> None:
+    """One line per record: Err, RErr at each p, latency, FPGA MACs, what is missing."""
+    head = f"{'model':<28} {'scheme':<7} {'method':<8} {'Err %':>6} " + " ".join(f"{'RErr@' + format(p * 100, 'g') + '%':>10}" for p in ps)
+    print(head + f" {'ms':>9} {'MACs':>9}  missing")
+    for r in records:
+        cells = " ".join(f"{r.rerr[p] * 100:10.2f}" if p in r.rerr else f"{'–':>10}" for p in ps)
+        ms = f"{r.latency_ms:9.4f}" if r.latency_ms is not None else f"{'–':>9}"
+        macs = f"{r.fpga['macs']:9d}" if r.fpga.get("macs") is not None else f"{'–':>9}"
+        print(f"{r.name():<28} {r.scheme:<7} {r.method:<8} {r.clean_error * 100:6.2f} {cells} {ms} {macs}  "
+              f"{', '.join(r.missing) or '-'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    from pathlib import Path
+
+    from berth.fsutil import atomic_write_text
+    from hardware.latency.pareto import nearest_p, plot
+
+    records, query, path = load_records(args)
+    p = nearest_p(records, args.p)
+    ps = sorted({q for r in records for q in r.rerr})
+    out = Path(args.out) if args.out else path.parent / "pareto"
+    rows = [r.flat() for r in records]
+    buf = io.StringIO()
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out / "records.csv", buf.getvalue())
+    plotted = plot(records, p, out / "pareto.png", query.describe())
+    print_records(records, ps)
+    print(f"\n{len(records)} records ({plotted} with a latency for {query.describe()})")
+    print(f"records: {out / 'records.csv'}\nplot: {out / 'pareto.png'}")
+    return 0

@@ -1,0 +1,91 @@
+"""``berth search``: choose a model under a latency budget, then train it with RandBET — end to end.
+
+A small demo on the embedded digits that prints each step: GENet-style candidates (block type,
+width and depth per stage) -> latency predicted from the per-layer lookup table (entries it lacks
+are measured and stored) -> those under --latency-budget, shortlisted by FLOPs -> the shortlist
+profiled end to end -> the best (most FLOPs measured under the budget) trained with RandBET
+(rquant, clipping) and evaluated under random bit errors at --p -> run, robustness and latency
+stored, so ``berth select`` and ``berth pareto`` see it. Latency is that of the float-equivalent
+model, batch 1, float32, on the CPU at --threads threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="GENet-style candidates under a latency budget, best trained with RandBET",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--latency-budget", type=float, default=1.0, metavar="MS", help="budget in ms (default 1.0)")
+    p.add_argument("--p", type=float, default=0.01, help="bit error rate for RandBET and evaluation (default 0.01)")
+    p.add_argument("--candidates", type=int, default=40, help="random candidates (default 40)")
+    p.add_argument("--shortlist", type=int, default=3, help="candidates profiled end to end (default 3)")
+    p.add_argument("--epochs", type=int, default=6, help="RandBET epochs (default 6)")
+    p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for all timing (default 1)")
+    p.add_argument("--repeats", type=int, default=30, help="samples per end-to-end measurement (default 30)")
+    p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
+    p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from berth.data import load_dataset
+    from berth.errors import BerthError, check_range
+    from hardware.latency import search as S
+    from hardware.latency.genet import plain_model
+    from hardware.latency.profiler import Measurer, ProfileSettings, profile_model, torch_call
+    from hardware.latency.report import open_table
+    from hardware.latency.tables import open_store
+
+    check_range("bit error rate p", args.p, 0.0, 1.0)
+    if not args.latency_budget > 0:
+        raise BerthError(f"latency budget {args.latency_budget!r} ms must be > 0")
+    for what, v in (("candidates", args.candidates), ("shortlist", args.shortlist), ("chips", args.chips)):
+        if v < 1:
+            raise BerthError(f"{what} = {v} must be >= 1")
+    cfg = S.SearchConfig(args.latency_budget, args.candidates, args.shortlist, args.p, args.epochs, args.chips,
+                         seed=args.seed)
+    s = ProfileSettings(batches=(1,), variants=("simulation", "float"), repeats=args.repeats, threads=args.threads)
+    data = load_dataset(cfg.dataset, seed=cfg.seed)
+    shape = data.shape
+    with open_store(args.store) as store:
+        print(f"results store: {store.path}; CPU, {s.threads} thread(s); budget {cfg.latency_budget_ms:g} ms "
+              "(float-equivalent model, batch 1, float32)")
+        cands = S.candidates(cfg, shape, data.num_classes)
+        print(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"
+              f"{shape[1] // 2}/{shape[1] // 4} px), e.g. {cands[0].arch.label()}")
+        table = open_table(store, s, "float32")
+        S.predict_all(cands, table, shape)
+        print(f"step 2: latency predicted from the lookup table ({len(table.entries)} entries, "
+              f"{table.measured} measured now)")
+        for c in sorted(cands, key=lambda c: c.predicted_ms):
+            mark = "<= budget" if c.predicted_ms <= cfg.latency_budget_ms else ""
+            print(f"  {c.arch.label():<40} {c.flops / 1e6:7.3f} MFLOPs  predicted {c.predicted_ms:8.4f} ms {mark}")
+        short = S.shortlist(cands, cfg.latency_budget_ms, cfg.shortlist)
+        fits = sum(c.predicted_ms <= cfg.latency_budget_ms for c in cands)
+        print(f"step 3: {fits} predicted under budget; shortlist = the {len(short)} with most FLOPs")
+        measure = Measurer(s, torch.device("cpu"))
+        print("step 4: shortlist profiled end to end (float equivalent, batch 1)")
+        for c in short:
+            net, x = plain_model(c.arch), torch.rand(1, *shape)
+            stats, _ = measure(torch_call(net, x))
+            c.measured_ms = stats.median
+            print(f"  {c.arch.label():<40} predicted {c.predicted_ms:8.4f} ms  measured {stats.median:8.4f} ms "
+                  f"(IQR/median {stats.rel_iqr * 100:.0f}%, error {(c.predicted_ms / stats.median - 1) * 100:+.0f}%)")
+        win = S.best(short, cfg.latency_budget_ms)
+        print(f"step 5: best = {win.arch.label()} ({win.flops / 1e6:.3f} MFLOPs, {win.measured_ms:.4f} ms); "
+              f"training with RandBET")
+        result = S.train_and_store(win, cfg, data, store, Path(args.out), print)
+        print(f"step 6: profiling the trained model; run {result['run_id']} stored in {store.path}")
+        prof = profile_model(result["model"], shape, s, "genet", result["run_id"])
+        store.insert("latency", prof.rows, on_conflict="replace")
+    print(f"\nnext: berth select --latency-budget {cfg.latency_budget_ms:g} --p {cfg.p:g}"
+          + (f" --store {args.store}" if args.store else ""))
+    return 0

@@ -1,0 +1,155 @@
+"""One record per trained model: clean error, RErr at each p, energy saving at p, latency, FPGA cost.
+
+Joined from the results store: ``runs`` (the model and how it was trained), ``robustness`` (mean
+RErr over chips per p for one error model), ``hardware.energy`` (SRAM energy saving at p),
+``latency`` (this package: by run_id, else by the model's structure key, for one device, batch,
+dtype and variant) and, where issue 6's tables exist, ``hls_cost`` (MACs, weight bits,
+bit-operations, memory words; joined on the checkpoint path) and ``hls_synth`` (csynth latency).
+A piece that is missing stays None and is listed in ``missing``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from berth.errors import BerthError, check_choice
+from hardware.latency.profiler import model_key, parse_dtype
+from hardware.latency.variants import VARIANTS
+
+
+@dataclass(frozen=True)
+class LatencyQuery:
+    """Which latency a record carries: device, batch, dtype and variant (threads: any)."""
+
+    device: str = "cpu"
+    batch: int = 1
+    dtype: str = "float32"
+    variant: str = "float"
+
+    def __post_init__(self) -> None:
+        check_choice("variant", self.variant, VARIANTS)
+        object.__setattr__(self, "dtype", "int8" if self.variant == "integer-ort" else parse_dtype(self.dtype))
+
+    def describe(self) -> str:
+        return f"{self.variant} {self.dtype} batch {self.batch} on {self.device}"
+
+
+@dataclass
+class Record:
+    """The joined record of one trained model (fractions in [0, 1], ms, cost counts)."""
+
+    run_id: str
+    sweep: str
+    label: str
+    model: str
+    arch: dict
+    bits: int
+    scheme: str
+    method: str
+    w_max: float
+    clean_error: float
+    rerr: dict[float, float]
+    energy_saving: dict[float, float]
+    latency_ms: float | None = None
+    latency_per_image_ms: float | None = None
+    latency_rel_iqr: float | None = None
+    fpga: dict = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    def name(self) -> str:
+        return f"{self.model}/{self.label}/{self.bits}b"
+
+    def flat(self) -> dict:
+        """One flat row (for CSV): rerr_p<p> and saving_p<p> columns."""
+        row = {k: v for k, v in self.__dict__.items() if k not in ("rerr", "energy_saving", "fpga", "arch", "missing")}
+        row["arch"] = ";".join(f"{k}={v}" for k, v in sorted(self.arch.items()))
+        row.update({f"rerr_p{p:g}": v for p, v in sorted(self.rerr.items())})
+        row.update({f"energy_saving_p{p:g}": v for p, v in sorted(self.energy_saving.items())})
+        row.update({f"fpga_{k}": v for k, v in sorted(self.fpga.items())})
+        row["missing"] = ";".join(self.missing)
+        return row
+
+
+def _rerr_means(store, run_id: str, errors: str) -> dict[float, float]:
+    sums: dict[float, list[float]] = defaultdict(list)
+    for r in store.query("robustness", {"run_id": run_id, "errors": errors}):
+        sums[r["p"]].append(r["rerr"])
+    return {p: sum(v) / len(v) for p, v in sorted(sums.items())}
+
+
+def _arch(config: dict) -> dict:
+    """The architecture options of a run: the sweep's model options, or a searched GENet label."""
+    if config.get("model_options"):
+        return dict(config["model_options"])
+    if isinstance(config.get("arch"), dict):
+        from hardware.latency.genet import GenetArch
+
+        return {"arch": GenetArch.from_dict(config["arch"]).label()}
+    return {}
+
+
+def _run_key(run: dict) -> str | None:
+    """The structure key of a run's model, from its checkpoint (None if unreadable)."""
+    path = run.get("checkpoint")
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        from berth.checkpoint import load_checkpoint
+
+        cfg = load_checkpoint(path)["model_config"]
+    except BerthError:
+        return None
+    return model_key(cfg, cfg.get("name", run["model"])) if isinstance(cfg, dict) else None
+
+
+def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
+    where = {"device": q.device, "batch": q.batch, "dtype": q.dtype, "variant": q.variant}
+    rows = store.query("latency", {**where, "run_id": run["run_id"]})
+    if not rows:
+        key = _run_key(run)
+        rows = store.query("latency", {**where, "model_key": key}) if key else []
+    return max(rows, key=lambda r: r["measured"]) if rows else None
+
+
+def _fpga(store, run: dict) -> dict:
+    tables = store.tables()
+    if "hls_cost" not in tables or not run.get("checkpoint"):
+        return {}
+    rows = store.query("hls_cost", {"checkpoint": run["checkpoint"]})
+    if not rows:
+        return {}
+    cost = rows[-1]
+    out = {k: cost[k] for k in ("macs", "weight_bits", "bops", "memory_words") if k in cost}
+    if "hls_synth" in tables:
+        synth = store.query("hls_synth", {"project": cost["project"]})
+        if synth:
+            s = synth[-1]
+            out["csynth_latency_cycles"] = s.get("latency_worst")
+            clock = s.get("clock_estimated_ns") or s.get("clock_target_ns")
+            if s.get("latency_worst") is not None and clock:
+                out["csynth_latency_us"] = s["latency_worst"] * clock / 1000.0
+    return out
+
+
+def model_records(store, query: LatencyQuery = LatencyQuery(), errors: str = "random",
+                  profile_path: str | Path | None = None) -> list[Record]:
+    """One joined record per trained model in ``store`` (runs without robustness rows included)."""
+    from hardware.energy import DEFAULT_PROFILE, load_profile
+
+    sram = load_profile(profile_path or DEFAULT_PROFILE)
+    records = []
+    for run in store.query("runs", order_by="sweep,label,bits,run_id"):
+        rerr = _rerr_means(store, run["run_id"], errors)
+        rec = Record(run["run_id"], run["sweep"], run["label"], run["model"], _arch(run.get("config") or {}),
+                     run["bits"], run["scheme"], run["method"], run["w_max"], run["clean_error"], rerr,
+                     {p: float(sram.saving(p)) for p in rerr})
+        lat = _latency(store, run, query)
+        if lat:
+            rec.latency_ms, rec.latency_per_image_ms, rec.latency_rel_iqr = lat["ms_median"], lat["ms_per_image"], lat["rel_iqr"]
+        rec.fpga = _fpga(store, run)
+        rec.missing = [what for what, ok in (("robustness", rerr), (f"latency ({query.describe()})", lat),
+                                             ("fpga cost", rec.fpga)) if not ok]
+        records.append(rec)
+    return records
