@@ -276,8 +276,6 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
 
 def error_jobs(s: Sweep) -> list[dict[str, Any]]:
     """The error specs as plain data for eval tasks (profiled maps get their mean rates)."""
-    import numpy as np
-
     from quant.errors import load_chip_map
 
     jobs = []
