@@ -44,3 +44,16 @@ def test_empty_sweep_report(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         md = write_report(store, "nothing", tmp_path / "r")
     assert "No results" in md.read_text()
+
+
+def test_report_command(tmp_path, capsys):
+    from berth.cli import main
+
+    with Store(tmp_path / "s.sqlite") as store:
+        fill(store)
+    (tmp_path / "s.toml").write_text('name = "s"\n')
+    assert main(["report", str(tmp_path / "s.toml"), "--store", str(tmp_path / "s.sqlite"),
+                 "--out", str(tmp_path / "rep")]) == 0
+    assert f"report: {tmp_path / 'rep' / 'report.md'}" in capsys.readouterr().out
+    assert (tmp_path / "rep" / "rerr_vs_p.png").exists()
+    assert main(["report", str(tmp_path / "s.toml"), "--store", str(tmp_path / "none.sqlite")]) == 2

@@ -1,6 +1,6 @@
 """``berth results STORE``: list, filter and export what a results store holds.
 
-Without options, lists the sweeps and runs in the store. ``--table`` picks what to show
+Without options, lists the training runs in the store. ``--table`` picks what to show
 (``results``: one row per run, p and chip, with the run's settings; or ``runs``, ``evals``,
 ``sweeps``, ``robustness`` or any table another subsystem added); ``--where key=value`` filters
 (repeatable; a comma-separated value means any of them); ``--csv FILE`` / ``--json FILE`` export
