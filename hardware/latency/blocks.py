@@ -104,6 +104,8 @@ def plot(results: list[BlockResult], path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import textwrap
+
     import numpy as np
 
     from berth.fsutil import atomic_write_bytes
@@ -122,13 +124,12 @@ def plot(results: list[BlockResult], path, title: str) -> None:
                     yerr=[by[s].ms_iqr / 2 for s in stages], capsize=2)
     axes[0].set_ylabel("MFLOPs per ms (higher = more efficient)")
     axes[1].set_ylabel("latency per block, ms (median, bar = IQR)")
-    axes[1].set_yscale("log")
     for ax, t in zip(axes, ("FLOPs per ms", "latency")):
         ax.set_xticks(x, labels)
         ax.set_title(t)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(title="block")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)
     fig.tight_layout()
     import io
 

@@ -25,11 +25,12 @@ import torch
 from torch import nn
 
 from berth.store import now_utc
+from hardware.latency.genet import Add
 from hardware.latency.timing import Timer
 
 OPS = {nn.Conv2d: "conv", nn.Linear: "linear", nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm",
        nn.ReLU: "relu", nn.MaxPool2d: "maxpool", nn.AdaptiveAvgPool2d: "avgpool",
-       nn.AdaptiveMaxPool2d: "gmaxpool", nn.Flatten: "flatten", nn.Identity: "identity", nn.Sequential: "identity"}
+       nn.AdaptiveMaxPool2d: "gmaxpool", nn.Flatten: "flatten", nn.Identity: "identity", nn.Sequential: "identity", Add: "add"}
 
 
 @dataclass(frozen=True)

@@ -100,9 +100,8 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
                  marker="D", ms=6, label="Pareto front", zorder=4)
     ax2.set_xlabel("SRAM energy saving at p (%)")
     ax2.set_ylabel("RErr (%), mean over chips")
-    ax2.set_yscale("log")
     ax2.set_title("robust error vs energy saving")
-    ax2.grid(alpha=0.3, which="both")
+    ax2.grid(alpha=0.3)
     if records:
         ax2.legend(fontsize=6, loc="upper left", ncol=2)
     fig.tight_layout()

@@ -1,0 +1,75 @@
+"""``berth profile`` and ``berth search`` from the command line: errors, store rows, the demo's steps."""
+
+import pytest
+import torch
+
+from berth.cli import main
+from hardware.latency.tables import open_store
+
+QUICK = ["--repeats", "5", "--warmup", "0", "--block-ms", "0.5"]
+
+
+def one_line_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("berth: error:") and "\n" not in err
+    return err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_gpu(capsys):
+    assert "'cuda'" in one_line_error(capsys, ["profile", "lenet", "--device", "cuda"])
+
+
+def test_unknown_dtype_model_and_missing_model(capsys, tmp_path):
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    assert "'fp8'" in one_line_error(capsys, ["profile", "lenet", "--dtype", "fp8", *store])
+    assert "'vgg'" in one_line_error(capsys, ["profile", "vgg", *QUICK, *store])
+    assert "MODEL" in one_line_error(capsys, ["profile", *store])
+
+
+def test_profile_writes_labelled_rows_and_layer_table(tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    argv = ["profile", "lenet", "--batch", "1", "--variant", "simulation", "float", "--layers", *QUICK, "--store", str(store)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "NOT deployable" in out and "per-layer table" in out and "predicted (sum of table entries)" in out
+    with open_store(store) as s:
+        rows = s.query("latency")
+        assert {(r["variant"], r["deployable"]) for r in rows} == {("simulation", 0), ("float", 1)}
+        assert len(s.query("latency_layers")) == 11 and len(s.query("layer_latency")) >= 9
+
+
+def test_profile_runs_skips_unbuildable_checkpoints(tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    with open_store(store) as s:
+        s.add_run({"run_id": "r1", "sweep": "t", "label": "x", "model": "lenet", "bits": 8, "checkpoint": "/nowhere.pt"})
+    err = one_line_error(capsys, ["profile", "--runs", "--store", str(store), *QUICK])
+    assert "no run in the store" in err
+
+
+def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, monkeypatch):
+    import berth.data
+
+    real = berth.data.load_dataset
+
+    def small(name, seed=0, **kw):
+        d = real(name, seed=seed, **kw)
+        return berth.data.Dataset(d.name, d.x_train[:160], d.y_train[:160], d.x_test[:60], d.y_test[:60])
+
+    monkeypatch.setattr(berth.data, "load_dataset", small)
+    store = tmp_path / "s.sqlite"
+    argv = ["search", "--candidates", "3", "--shortlist", "1", "--epochs", "1", "--chips", "2", "--latency-budget",
+            "1000", "--repeats", "5", "--store", str(store), "--out", str(tmp_path / "ckpt")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for step in range(1, 7):
+        assert f"step {step}:" in out
+    with open_store(store) as s:
+        run = s.query("runs")[0]
+        assert run["method"] == "randbet" and run["model"] == "genet"
+        assert {r["variant"] for r in s.query("latency", {"run_id": run["run_id"]})} == {"simulation", "float"}
+    assert main(["select", "--latency-budget", "1000", "--p", "0.01", "--store", str(store)]) == 0
+    assert run["run_id"] in capsys.readouterr().out
+    err = one_line_error(capsys, ["search", "--latency-budget", "0.000001", "--candidates", "2", "--store", str(store)])
+    assert "budget 1e-06 ms" in err and "fastest predicted" in err
