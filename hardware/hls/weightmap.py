@@ -48,7 +48,7 @@ def find_slots(probe_hls_model, offsets: dict[str, tuple[int, int]]) -> dict[str
     if missing:
         raise BerthError(f"layer {missing[0]!r}: its weights were not found intact in the hls4ml model "
                          "(a conversion pass changed them)")
-    return slots
+    return {layer: slots[layer] for layer in offsets}  # berth's layer order
 
 
 def slot_values(slot: Slot, qt: QTensor) -> np.ndarray:
