@@ -168,19 +168,16 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     for i, p in enumerate(s.p):
         _check(0.0 <= p <= 1.0, where, f"p[{i}]", p, "bit error rates in [0, 1]")
     methods = available_methods()
-    recipes = [(f"variants[{i}]", v.scheme, v.method, v.w_max) for i, v in enumerate(s.variants)] or \
-        [("", sc, me, w) for sc in s.schemes for me in s.methods for w in s.w_max]
     for i, sc in enumerate(s.schemes):
         _check(sc in PRESETS, where, f"schemes[{i}]", sc, ", ".join(PRESETS))
     for i, me in enumerate(s.methods):
         _check(me in methods, where, f"methods[{i}]", me, ", ".join(methods))
     for i, w in enumerate(s.w_max):
         _check(w >= 0, where, f"w_max[{i}]", w, "numbers >= 0 (0 = no clipping)")
-    for key, sc, me, w in recipes:
-        if key:
-            _check(sc in PRESETS, where, f"{key}.scheme", sc, ", ".join(PRESETS))
-            _check(me in methods, where, f"{key}.method", me, ", ".join(methods))
-            _check(w >= 0, where, f"{key}.w_max", w, "numbers >= 0 (0 = no clipping)")
+    for i, v in enumerate(s.variants):
+        _check(v.scheme in PRESETS, where, f"variants[{i}].scheme", v.scheme, ", ".join(PRESETS))
+        _check(v.method in methods, where, f"variants[{i}].method", v.method, ", ".join(methods))
+        _check(v.w_max >= 0, where, f"variants[{i}].w_max", v.w_max, "numbers >= 0 (0 = no clipping)")
     names = [v.name for v in s.variants]
     _check(len(set(names)) == len(names), where, "variants.name", names, "distinct names")
     _train_config(s.train, where, "train")
@@ -189,7 +186,7 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     errors = [_validate_errors(e, where, f"errors[{i}]", base) for i, e in enumerate(s.errors)]
     labels = [e.label for e in errors]
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
-    for i, m in enumerate(s.models):
+    for m in s.models:
         _check_model(m, s.model_options, where)
     return dataclasses.replace(s, errors=errors)
 
@@ -226,7 +223,7 @@ def resolve(s: Sweep, where: str = "sweep") -> Sweep:
     """Fill in defaults: every run's train table gets all TrainConfig fields; compare pairs."""
     train = to_dict(_train_config(s.train, "", "train"))
     train = {k: v for k, v in train.items() if k not in SWEEP_AXES_IN_TRAIN}
-    variants = [dataclasses.replace(v, train={**train, **{k: x for k, x in v.train.items()}}) for v in s.variants]
+    variants = [dataclasses.replace(v, train={**train, **v.train}) for v in s.variants]
     compare = s.compare
     labels = run_labels(s)
     if not compare:
