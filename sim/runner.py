@@ -43,10 +43,12 @@ class RTLConfig:
         return {"W": self.w, "H": self.h, "N": bp.block, "WS": bp.window, "STRIDE": bp.stride,
                 "METRIC": ("ssd", "sad").index(bp.metric), "K": bp.k, "TAU": bp.tau, "P": self.p}
 
-    def tag(self) -> str:
-        """A short, stable name for build directories."""
-        key = json.dumps([self.parameters(), sorted(self.defines)])
-        return hashlib.sha1(key.encode()).hexdigest()[:10]
+    def tag(self, *extra_sources: Path) -> str:
+        """A short name for build directories: changes with the parameters, defines and sources."""
+        key = json.dumps([self.parameters(), sorted(self.defines)]).encode()
+        for src in (RTL, *extra_sources):
+            key += src.read_bytes()
+        return hashlib.sha1(key).hexdigest()[:10]
 
 
 def simulator_env(sim: str) -> None:
@@ -83,7 +85,7 @@ def build(sim: str, cfg: RTLConfig, root: Path = ROOT / "sim_build"):
 
 def run(sim: str, cfg: RTLConfig, stimuli: list[str], seed: int = 0, gap: float = 0.2, stall: float = 0.3,
         testcase: str | None = None, root: Path = ROOT / "sim_build") -> tuple[int, int, Path]:
-    """Run the cocotb bench; return (tests, failures, results XML path)."""
+    """Run the cocotb bench; return (tests, failures, path of the simulation log)."""
     from cocotb_tools.runner import get_results
 
     import numpy as np
@@ -98,8 +100,16 @@ def run(sim: str, cfg: RTLConfig, stimuli: list[str], seed: int = 0, gap: float 
         np.savez(f, **frames)
     env = {"BM_IMAGES": str(images), "BM_SEED": str(seed), "BM_GAP": str(gap), "BM_STALL": str(stall),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    xml = runner.test(test_module="sim.blockmatch_tb", hdl_toplevel=TOP, testcase=testcase, extra_env=env,
-                      build_dir=build_dir, test_dir=build_dir, timescale=("1ns", "1ps"),
-                      log_file=build_dir / "test.log")
-    tests, failed = get_results(xml)
-    return tests, failed, Path(xml)
+    xml = build_dir / f"results-{testcase or 'all'}.xml"
+    log = build_dir / f"test-{testcase or 'all'}.log"
+    try:
+        runner.test(test_module="sim.blockmatch_tb", hdl_toplevel=TOP, testcase=testcase, extra_env=env,
+                    build_dir=build_dir, test_dir=build_dir, timescale=("1ns", "1ps"), results_xml=str(xml),
+                    log_file=log)
+    except SystemExit:
+        pass  # under pytest cocotb exits on failing tests; the results file says which
+    try:
+        tests, failed = get_results(xml)
+    except RuntimeError as exc:
+        raise BerthError(f"{sim} simulation left no results ({exc}); see {log}") from None
+    return tests, failed, log

@@ -1,0 +1,114 @@
+"""Frame-scale simulation: the RTL compiled natively by Verilator with a C++ bench (no Python).
+
+The bench (``sim/native/tb_blockmatch.cpp``) streams a whole PGM frame without input gaps or
+output stalls and writes every record; this module builds it once per configuration, runs it,
+and compares the records with the golden model.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from berth.errors import BerthError
+from berth.fsutil import atomic_write_bytes
+from berth.tools import require_tool
+from hardware.blockmatch import MatchResult, block_match
+from sim.runner import ROOT, RTL, TOP, RTLConfig, simulator_env
+
+BENCH = ROOT / "sim" / "native" / "tb_blockmatch.cpp"
+
+
+@dataclass(frozen=True)
+class NativeRun:
+    """What one native simulation of a frame produced."""
+
+    result: MatchResult  # the design's matches, decoded
+    cycles: int  # from the first pixel offered to the last record accepted
+    seconds: float  # wall time of the simulation binary
+
+    @property
+    def cycles_per_second(self) -> float:
+        return self.cycles / self.seconds
+
+
+def _check(cmd: list[str], log: Path, what: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with its output in ``log``; a failure is a one-line error naming the log."""
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, **kwargs)
+    if proc.returncode != 0:
+        raise BerthError(f"{what} failed with exit status {proc.returncode}; see {log}")
+    return proc
+
+
+def build_native(cfg: RTLConfig, root: Path = ROOT / "sim_build") -> Path:
+    """Compile the design and the C++ bench (once per configuration); return the executable."""
+    simulator_env("verilator")
+    verilator = require_tool("verilator")
+    out = root / f"native-{cfg.tag(BENCH)}"
+    exe = out / "tb_blockmatch"
+    if exe.exists():
+        return exe
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [str(verilator), "--cc", "--exe", "--build", "-j", str(min(os.cpu_count() or 1, 4)), "-O3",
+           "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "--top-module", TOP,
+           "--Mdir", str(out / "obj"), "-o", str(exe),
+           *(f"-G{k}={v}" for k, v in cfg.parameters().items()), *(f"+define+{d}" for d in cfg.defines),
+           str(RTL), str(BENCH)]
+    _check(cmd, out / "build.log", "native Verilator build")
+    return exe
+
+
+def write_pgm(path: Path, image: np.ndarray) -> Path:
+    """Write an 8-bit grayscale image as a binary PGM."""
+    h, w = image.shape
+    return atomic_write_bytes(path, f"P5\n{w} {h}\n255\n".encode() + image.astype(np.uint8).tobytes())
+
+
+def decode(records: np.ndarray, cfg: RTLConfig) -> MatchResult:
+    """Turn raw (ref_y, ref_x, dy, dx, dist) records into a MatchResult."""
+    p = cfg.params
+    ow = p.radius.bit_length() + 1
+    k = p.k
+    rec = records.reshape(-1, k, 5).astype(np.int64)
+    offs = rec[:, :, 2:4]
+    offs = np.where(offs >= 1 << (ow - 1), offs - (1 << ow), offs)
+    dist = rec[:, :, 4]
+    count = (dist != p.sat).sum(axis=1)
+    return MatchResult(refs=rec[:, 0, :2], offsets=offs, dist=dist, count=count)
+
+
+def run_native(cfg: RTLConfig, image: np.ndarray, root: Path = ROOT / "sim_build") -> NativeRun:
+    """Simulate one frame natively and return the decoded matches, cycles and wall time."""
+    if image.shape != (cfg.h, cfg.w):
+        raise BerthError(f"image shape {image.shape} does not match the design's frame {cfg.h}x{cfg.w}")
+    exe = build_native(cfg, root)
+    work = exe.parent
+    pgm = write_pgm(work / "frame.pgm", image)
+    n_records = len(block_match(image, cfg.params).refs) * cfg.params.k
+    out = work / "records.txt"
+    start = time.perf_counter()
+    proc = _check([str(exe), str(pgm), str(n_records), str(out)], work / "run.log", "native simulation")
+    seconds = time.perf_counter() - start
+    del proc
+    log = dict(line.split() for line in (work / "run.log").read_text().splitlines() if line.startswith("cycles"))
+    records = np.loadtxt(out, dtype=np.int64, ndmin=2)
+    return NativeRun(result=decode(records, cfg), cycles=int(log["cycles"]), seconds=seconds)
+
+
+def mismatches(got: MatchResult, want: MatchResult) -> list[str]:
+    """Where two match results differ (empty when they are equal), one line per field."""
+    diffs = []
+    for field in ("refs", "offsets", "dist", "count"):
+        a, b = getattr(got, field), getattr(want, field)
+        if a.shape != b.shape:
+            diffs.append(f"{field}: shape {a.shape} != {b.shape}")
+        elif not np.array_equal(a, b):
+            bad = np.argwhere(a != b)[0]
+            diffs.append(f"{field}: first difference at {tuple(bad)}: {a[tuple(bad)]} != {b[tuple(bad)]}")
+    return diffs
