@@ -103,3 +103,16 @@ def test_block_types_shapes():
     for kind in ("XX", "BL", "DW"):
         b = Block(f, "b", kind, 8, 16, 2).eval()
         assert b(torch.rand(1, 8, 8, 8)).shape == (1, 16, 4, 4)
+
+
+def test_container_calls_are_counted_and_priced(tmp_path):
+    from hardware.latency.layers import CONTAINER, container_calls, predict_model
+
+    net, x = plain_model(ARCH), torch.rand(1, 1, 8, 8)
+    # the model, its stem, the blocks Sequential, and per block: the block and its body
+    assert container_calls(net, x) == 3 + 2 * 4
+    with open_store(tmp_path / "s.sqlite") as store:
+        table = LatencyTable(store, fake_measure([]), torch.device("cpu"), "float32", 1)
+        leaves = predict(layer_calls(net, x), table)[0]
+        assert predict_model(net, x, table) == pytest.approx(leaves + 11 * table.container())
+        assert table.container() == 0.0 and CONTAINER in table.entries  # equal fake times: no overhead

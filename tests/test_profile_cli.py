@@ -33,7 +33,7 @@ def test_profile_writes_labelled_rows_and_layer_table(tmp_path, capsys):
     argv = ["profile", "lenet", "--batch", "1", "--variant", "simulation", "float", "--layers", *QUICK, "--store", str(store)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "NOT deployable" in out and "per-layer table" in out and "predicted (sum of table entries)" in out
+    assert "NOT deployable" in out and "per-layer table" in out and "predicted (sum of table entries" in out
     with open_store(store) as s:
         rows = s.query("latency")
         assert {(r["variant"], r["deployable"]) for r in rows} == {("simulation", 0), ("float", 1)}

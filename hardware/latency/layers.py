@@ -10,6 +10,9 @@ Layers are the leaf modules of a plain torch model (use ``variants.float_equival
 Brevitas model). Work done outside modules (e.g. a residual ``a + b`` written in ``forward``) is
 invisible to hooks and to the predictor; GENet-style models use an ``Add`` module for it.
 
+Each non-leaf module call (the model, its blocks and Sequentials) adds one table entry
+``container``: the Python dispatch a wrapper costs around its children.
+
 ``hook_times`` measures every layer inside the running model: forward pre/post hooks record a
 timer event around each leaf (CUDA events on a GPU, the wall-clock stand-in on the CPU).
 """
@@ -110,6 +113,27 @@ def layer_calls(model: nn.Module, x: torch.Tensor) -> list[LayerCall]:
     return calls
 
 
+def container_calls(model: nn.Module, x: torch.Tensor) -> int:
+    """How many non-leaf module calls (the model itself, blocks, Sequentials) one forward pass makes."""
+    count = 0
+
+    def hook(module: nn.Module, inputs: tuple) -> None:
+        nonlocal count
+        count += 1
+
+    handles = [m.register_forward_pre_hook(hook) for _, m in model.named_modules() if list(m.children())]
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return count
+
+
+CONTAINER = LayerConfig("container", 0, 0, 0, 0, 1, 0, 0, 1)
+
+
 def hook_times(model: nn.Module, x: torch.Tensor, timer: Timer, repeats: int = 20,
                warmup: int = 3) -> list[float]:
     """Median in-situ ms of each leaf-module call (in call order) over ``repeats`` forward passes."""
@@ -159,26 +183,46 @@ class LatencyTable:
     def entry(self, call: LayerCall) -> float:
         """The table's ms for ``call``'s configuration, measured and stored if missing."""
         if call.config not in self.entries:
-            self.entries[call.config] = self._measure(call)
+            self.entries[call.config] = self._store(call.config, self._measure(call.module, call.input_shapes))
         return self.entries[call.config]
 
-    def _measure(self, call: LayerCall) -> float:
+    def container(self) -> float:
+        """ms a non-leaf module call adds around its children (a Sequential holding an Identity,
+        minus the Identity alone; at least 0)."""
+        if CONTAINER not in self.entries:
+            shape = [(1, 8)]
+            wrapped = self._measure(nn.Sequential(nn.Identity()), shape)
+            bare = self._measure(nn.Identity(), shape)
+            self.entries[CONTAINER] = self._store(CONTAINER, (max(0.0, wrapped[0] - bare[0]), wrapped[1], wrapped[2]))
+        return self.entries[CONTAINER]
+
+    def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> tuple[float, float, int]:
+        """(median ms, IQR ms, samples) of ``module`` alone on random inputs of ``shapes``."""
         from hardware.latency.profiler import DTYPES, torch_call
 
         dtype = DTYPES[self.dtype]
-        module = copy.deepcopy(call.module).eval().to(device=self.device, dtype=dtype)
+        module = copy.deepcopy(module).eval().to(device=self.device, dtype=dtype)
         gen = torch.Generator().manual_seed(0)
-        inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in call.input_shapes]
-
+        inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in shapes]
         stats, _ = self.measure(torch_call(module, *inputs))
-        self.store.insert("layer_latency", {**asdict(call.config), **self.context, "ms_median": stats.median,
-                                            "ms_iqr": stats.iqr, "samples": stats.n, "measured": now_utc()},
-                          on_conflict="replace")
+        return stats.median, stats.iqr, stats.n
+
+    def _store(self, config: LayerConfig, measured: tuple[float, float, int]) -> float:
+        ms, iqr, n = measured
+        self.store.insert("layer_latency", {**asdict(config), **self.context, "ms_median": ms, "ms_iqr": iqr,
+                                            "samples": n, "measured": now_utc()}, on_conflict="replace")
         self.measured += 1
-        return stats.median
+        return ms
 
 
-def predict(calls: Iterable[LayerCall], table: LatencyTable) -> tuple[float, list[float]]:
-    """Predicted ms of a model: the sum of its layers' table entries (and the entries)."""
+def predict(calls: Iterable[LayerCall], table: LatencyTable, containers: int = 0) -> tuple[float, list[float]]:
+    """Predicted ms of a model: the sum of its layers' table entries plus ``containers`` times the
+    cost of a container call (from ``container_calls``); also returns the layers' entries."""
     parts = [table.entry(c) for c in calls]
-    return float(sum(parts)), parts
+    overhead = containers * table.container() if containers else 0.0
+    return float(sum(parts) + overhead), parts
+
+
+def predict_model(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
+    """Predicted ms of ``model`` on ``x``: its leaf layers' entries plus its container calls."""
+    return predict(layer_calls(model, x), table, container_calls(model, x))[0]

@@ -13,16 +13,17 @@ import dataclasses
 import torch
 from torch import nn
 
-from hardware.latency.layers import LatencyTable, hook_times, layer_calls, predict
+from hardware.latency.layers import LatencyTable, container_calls, hook_times, layer_calls, predict
 from hardware.latency.profiler import DTYPES, Measurer, Profile, ProfileSettings, model_key
 from hardware.latency.timing import num_threads, wall_timer
 from hardware.latency.variants import float_equivalent
 
 
 def table_settings(s: ProfileSettings) -> ProfileSettings:
-    """Cheaper settings for lookup-table entries (many small layers)."""
-    return dataclasses.replace(s, repeats=max(5, min(s.repeats, 15)), block_s=min(s.block_s, 0.002),
-                               warmup_s=min(s.warmup_s, 0.02))
+    """Settings for lookup-table entries: fewer samples and a short warm-up (there are many small
+    layers), but the same sample length as end-to-end profiles — on a shared CPU a longer sample
+    catches more preemptions, so mixing lengths would bias the predictor against the measurement."""
+    return dataclasses.replace(s, repeats=max(5, min(s.repeats, 15)), warmup_s=min(s.warmup_s, 0.05))
 
 
 def open_table(store, s: ProfileSettings, dtype: str) -> LatencyTable:
@@ -48,7 +49,7 @@ def layer_report(store, model: nn.Module, shape: tuple[int, int, int], s: Profil
     for batch in s.batches:
         x = torch.rand(batch, *shape).to(device=device, dtype=DTYPES[dtype])
         calls = layer_calls(net, x)
-        total, parts = predict(calls, table)
+        total, parts = predict(calls, table, container_calls(net, x))
         with num_threads(s.thread_count):
             hooks = hook_times(net, x, timer, repeats=max(5, s.repeats // 2))
         measured = next((r["ms_median"] for r in prof.rows if r["variant"] == "float" and r["batch"] == batch
@@ -63,7 +64,9 @@ def layer_report(store, model: nn.Module, shape: tuple[int, int, int], s: Profil
             rows.append({"model_key": key, "device": str(device), "dtype": dtype, "batch": batch,
                          "threads": table.threads, "idx": i, "name": c.name, "op": cfg.op,
                          "config": dataclasses.asdict(cfg), "table_ms": ms, "hook_ms": hooks[i]})
-        line = f"  predicted (sum of table entries) {total:.4f} ms"
+        say(f"  {'(container calls)':<28} {'container':<10} {'x' + str(container_calls(net, x)):<34} "
+            f"{total - sum(parts):9.4f}")
+        line = f"  predicted (sum of table entries incl. container calls) {total:.4f} ms"
         if measured is not None:
             line += f"; measured end to end {measured:.4f} ms ({(total / measured - 1) * 100:+.1f}%)"
         say(line + f"; {table.measured} new table entries measured")

@@ -26,7 +26,7 @@ import torch
 
 from berth.errors import BerthError
 from hardware.latency.genet import GenetArch, flops, plain_model, quant_model, random_arch
-from hardware.latency.layers import LatencyTable, layer_calls, predict
+from hardware.latency.layers import LatencyTable, predict_model
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def predict_all(cands: list[Candidate], table: LatencyTable, shape: tuple[int, i
     """Fill each candidate's predicted latency (batch 1) from the lookup table."""
     x = torch.rand(1, *shape)
     for c in cands:
-        c.predicted_ms, _ = predict(layer_calls(plain_model(c.arch), x), table)
+        c.predicted_ms = predict_model(plain_model(c.arch), x, table)
 
 
 def shortlist(cands: list[Candidate], budget: float, k: int) -> list[Candidate]:
