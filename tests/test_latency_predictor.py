@@ -109,10 +109,10 @@ def test_container_calls_are_counted_and_priced(tmp_path):
     from hardware.latency.layers import CONTAINER, container_calls, predict_model
 
     net, x = plain_model(ARCH), torch.rand(1, 1, 8, 8)
-    # the model, its stem, the blocks Sequential, and per block: the block and its body
-    assert container_calls(net, x) == 3 + 2 * 4
+    # the model, its stem, the blocks Sequential; per block the block and its body; two projection shortcuts
+    assert container_calls(net, x) == 3 + 2 * 4 + 2
     with open_store(tmp_path / "s.sqlite") as store:
         table = LatencyTable(store, fake_measure([]), torch.device("cpu"), "float32", 1)
         leaves = predict(layer_calls(net, x), table)[0]
-        assert predict_model(net, x, table) == pytest.approx(leaves + 11 * table.container())
+        assert predict_model(net, x, table) == pytest.approx(leaves + 13 * table.container())
         assert table.container() == 0.0 and CONTAINER in table.entries  # equal fake times: no overhead
