@@ -60,7 +60,7 @@ class AttackResult:
     @property
     def error(self) -> float:
         """Error on the attack data under the best perturbed codes."""
-        return 1.0 - max(0.0, min(1.0, self.accuracy[int(np.argmax(self.loss))]))
+        return 1.0 - self.accuracy[int(np.argmax(self.loss))]
 
 
 def _check_args(epsilon: int, iterations: int, restarts: int, step: float) -> None:
@@ -115,7 +115,11 @@ class _Budget:
     def _select(self, cands: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """The top-``epsilon`` candidates by score, per layer or over all layers."""
         if self.per_layer:
-            return [(li, e[o], b[o]) for li, e, b, s in cands for o in [np.argsort(-s, kind="stable")[:self.epsilon]]]
+            chosen = []
+            for li, elem, bit, score in cands:
+                top = np.argsort(-score, kind="stable")[:self.epsilon]
+                chosen.append((li, elem[top], bit[top]))
+            return chosen
         layer = np.concatenate([np.full(len(e), li) for li, e, _, _ in cands])
         elem = np.concatenate([e for _, e, _, _ in cands])
         bit = np.concatenate([b for _, _, b, _ in cands])

@@ -28,6 +28,7 @@ from berth.checkpoint import load_checkpoint, plain, restore_training, save_chec
 from berth.data import Dataset
 from berth.errors import BerthError
 from berth.fsutil import atomic_write_text
+from quant.advbet import AdversarialPerturbation
 from quant.brevitas_quant import quantized_layers, scheme_quantizers
 from quant.evaluate import predict
 from quant.randbet import Perturbation, RandomPerturbation, bet_backward
@@ -53,8 +54,6 @@ def make_perturbation(cfg: TrainConfig) -> Perturbation | None:
     if cfg.method == "randbet":
         return RandomPerturbation(cfg.bet_p, cfg.seed)
     if cfg.method == "advbet":
-        from quant.advbet import AdversarialPerturbation
-
         return AdversarialPerturbation(cfg.bet_epsilon, cfg.adv_iterations, cfg.seed,
                                        per_layer=cfg.adv_per_layer, one_per_word=cfg.adv_one_per_word)
     return None
@@ -93,7 +92,6 @@ def train_epoch(model: nn.Module, data: Dataset, cfg: TrainConfig, session: _Ses
         loss.backward()
         if perturb is not None and (cfg.bet_curriculum is None or loss.item() < cfg.bet_curriculum):
             codes = perturb(model, x, y, epoch, step)
-            model.train()
             pert_sum += bet_backward(model, x, y, codes, cfg.bet_grad_clip, cfg.label_smoothing) * len(idx)
             pert_count += len(idx)
         session.optimizer.step()
