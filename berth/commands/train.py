@@ -4,7 +4,19 @@ The run directory holds ``config.json`` (the resolved settings), ``checkpoint.pt
 epoch: model, scheme, optimizer, schedule, RNG states), ``metrics.jsonl`` (one line per epoch)
 and, at the end, ``results.json`` (clean error, RErr over chips, provenance).
 ``berth train --resume DIR`` continues a killed run and reaches the same weights as an
-uninterrupted one. Training settings live in the ``[train]`` table (``--set train.method=randbet``).
+uninterrupted one.
+
+Settings (TOML keys, or --set KEY=VALUE): model, arch (model options), scheme, bits, w_max
+(clipping; unset for none), dataset (digits | mnist | cifar10), data_dir (where the MNIST/CIFAR-10
+files are), p and chips (the robustness check at the end), out; training settings live in the
+[train] table: epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed, method
+(qat | randbet | advbet), bet_p, bet_epsilon, bet_grad_clip, bet_curriculum, adv_iterations,
+adv_per_layer, adv_one_per_word.
+
+Examples:
+  berth train --set train.method=randbet --set train.bet_p=0.01
+  berth train --set train.method=advbet --set train.bet_epsilon=16
+  berth train --set dataset=mnist --set data_dir=~/data/mnist --set model=lenet --set arch={}
 """
 
 from __future__ import annotations
@@ -24,13 +36,13 @@ class TrainCommandConfig:
     """Settings of ``berth train``: model, data, training and the robustness check at the end."""
 
     model: str = "simplenet"
-    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [16, 32, 64], "groups": 4})
+    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [8, 16, 32], "groups": 4})
     scheme: str = "rquant"
     bits: int = 8
     w_max: float | None = 0.1
     dataset: str = "digits"
     data_dir: str | None = None
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
     p: list[float] = field(default_factory=lambda: [0.001, 0.01])
     chips: int = 25
     out: str = "runs"
