@@ -116,19 +116,27 @@ module blockmatch #(
   assign next_ref_x = ref_x + CW'(STRIDE) > LAST_X ? LAST_X : ref_x + CW'(STRIDE);
   assign next_ref_y = ref_y + CW'(STRIDE) > LAST_Y ? LAST_Y : ref_y + CW'(STRIDE);
 
-  function automatic logic [$clog2(L)-1:0] row_slot(input logic [CW-1:0] row);
-    row_slot = $clog2(L)'(row % CW'(L));
+  // Buffers holding rows ref_y and band_y (row mod L), tracked without dividers.
+  localparam int SW = $clog2(L);
+  logic [SW-1:0] ref_slot, band_slot, lo_slot, next_ref_slot, next_band_slot;
+  function automatic logic [SW-1:0] wrap_add(input logic [SW-1:0] base, input logic [CW-1:0] step);
+    logic [CW-1:0] sum;
+    sum = CW'(base) + step;                     // step < L
+    wrap_add = SW'(sum >= CW'(L) ? sum - CW'(L) : sum);
   endfunction
+  assign lo_slot = wrap_add(ref_slot, ref_y - cy_lo == '0 ? '0 : CW'(L) - (ref_y - cy_lo));
+  assign next_ref_slot = wrap_add(ref_slot, next_ref_y - ref_y);
+  assign next_band_slot = wrap_add(band_slot, CW'(P));
 
   // Read issue (stage 0): rd_col and these flags describe the column read this cycle.
   logic iss_v, iss_ref, iss_full;               // valid; reference load; window now complete
-  logic [$clog2(L)-1:0] iss_slot;               // buffer holding row band_y
+  logic [SW-1:0] iss_slot;                      // buffer holding the sweep's first row
   logic list_clear;
 
   assign iss_v = state == S_REF || state == S_CAND;
   assign iss_ref = state == S_REF;
   assign iss_full = state == S_CAND && rd_col >= cx_lo + CW'(N - 1);
-  assign iss_slot = row_slot(iss_ref ? ref_y : band_y);
+  assign iss_slot = iss_ref ? ref_slot : band_slot;
   assign m_valid = state == S_OUT;
   assign frame_done = m_valid && m_ready && slot == $clog2(K)'(K - 1) && ref_y == LAST_Y && ref_x == LAST_X;
   assign list_clear = m_valid && m_ready && slot == $clog2(K)'(K - 1);
@@ -138,6 +146,8 @@ module blockmatch #(
       state <= S_WAIT;
       ref_y <= '0;
       ref_x <= '0;
+      ref_slot <= '0;
+      band_slot <= '0;
       rd_col <= '0;
       band_y <= '0;
       col_end <= '0;
@@ -153,6 +163,7 @@ module blockmatch #(
         S_REF: if (rd_col == col_end) begin
           state <= S_CAND;
           band_y <= cy_lo;
+          band_slot <= lo_slot;
           rd_col <= cx_lo;
           col_end <= cx_hi + CW'(N - 1);
         end else begin
@@ -161,6 +172,7 @@ module blockmatch #(
         S_CAND: if (rd_col == col_end) begin
           rd_col <= cx_lo;
           band_y <= band_y + CW'(P);
+          band_slot <= next_band_slot;
           if (band_y + CW'(P) > cy_hi) begin
             state <= S_DRAIN;
             drain <= 3'd3;
@@ -174,7 +186,10 @@ module blockmatch #(
           if (slot == $clog2(K)'(K - 1)) begin
             state <= S_WAIT;
             ref_x <= ref_x == LAST_X ? '0 : next_ref_x;
-            if (ref_x == LAST_X) ref_y <= next_ref_y;
+            if (ref_x == LAST_X) begin
+              ref_y <= next_ref_y;
+              ref_slot <= next_ref_slot;
+            end
           end
         end
       endcase
@@ -183,7 +198,7 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- stage 1: rotate, shift
   logic d1_v, d1_ref, d1_full;
-  logic [$clog2(L)-1:0] d1_slot;
+  logic [SW-1:0] d1_slot;
   logic [CW-1:0] d1_y, d1_x;                    // band row and candidate column of the window
   always_ff @(posedge clk) begin
     d1_v <= iss_v && !rst;
@@ -197,7 +212,7 @@ module blockmatch #(
   logic [8*LANES-1:0] lane;                     // pixel of rows band_y .. band_y+LANES-1
   always_comb begin
     for (int l = 0; l < LANES; l++) begin
-      lane[8*l +: 8] = rd_q[8*((32'(d1_slot) + l) % L) +: 8];
+      lane[8*l +: 8] = rd_q[8*32'(wrap_add(d1_slot, CW'(l))) +: 8];
     end
   end
 

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.blockmatch import BMParams, block_match
-from hardware.blockmatch.stimuli import ALL_STIMULI, PHOTOS, SYNTHETIC, stimulus
+from hardware.blockmatch import block_match
+from hardware.blockmatch.perf import cycles_per_frame
+from hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
 from sim.runner import RTLConfig, run
+from sim.suite import ACCEPTANCE, FRAME, FRAME_IMAGE, MAIN, acceptance_stimuli, cfg_id
 
 pytestmark = pytest.mark.rtl
-
-# The acceptance parameter sets: N1 in {4, 8} x {SSD, SAD} x K in {8, 16}, on small windows and
-# frames that are not multiples of the stride, with P not dividing the window.
-ACCEPTANCE = [
-    RTLConfig(h=20, w=23, p=3, params=BMParams(block=n, window=7 if n == 8 else 5, stride=3 if n == 8 else 2,
-                                               metric=m, k=k, tau=(3000 if m == "ssd" else 24) * n * n))
-    for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16)
-]
-# The Verilator cocotb build sees every stimulus, gaps, back-pressure and the mid-frame reset.
-MAIN = RTLConfig(h=24, w=26, p=4, params=BMParams(window=7))
-
-
-def cfg_id(cfg: RTLConfig) -> str:
-    p = cfg.params
-    return f"N{p.block}-{p.metric}-K{p.k}-w{p.window}"
 
 
 def assert_passed(result: tuple[int, int, object], expected_tests: int) -> None:
@@ -43,10 +30,8 @@ def test_verilator_all_stimuli_with_gaps_backpressure_and_reset() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(ACCEPTANCE)), ids=[cfg_id(c) for c in ACCEPTANCE])
 def test_icarus_acceptance_parameter_sets(index: int) -> None:
-    cfg = ACCEPTANCE[index]
-    photo = f"{PHOTOS[index % 2]}-s{(15, 25, 50)[index % 3]}"
-    synthetic = SYNTHETIC[index % len(SYNTHETIC)]
-    assert_passed(run("icarus", cfg, [photo, synthetic], seed=index, testcase="frames_match_golden"), 1)
+    stimuli = acceptance_stimuli(index)
+    assert_passed(run("icarus", ACCEPTANCE[index], stimuli, seed=index, testcase="frames_match_golden"), 1)
 
 
 def test_icarus_reset_mid_frame() -> None:
@@ -66,8 +51,7 @@ def test_planted_bug_is_caught() -> None:
 def test_native_full_frame_default_window_equals_golden() -> None:
     from sim.native import mismatches, run_native
 
-    cfg = RTLConfig(h=256, w=256, p=8, params=BMParams())
-    image = stimulus("china-s25", 256, 256, seed=0)
-    native = run_native(cfg, image)
-    assert mismatches(native.result, block_match(image, cfg.params)) == []
-    assert native.cycles > 0
+    image = stimulus(FRAME_IMAGE, FRAME.h, FRAME.w, seed=0)
+    native = run_native(FRAME, image)
+    assert mismatches(native.result, block_match(image, FRAME.params)) == []
+    assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, FRAME.p)

@@ -1,0 +1,102 @@
+"""Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
+
+Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
+flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices. Yosys versions
+differ by ~25 %, so the version is stored with the figures and tests assert ranges.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from berth.errors import BerthError
+from berth.tools import require_tool
+from sim.runner import RTL, TOP, RTLConfig
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Resource counts of one configuration."""
+
+    config: dict  # the Verilog parameters
+    lut: int
+    ff: int
+    carry4: int
+    lutram: int
+    ramb18: int
+    ramb36: int
+    dsp: int
+    yosys: str
+    seconds: float
+
+    @property
+    def bram36(self) -> float:
+        """Block RAM in RAMB36 equivalents."""
+        return self.ramb36 + self.ramb18 / 2
+
+    def row(self) -> dict:
+        return {**asdict(self), "bram36": self.bram36}
+
+
+def _count(cells: dict[str, int], pattern: str) -> int:
+    return sum(n for name, n in cells.items() if re.fullmatch(pattern, name))
+
+
+def yosys_version(yosys: Path) -> str:
+    out = subprocess.run([str(yosys), "-V"], capture_output=True, text=True, check=False).stdout.strip()
+    return out.split(" (")[0] or "unknown"
+
+
+def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
+    """Run Yosys on ``cfg`` in ``work`` and count the mapped cells."""
+    yosys = require_tool("yosys")
+    work.mkdir(parents=True, exist_ok=True)
+    params = cfg.parameters()
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    stat = work / "stat.json"
+    script = (f"read_verilog -sv {RTL}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
+              f"tee -q -o {stat} stat -json")
+    log = work / "yosys.log"
+    start = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.run([str(yosys), "-q", "-p", script], stdout=f, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0 or not stat.exists():
+        raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
+    cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
+    return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
+                       carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
+                       ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
+                       dsp=_count(cells, "DSP48E1"), yosys=yosys_version(yosys), seconds=seconds)
+
+
+def table(results: list[SynthResult]) -> str:
+    """A plain-text table of the results, one configuration per line."""
+    head = f"{'N1':>3} {'metric':>6} {'K':>3} {'window':>6} {'P':>3} {'width':>5} | " \
+           f"{'LUT':>7} {'FF':>7} {'CARRY4':>6} {'LUTRAM':>6} {'BRAM36':>6} {'DSP':>5} | {'s':>5}"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        c = r.config
+        lines.append(f"{c['N']:>3} {('ssd', 'sad')[c['METRIC']]:>6} {c['K']:>3} {c['WS']:>6} {c['P']:>3} "
+                     f"{c['W']:>5} | {r.lut:>7} {r.ff:>7} {r.carry4:>6} {r.lutram:>6} {r.bram36:>6g} "
+                     f"{r.dsp:>5} | {r.seconds:>5.0f}")
+    return "\n".join(lines)
+
+
+def _sets() -> dict[str, list[RTLConfig]]:
+    from hardware.blockmatch.golden import BMParams
+
+    small = [RTLConfig(h=480, w=640, p=2, params=BMParams(block=4, window=7, k=8, tau=3000 * 16))]
+    # The acceptance sets at BM3D's window, P = 4, with 1080p line buffers.
+    acceptance = [RTLConfig(h=1080, w=1920, p=4, params=BMParams(block=n, metric=m, k=k,
+                                                                 tau=(3000 if m == "ssd" else 24) * n * n))
+                  for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16)]
+    return {"small": small, "acceptance": acceptance}
+
+
+SETS = _sets()

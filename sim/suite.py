@@ -1,0 +1,69 @@
+"""The configurations the RTL is checked on, and ``berth bm sim``'s run of all of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from hardware.blockmatch import BMParams, block_match
+from hardware.blockmatch.stimuli import ALL_STIMULI, PHOTOS, SYNTHETIC, stimulus
+from sim.runner import RTLConfig, run
+
+# The acceptance parameter sets, N1 in {4, 8} x {SSD, SAD} x K in {8, 16}, on small windows and
+# frames that are not multiples of the stride, with P not dividing the window. SAD thresholds
+# are 24 per pixel, SSD ones BM3D's 3000 per pixel.
+ACCEPTANCE = [
+    RTLConfig(h=20, w=23, p=3, params=BMParams(block=n, window=7 if n == 8 else 5, stride=3 if n == 8 else 2,
+                                               metric=m, k=k, tau=(3000 if m == "ssd" else 24) * n * n))
+    for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16)
+]
+# The Verilator cocotb build that sees every stimulus, gaps, back-pressure and a mid-frame reset.
+MAIN = RTLConfig(h=24, w=26, p=4, params=BMParams(window=7))
+# The native whole-frame run: a 256x256 photograph, BM3D's default parameters (39x39 window).
+FRAME = RTLConfig(h=256, w=256, p=8, params=BMParams())
+FRAME_IMAGE = "china-s25"
+
+
+def cfg_id(cfg: RTLConfig) -> str:
+    p = cfg.params
+    return f"N{p.block}-{p.metric}-K{p.k}-w{p.window}-P{cfg.p}"
+
+
+def acceptance_stimuli(index: int) -> list[str]:
+    """A photo (rotating photo and noise level) and a synthetic case for acceptance set ``index``."""
+    return [f"{PHOTOS[index % 2]}-s{(15, 25, 50)[index % 3]}", SYNTHETIC[index % len(SYNTHETIC)]]
+
+
+def simulate_all(which: str = "all", seed: int = 0) -> list[dict]:
+    """Run the chosen simulations; one row per run with its verdict (and cycles for native)."""
+    from tqdm import tqdm
+
+    jobs = []
+    if which in ("verilator", "all"):
+        jobs.append(("verilator", MAIN, list(ALL_STIMULI)))
+    if which in ("icarus", "all"):
+        jobs += [("icarus", cfg, acceptance_stimuli(i)) for i, cfg in enumerate(ACCEPTANCE)]
+    if which in ("native", "all"):
+        jobs.append(("native", FRAME, [FRAME_IMAGE]))
+    rows = []
+    for sim, cfg, stimuli in tqdm(jobs, desc="block-matching RTL", unit="build"):
+        rows.append(_native_row(cfg, seed) if sim == "native" else _cocotb_row(sim, cfg, stimuli, seed))
+    return rows
+
+
+def _cocotb_row(sim: str, cfg: RTLConfig, stimuli: list[str], seed: int) -> dict:
+    tests, failed, log = run(sim, cfg, stimuli, seed=seed)
+    return {"run": f"cocotb {sim} {cfg_id(cfg)}", "passed": tests > 0 and failed == 0,
+            "detail": f"{tests - failed}/{tests} tests on {len(stimuli)} frames; log {log}"}
+
+
+def _native_row(cfg: RTLConfig, seed: int) -> dict:
+    from sim.native import mismatches, run_native
+
+    image = stimulus(FRAME_IMAGE, cfg.h, cfg.w, seed)
+    native = run_native(cfg, image)
+    diffs = mismatches(native.result, block_match(image, cfg.params))
+    return {"run": f"native verilator {cfg.h}x{cfg.w} {cfg_id(cfg)}", "passed": not diffs,
+            "detail": (diffs[0] if diffs else "bit-exact") + f"; {native.cycles} cycles/frame, "
+                      f"{native.cycles_per_second / 1e3:.0f}k cycles/s",
+            "h": cfg.h, "w": cfg.w, "p": cfg.p, "params": asdict(cfg.params), "cycles": native.cycles,
+            "seconds": native.seconds}

@@ -1,0 +1,79 @@
+"""``berth bm`` commands, the throughput model and the Yosys synthesis estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from berth.cli import main
+from hardware.blockmatch import BMParams
+from hardware.blockmatch.perf import RESOLUTIONS, cycles_per_frame, distances_per_frame, ramb36_line_buffers
+
+
+def test_model_reproduces_the_papers_distance_rate() -> None:
+    """Full search at N1=8, window 39, stride 3 needs ~42 distances per cycle for 1080p30 at 250 MHz."""
+    h, w = RESOLUTIONS["1920x1080"]
+    assert 40 < distances_per_frame(h, w, BMParams()) * 30 / 250e6 < 43
+
+
+def test_cycle_model_scales_with_units_and_line_buffers_with_width() -> None:
+    p = BMParams()
+    assert cycles_per_frame(256, 256, p, 8) < cycles_per_frame(256, 256, p, 4) < cycles_per_frame(256, 256, p, 1)
+    assert ramb36_line_buffers(1920, p) == 49 / 2 and ramb36_line_buffers(3840, p) == 49
+
+
+def test_perf_prints_every_resolution(capsys) -> None:
+    assert main(["bm", "perf", "--clock-mhz", "250", "--p", "8", "--sim-results", "/nonexistent"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out
+
+
+def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    from hardware.blockmatch.stimuli import stimulus
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(stimulus("flower-s15", 40, 48, seed=0)).save(path)
+    assert main(["bm", "match", str(path), "--window", "9", "--out", str(tmp_path / "out")]) == 0
+    png = (tmp_path / "out" / "matches.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(tmp_path / "out" / "matches.npz") as npz:
+        assert npz["offsets"].shape[1:] == (16, 2)
+    assert "reference blocks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--metric", "ncc"], "unknown metric 'ncc'"),
+    (["--window", "8"], "search window = 8"),
+    (["--k", "64"], "k = 64"),
+    (["--size", "6x40"], "smaller than a 8x8 block"),
+])
+def test_match_bad_input_is_one_line_error(argv, message, capsys) -> None:
+    assert main(["bm", "match", "flat", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_match_rejects_colour_image(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    path = tmp_path / "colour.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
+    assert main(["bm", "match", str(path)]) == 2
+    assert "mode 'RGB'; need 8-bit grayscale" in capsys.readouterr().err
+
+
+@pytest.mark.yosys
+@pytest.mark.slow
+def test_synthesis_estimates_in_range(tmp_path) -> None:
+    from hardware.blockmatch.synth import SETS, synthesize
+
+    cfg = SETS["small"][0]  # N1=4, SSD, K=8, window 7, P=2, 640-pixel rows
+    r = synthesize(cfg, tmp_path)
+    rows = 7 + 4 - 1 + 3  # line buffers: one RAMB18 per 640-pixel row
+    assert r.ramb18 + 2 * r.ramb36 == rows
+    assert 2 * 16 <= r.dsp <= 2 * 16 + 8  # one multiplier per pixel difference of each unit
+    assert 1500 <= r.lut <= 6000
+    assert 400 <= r.ff <= 1500
+    assert 100 <= r.carry4 <= 700
