@@ -20,7 +20,7 @@ from berth.tools import find_tool
 from hardware.hls import HlsProject, HlsTarget, export_project, inject_chips, verify_project
 from hardware.hls.compare import csim_outputs, on_grid, software_outputs
 from models import create_model
-from quant.errors import RandomBitErrors
+from quant.errors import RandomBitErrors, StuckAtErrors
 from quant.inject import model_codes, use_codes
 from quant.train import TrainConfig, train
 
@@ -99,6 +99,11 @@ def test_bit_errors_in_weight_files_match_software_model(project, data):
         assert r.flipped_codes > 0
         assert (r.comparison.exact_match, r.comparison.max_abs_diff, r.comparison.argmax_agreement) == (1.0, 0.0, 1.0)
     assert (lib.stat().st_mtime_ns, digest(project.weights_dir)) == before  # no recompilation, clean files kept
+
+
+def test_stuck_at_chip_matches_software_model(project):
+    (r,) = inject_chips(project, 0.01, [5], n=N, errors=StuckAtErrors)
+    assert r.flipped_codes > 0 and r.comparison.exact_match == 1.0
 
 
 def extreme_codes(clean):

@@ -48,6 +48,14 @@ def test_inexact_layers_are_refused_by_name(tmp_path, name, kw, layer, why):
     assert not (tmp_path / "prj").exists() and not list(tmp_path.iterdir())  # nothing half-written
 
 
+def test_existing_output_directory_needs_force(tmp_path):
+    (tmp_path / "prj").mkdir()
+    with pytest.raises(BerthError, match="exists; choose another or pass --force"):
+        export_project(calibrated(create_model("mlp", **HW, hidden=(8,))), tmp_path / "prj")
+    with pytest.raises(BerthError, match="not a berth HLS project"):
+        HlsProject.load(tmp_path / "prj")
+
+
 def test_uncalibrated_activations_are_refused():
     with pytest.raises(BerthError, match=r"layer 'body.2'.*never saw data"):
         check_modules(create_model("mlp", **HW, hidden=(8,)))

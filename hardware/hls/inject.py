@@ -10,6 +10,7 @@ flip pushes to the most negative value, which the wrap-mode weight types keep.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -50,11 +51,16 @@ def run_chip(project: HlsProject, model, xq, labels: np.ndarray, clean: dict[str
                       comparison=compare(hw, sw, labels, hw_s, sw_s))
 
 
-def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int = 200) -> list[ChipResult]:
-    """Random bit errors at rate ``p`` for each chip in ``chips``, on the first ``n`` test inputs."""
+def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int = 200,
+                 errors: Callable[[float, int], ErrorModel] = RandomBitErrors) -> list[ChipResult]:
+    """Bit errors ``errors(p, chip)`` (random flips by default) for each chip, on the first ``n`` test inputs.
+
+    What a sweep calls to check a chip in hardware numerics; any berth error model with the
+    ``(p, chip)`` signature works (e.g. ``StuckAtErrors``).
+    """
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
     model = project.software_model()
     x, labels = project.inputs(n)
     xq = on_grid(model, x)
     clean = model_codes(model)
-    return [run_chip(project, model, xq, labels, clean, RandomBitErrors(p, chip=k), k, p) for k in chips]
+    return [run_chip(project, model, xq, labels, clean, errors(p, k), k, p) for k in chips]
