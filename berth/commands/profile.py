@@ -73,9 +73,9 @@ def load_model(args: argparse.Namespace):
     if args.model is None:
         raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
     if Path(args.model).is_file():
-        from berth.checkpoint import build_model_from_checkpoint
+        from hardware.latency.checkpoints import load_trained_model
 
-        model = build_model_from_checkpoint(args.model)
+        model = load_trained_model(args.model)
         cfg = model.berth_config
         return model, cfg["name"], (cfg["in_channels"], cfg["input_size"], cfg["input_size"])
     model = create_model(args.model, scheme=args.scheme, bits=args.bits, act_bits=args.act_bits, hw=args.hw,
@@ -109,8 +109,8 @@ def header(s) -> str:
 
 def run_targets(args: argparse.Namespace) -> list:
     """(model, name, shape, run_id) of every run in the store whose checkpoint rebuilds."""
-    from berth.checkpoint import build_model_from_checkpoint
     from berth.errors import BerthError
+    from hardware.latency.checkpoints import load_trained_model
     from hardware.latency.tables import open_store
 
     out = []
@@ -118,7 +118,7 @@ def run_targets(args: argparse.Namespace) -> list:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
         try:
-            model = build_model_from_checkpoint(run["checkpoint"])
+            model = load_trained_model(run["checkpoint"])
         except BerthError as exc:
             print(f"skipping run {run['run_id']} ({run['label']}): {exc}")
             continue

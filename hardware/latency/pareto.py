@@ -64,14 +64,15 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
 
     from berth.fsutil import atomic_write_bytes
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
     timed = [r for r in records if r.latency_ms is not None and p in r.rerr]
     pts = [(r.latency_ms, r.rerr[p] * 100) for r in timed]
     front = set(pareto_front(pts))
     for i, (r, (x, y)) in enumerate(zip(timed, pts)):
         on = i in front
-        ax1.scatter(x, y, s=70 if on else 30, color="#d62728" if on else "#7f7f7f", zorder=3,
-                    edgecolor="black" if on else "none")
+        half_iqr = (r.latency_rel_iqr or 0.0) * x / 2
+        ax1.errorbar(x, y, xerr=half_iqr, fmt="o", ms=8 if on else 5, color="#d62728" if on else "#7f7f7f",
+                     mec="black" if on else "none", elinewidth=0.8, capsize=2, zorder=3)
         ax1.annotate(r.name(), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
     if front:
         fx = sorted(front, key=lambda i: pts[i][0])
@@ -81,10 +82,11 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
     if not timed:
         ax1.text(0.5, 0.5, "no record has a latency yet\n(run berth profile --runs)", ha="center",
                  va="center", transform=ax1.transAxes)
-    ax1.set_xlabel(f"latency, ms ({what})")
+    ax1.set_xlabel(f"latency, ms ({what}; bar = IQR)")
+    _log_if_positive(ax1, [y for _, y in pts])
     ax1.set_ylabel(f"RErr at p = {p * 100:g}% (%), mean over chips")
     ax1.set_title("robust error vs latency")
-    ax1.grid(alpha=0.3)
+    ax1.grid(alpha=0.3, which="both")
 
     allpts, names = [], []
     for r in records:
@@ -98,15 +100,22 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
         ef = sorted(efront, key=lambda i: allpts[i][0])
         ax2.plot([allpts[i][0] for i in ef], [allpts[i][1] for i in ef], color="black", lw=2, ls="--",
                  marker="D", ms=6, label="Pareto front", zorder=4)
+    _log_if_positive(ax2, [y for _, y in allpts])
     ax2.set_xlabel("SRAM energy saving at p (%)")
     ax2.set_ylabel("RErr (%), mean over chips")
     ax2.set_title("robust error vs energy saving")
-    ax2.grid(alpha=0.3)
+    ax2.grid(alpha=0.3, which="both")
     if records:
-        ax2.legend(fontsize=6, loc="upper left", ncol=2)
+        ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return len(timed)
+
+
+def _log_if_positive(ax, ys: list[float]) -> None:
+    """Log-scale y when every value is > 0 and they span more than a factor of 10 (RErr often does)."""
+    if ys and min(ys) > 0 and max(ys) / min(ys) > 10:
+        ax.set_yscale("log")

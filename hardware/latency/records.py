@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from berth.errors import BerthError, check_choice
+from berth.errors import check_choice
 from hardware.latency.profiler import model_key, parse_dtype
 from hardware.latency.variants import VARIANTS
 
@@ -92,16 +92,10 @@ def _arch(config: dict) -> dict:
 
 def _run_key(run: dict) -> str | None:
     """The structure key of a run's model, from its checkpoint (None if unreadable)."""
-    path = run.get("checkpoint")
-    if not path or not Path(path).is_file():
-        return None
-    try:
-        from berth.checkpoint import load_checkpoint
+    from hardware.latency.checkpoints import trained_config
 
-        cfg = load_checkpoint(path)["model_config"]
-    except BerthError:
-        return None
-    return model_key(cfg, cfg.get("name", run["model"])) if isinstance(cfg, dict) else None
+    cfg = trained_config(run["checkpoint"]) if run.get("checkpoint") else None
+    return model_key(cfg, cfg.get("name", run["model"])) if cfg else None
 
 
 def _latency(store, run: dict, q: LatencyQuery) -> dict | None:

@@ -1,0 +1,50 @@
+"""Rebuild trained models from either checkpoint format found in a results store.
+
+``berth.checkpoint`` files (training runs, ``berth search``) and the sweep driver's model files
+(``berth.tasks.model_to_bytes``: registry config + state dict) both load with
+``torch.load(weights_only=True)``; this module tries the first and falls back to the second, so
+``berth profile --runs`` and the records join read every run the store points to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from berth.errors import BerthError
+
+
+def load_trained_model(path: str | Path) -> nn.Module:
+    """The trained model at ``path`` in eval mode; a one-line BerthError if neither format fits."""
+    from berth.checkpoint import build_model_from_checkpoint
+
+    try:
+        return build_model_from_checkpoint(path)
+    except BerthError as first:
+        if "not a berth checkpoint" not in str(first):
+            raise
+    from berth.tasks import model_from_bytes
+
+    try:
+        return model_from_bytes(Path(path).read_bytes())
+    except Exception as exc:  # corrupt or foreign file: say so in one line
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise BerthError(f"checkpoint {str(path)!r} is neither a berth checkpoint nor a sweep model file "
+                         f"({type(exc).__name__}: {reason})") from None
+
+
+def trained_config(path: str | Path) -> dict | None:
+    """The registry config (``model.berth_config``) saved in either format, without building the model."""
+    import torch
+
+    if not Path(path).is_file():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # unreadable: no config
+        return None
+    if not isinstance(blob, dict):
+        return None
+    cfg = blob.get("model_config") or blob.get("berth_config")
+    return dict(cfg) if isinstance(cfg, dict) else None
