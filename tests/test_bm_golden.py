@@ -81,6 +81,7 @@ def test_flat_image_keeps_ties_in_scan_order() -> None:
     (lambda: BMParams(metric="ncc"), "unknown metric 'ncc'"),
     (lambda: BMParams(block=6), "unknown block size N1 6"),
     (lambda: BMParams(tau=0), "threshold tau = 0"),
+    (lambda: BMParams(stride=2.5), "stride = 2.5 must be an integer"),
 ])
 def test_bad_input_is_one_line_error(make, message: str) -> None:
     with pytest.raises(BerthError) as info:

@@ -36,9 +36,13 @@ class BMParams:
     pixel_bits: int = 8
 
     def __post_init__(self) -> None:
+        for name in ("block", "window", "stride", "k", "tau", "pixel_bits"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise BerthError(f"{name} = {value!r} must be an integer")
         check_choice("block size N1", self.block, BLOCKS)
         check_range("search window", self.window, 3, WINDOW_MAX)
-        if self.window % 2 == 0 or int(self.window) != self.window:
+        if self.window % 2 == 0:
             raise BerthError(f"search window = {self.window!r} must be odd (2n+1), 3..{WINDOW_MAX}")
         check_range("reference stride", self.stride, 1, 16)
         check_choice("metric", self.metric, METRICS)
