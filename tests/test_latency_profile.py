@@ -29,7 +29,7 @@ def test_integer_path_exists_only_with_integer_kernels():
     hw = create_model("lenet", act_bits=8, hw=True).eval()
     path = integer_path(hw, torch.rand(1, 1, 8, 8), threads=1)
     assert path.session is not None and path.integer_layers >= 1, path.why
-    assert path.integer_layers <= path.weight_layers + path.integer_layers
+    assert path.integer_layers <= path.weight_layers
     path.runner(torch.rand(1, 1, 8, 8).numpy())()
     float_acts = create_model("lenet").eval()
     none = integer_path(float_acts, torch.rand(1, 1, 8, 8), threads=1)

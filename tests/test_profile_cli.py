@@ -71,5 +71,7 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, monkeypatch):
         assert {r["variant"] for r in s.query("latency", {"run_id": run["run_id"]})} == {"simulation", "float"}
     assert main(["select", "--latency-budget", "1000", "--p", "0.01", "--store", str(store)]) == 0
     assert run["run_id"] in capsys.readouterr().out
+    assert main(["profile", run["checkpoint"], "--batch", "1", "--variant", "float", *QUICK, "--store", str(store)]) == 0
+    assert "genet (input 1x8x8)" in capsys.readouterr().out
     err = one_line_error(capsys, ["search", "--latency-budget", "0.000001", "--candidates", "2", "--store", str(store)])
     assert "budget 1e-06 ms" in err and "fastest predicted" in err

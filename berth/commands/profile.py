@@ -73,11 +73,10 @@ def load_model(args: argparse.Namespace):
     if args.model is None:
         raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
     if Path(args.model).is_file():
-        from hardware.latency.checkpoints import load_trained_model
+        from hardware.latency.checkpoints import input_shape, load_trained_model
 
         model = load_trained_model(args.model)
-        cfg = model.berth_config
-        return model, cfg["name"], (cfg["in_channels"], cfg["input_size"], cfg["input_size"])
+        return model, model.berth_config["name"], input_shape(model.berth_config)
     model = create_model(args.model, scheme=args.scheme, bits=args.bits, act_bits=args.act_bits, hw=args.hw,
                          in_channels=args.in_channels, input_size=args.input_size)
     return model.eval(), args.model, (args.in_channels, args.input_size, args.input_size)
@@ -110,7 +109,7 @@ def header(s) -> str:
 def run_targets(args: argparse.Namespace) -> list:
     """(model, name, shape, run_id) of every run in the store whose checkpoint rebuilds."""
     from berth.errors import BerthError
-    from hardware.latency.checkpoints import load_trained_model
+    from hardware.latency.checkpoints import input_shape, load_trained_model
     from hardware.latency.tables import open_store
 
     out = []
@@ -123,8 +122,7 @@ def run_targets(args: argparse.Namespace) -> list:
             print(f"skipping run {run['run_id']} ({run['label']}): {exc}")
             continue
         cfg = model.berth_config
-        out.append((model, f"{cfg['name']}[{run['label']}, {run['bits']}b]",
-                    (cfg["in_channels"], cfg["input_size"], cfg["input_size"]), run["run_id"]))
+        out.append((model, f"{cfg['name']}[{run['label']}, {run['bits']}b]", input_shape(cfg), run["run_id"]))
     if not out:
         raise BerthError("no run in the store has a checkpoint berth can rebuild; train with `berth sweep` first")
     return out

@@ -15,12 +15,36 @@ from torch import nn
 from berth.errors import BerthError
 
 
+def _genet_from_checkpoint(path: str | Path) -> nn.Module | None:
+    """A ``berth search`` winner (model name "genet", not in the zoo registry), or None."""
+    from berth.checkpoint import load_checkpoint
+    from hardware.latency.genet import GenetArch, quant_model
+
+    state = load_checkpoint(path)
+    cfg = state.get("model_config") or {}
+    if cfg.get("name") != "genet":
+        return None
+    model = quant_model(GenetArch.from_dict(cfg["arch"]), cfg["scheme"], cfg["bits"], cfg["w_max"],
+                        cfg["act_bits"], cfg["seed"])
+    model.load_state_dict(state["model"])
+    from quant.brevitas_quant import bind_global_ranges
+
+    bind_global_ranges(model)
+    return model.eval()
+
+
+def input_shape(config: dict) -> tuple[int, int, int]:
+    """(channels, height, width) a model built from ``config`` expects."""
+    src = config.get("arch", config) if config.get("name") == "genet" else config
+    return (int(src["in_channels"]), int(src["input_size"]), int(src["input_size"]))
+
+
 def load_trained_model(path: str | Path) -> nn.Module:
-    """The trained model at ``path`` in eval mode; a one-line BerthError if neither format fits."""
+    """The trained model at ``path`` in eval mode; a one-line BerthError if no format fits."""
     from berth.checkpoint import build_model_from_checkpoint
 
     try:
-        return build_model_from_checkpoint(path)
+        return _genet_from_checkpoint(path) or build_model_from_checkpoint(path)
     except BerthError as first:
         if "not a berth checkpoint" not in str(first):
             raise

@@ -173,12 +173,22 @@ def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: Profi
     for batch in settings.batches:
         x = _inputs(shape, batch, settings.seed)
         for variant in settings.variants:
-            for dtype, stats, number, detail in _measure_variant(variant, model, plain, x, device, settings, measurer, out):
+            for dtype, stats, number, detail in _guarded(variant, model, plain, x, device, settings, measurer, out):
                 out.rows.append(_row(base, variant, dtype, batch, stats, number, measurer, env, detail))
                 progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
                          f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
                          f"p90 {stats.p90:.4f} ms")
     return out
+
+
+def _guarded(variant: str, *args):
+    """``_measure_variant``, turning a runtime failure (e.g. a CUDA graph that cannot be captured)
+    into a note instead of a traceback, so the other variants are still measured."""
+    out = args[-1]
+    try:
+        yield from _measure_variant(variant, *args)
+    except (RuntimeError, NotImplementedError) as exc:
+        _note(out, f"{variant}: not measured ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
 
 
 def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x: torch.Tensor,

@@ -111,7 +111,8 @@ def _fpga(store, run: dict) -> dict:
     tables = store.tables()
     if "hls_cost" not in tables or not run.get("checkpoint"):
         return {}
-    rows = store.query("hls_cost", {"checkpoint": run["checkpoint"]})
+    mine = Path(run["checkpoint"]).resolve()
+    rows = [r for r in store.query("hls_cost") if r.get("checkpoint") and Path(r["checkpoint"]).resolve() == mine]
     if not rows:
         return {}
     cost = rows[-1]
