@@ -104,8 +104,17 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], seed: int = 0) 
     return "\n".join(lines)
 
 
+def pooled(rows: list[dict]) -> dict[tuple[str, str, int, str], dict[float, list[float]]]:
+    """``{(errors, model, bits, label): {p: [rerr of every (seed, chip)]}}`` — seeds pooled."""
+    out: dict[tuple[str, str, int, str], dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        out[(r["errors"], r["model"], r["bits"], r["label"])][r["p"]].append(r["rerr"])
+    return out
+
+
 def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = False) -> Path:
-    """RErr (%) against p (log-x) or against energy saving: one panel per (model, bits)."""
+    """RErr (%) against p (log-x) or against energy saving: one panel per (model, bits), one line
+    per method (mean over chips and seeds, band: 5th-95th percentile of them)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,7 +123,8 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
     from hardware.energy import load_profile
 
     profile = load_profile() if energy else None
-    chips = per_chip(rows)
+    chips = pooled(rows)
+    seeds = len({r["seed"] for r in rows})
     panels = sorted({(k[1], k[2]) for k in chips}, key=lambda mb: (mb[0], -mb[1]))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False, sharey=True)
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -123,14 +133,14 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
         for key in sorted((k for k in chips if k[1] == model and k[2] == bits), key=lambda k: labels.index(k[3])):
             ps = np.array(sorted(chips[key]))
             ps = ps[ps > 0]
-            vals = [np.array(list(chips[key][p].values())) * 100 for p in ps]
+            vals = [np.array(chips[key][p]) * 100 for p in ps]
             x = profile.saving(ps) * 100 if energy else ps * 100
             mean = np.array([v.mean() for v in vals])
             lo = np.array([np.percentile(v, 5) for v in vals])
             hi = np.array([np.percentile(v, 95) for v in vals])
             i = labels.index(key[3])
             color, marker = colors[i % len(colors)], markers[i % len(markers)]
-            name = key[3] + ("" if key[0] == "random" else f" ({key[0]})") + (f" s{key[4]}" if key[4] else "")
+            name = key[3] + ("" if key[0] == "random" else f" ({key[0]})")
             ax.plot(x, mean, "-", marker=marker, color=color, label=name, lw=2, ms=5)
             ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
         ax.set_title(f"{model}, {bits}-bit weights")
@@ -149,7 +159,8 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
         ax.minorticks_off()
     axes[0][0].set_ylabel("RErr (%, log scale)")
     note = "; energy from hardware/energy.py (profile reconstructed from the paper's text)" if energy else ""
-    fig.suptitle(f"mean over chips; band: 5th–95th percentile of chips{note}", fontsize=9, y=0.99)
+    over = f"chips x {seeds} training seeds" if seeds > 1 else "chips"
+    fig.suptitle(f"mean over {over}; band: 5th–95th percentile of {over}{note}", fontsize=9, y=0.99)
     axes[0][0].legend(loc="upper left", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
