@@ -178,6 +178,10 @@ def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: Profi
                 progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
                          f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
                          f"p90 {stats.p90:.4f} ms")
+    if device.type == "cuda":  # clocks and throttle reasons after the run too: did it throttle while measuring?
+        from hardware.latency.cuda import gpu_state
+
+        env["state_after"] = gpu_state(device.index or 0)
     return out
 
 
