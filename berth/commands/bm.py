@@ -141,9 +141,9 @@ def run_sim(args: argparse.Namespace) -> int:
 
     rows = simulate_all(args.simulator, args.seed)
     path = atomic_write_json(Path(args.out) / "sim.json", rows)
-    print(f"{'run':<34} {'result':<8} {'detail'}")
+    print(f"{'run':<44} {'result':<8} {'detail'}")
     for row in rows:
-        print(f"{row['run']:<34} {'PASS' if row['passed'] else 'FAIL':<8} {row['detail']}")
+        print(f"{row['run']:<44} {'PASS' if row['passed'] else 'FAIL':<8} {row['detail']}")
     print(f"wrote {path}")
     return 0 if all(row["passed"] for row in rows) else 1
 
