@@ -37,13 +37,12 @@ class NativeRun:
         return self.cycles / self.seconds
 
 
-def _check(cmd: list[str], log: Path, what: str, **kwargs) -> subprocess.CompletedProcess:
+def _check(cmd: list[str], log: Path, what: str) -> None:
     """Run ``cmd`` with its output in ``log``; a failure is a one-line error naming the log."""
     with open(log, "w") as f:
-        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, **kwargs)
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise BerthError(f"{what} failed with exit status {proc.returncode}; see {log}")
-    return proc
 
 
 def build_native(cfg: RTLConfig, root: Path = ROOT / "sim_build") -> Path:
@@ -93,9 +92,8 @@ def run_native(cfg: RTLConfig, image: np.ndarray, root: Path = ROOT / "sim_build
     n_records = len(block_match(image, cfg.params).refs) * cfg.params.k
     out = work / "records.txt"
     start = time.perf_counter()
-    proc = _check([str(exe), str(pgm), str(n_records), str(out)], work / "run.log", "native simulation")
+    _check([str(exe), str(pgm), str(n_records), str(out)], work / "run.log", "native simulation")
     seconds = time.perf_counter() - start
-    del proc
     log = dict(line.split() for line in (work / "run.log").read_text().splitlines() if line.startswith("cycles"))
     records = np.loadtxt(out, dtype=np.int64, ndmin=2)
     return NativeRun(result=decode(records, cfg), cycles=int(log["cycles"]), seconds=seconds)

@@ -99,6 +99,7 @@ def load_image(spec: str, size: str, seed: int):
 
 
 def run_match(args: argparse.Namespace) -> int:
+    import io
     import time
 
     import numpy as np
@@ -120,8 +121,6 @@ def run_match(args: argparse.Namespace) -> int:
         except ValueError:
             raise BerthError(f"--ref {args.ref!r} is not Y,X") from None
     index = nearest_reference(result, y, x)
-    import io
-
     buf = io.BytesIO()
     np.savez_compressed(buf, refs=result.refs, offsets=result.offsets, dist=result.dist, count=result.count)
     matches = atomic_write_bytes(out / "matches.npz", buf.getvalue())
@@ -167,8 +166,8 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_perf(args: argparse.Namespace) -> int:
     import json
 
-    from hardware.blockmatch.perf import PAPER, cycles_per_frame, throughput
     from berth.errors import check_range
+    from hardware.blockmatch.perf import PAPER, cycles_per_frame, throughput
 
     params = match_params(args)
     check_range("clock MHz", args.clock_mhz, 1, 2000)
