@@ -19,7 +19,7 @@ from hardware.blockmatch import BMParams
 from hardware.blockmatch_hls import parse_csynth_xml, write_project
 from hardware.blockmatch_hls import project as project_mod
 from hardware.blockmatch_hls.report import parse_report_dir
-from hardware.blockmatch_hls.vendor import run_synthesis
+from hardware.blockmatch_hls.vendor import run_synthesis, store_synthesis
 
 TOP_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <profile>
@@ -195,6 +195,14 @@ def test_synthesis_with_fake_vendor_tool(tmp_path, monkeypatch):
     stored = json.loads((out / "results" / "csynth.json").read_text())
     assert stored["resources"]["LUT"] == 9876 == result["resources"]["LUT"]
     assert stored["sweep_ii"] == 1 and stored["tool"] == "vitis_hls" and stored["params"]["k"] == 8
+    from berth.store import Store
+
+    store_synthesis(result, tmp_path / "results.sqlite")
+    store_synthesis(result, tmp_path / "results.sqlite")  # same configuration: replaced, not duplicated
+    with Store(tmp_path / "results.sqlite") as store:
+        rows = store.query("hls_synth")
+    assert len(rows) == 1 and rows[0]["lut"] == 9876 and rows[0]["latency_best"] == 2695
+    assert rows[0]["report"]["resources"]["BRAM_18K"] == 14
     fake.write_text("#!/bin/sh\necho broken >&2\nexit 7\n")
     with pytest.raises(BerthError, match=r"vitis_hls failed \(exit 7\).*log:"):
         run_synthesis(out)

@@ -39,6 +39,8 @@ def register_bm(bm: argparse._SubParsersAction) -> None:
     p.add_argument("--no-csim", action="store_true", help="skip the g++ C simulation")
     p.add_argument("--synth", choices=("auto", "yes", "no"), default="auto",
                    help="vendor csynth: auto = when vitis-run/vitis_hls is on PATH (default), yes = required")
+    p.add_argument("--store", default=str(OUT / "results.sqlite"),
+                   help=f"results store for synthesis figures, table hls_synth (default {OUT / 'results.sqlite'})")
     p.set_defaults(handler=run_hls)
 
     p = bm.add_parser("denoise", help="BM3D (both stages) on the hardware block matcher: PNG and PSNR")
@@ -82,7 +84,7 @@ def run_hls(args: argparse.Namespace) -> int:
     from hardware.blockmatch import block_match
     from hardware.blockmatch_hls import compile_csim, mismatches, read_matches, run_csim, write_project
     from hardware.blockmatch_hls.project import check_out_dir
-    from hardware.blockmatch_hls.vendor import find_hls_tool, missing_message, run_synthesis
+    from hardware.blockmatch_hls.vendor import find_hls_tool, missing_message, run_synthesis, store_synthesis
     from hardware.bm3d import load_gray8, sample_photo
 
     params = hls_params(args)
@@ -111,11 +113,12 @@ def run_hls(args: argparse.Namespace) -> int:
             print(f"synthesis skipped: {missing_message()}")
         else:
             r = run_synthesis(out)
+            store_synthesis(r, args.store)
             res = r["resources"]
             print(f"csynth ({r['tool']}): latency {r['latency_best']}..{r['latency_worst']} cycles, interval "
                   f"{r['interval_min']}..{r['interval_max']}, sweep II {r['sweep_ii']}, est. clock "
                   f"{r['estimated_clock_ns']} ns; LUT {res['LUT']} FF {res['FF']} BRAM_18K {res['BRAM_18K']} "
-                  f"DSP {res['DSP']} -> {out / 'results' / 'csynth.json'}")
+                  f"DSP {res['DSP']} -> {out / 'results' / 'csynth.json'} and {args.store} (table hls_synth)")
     return code
 
 

@@ -55,3 +55,36 @@ def run_synthesis(project: str | Path, steps: str = "csynth") -> dict:
     result.update(tool=name, steps=steps, params=record["params"], height=record["height"], width=record["width"])
     atomic_write_json(project / "results" / "csynth.json", result)
     return result
+
+
+SYNTH_TABLE = "hls_synth"
+SYNTH_COLUMNS = {"kernel": "TEXT", "config": "TEXT", "tool": "TEXT", "part": "TEXT", "target_clock_ns": "REAL",
+                 "estimated_clock_ns": "REAL", "latency_best": "INTEGER", "latency_worst": "INTEGER",
+                 "interval_min": "INTEGER", "interval_max": "INTEGER", "sweep_ii": "INTEGER", "lut": "INTEGER",
+                 "ff": "INTEGER", "bram_18k": "INTEGER", "dsp": "INTEGER", "uram": "INTEGER", "report": "JSON",
+                 "finished": "TEXT"}
+
+
+def store_synthesis(result: dict, store_path: str | Path) -> None:
+    """Insert (or replace) one synthesis result in table ``hls_synth`` of a berth results store.
+
+    The key is (kernel, config): config is the canonical JSON of the parameters, frame size,
+    part and clock, so re-synthesising the same configuration replaces its row.
+    """
+    import json
+
+    from berth.store import Store, now_utc
+
+    res = result["resources"]
+    config = json.dumps({"params": result["params"], "height": result["height"], "width": result["width"],
+                         "part": result["part"], "clock_ns": result["target_clock_ns"]}, sort_keys=True)
+    row = {"kernel": "blockmatch", "config": config, "tool": result.get("tool"), "part": result["part"],
+           "target_clock_ns": result["target_clock_ns"], "estimated_clock_ns": result["estimated_clock_ns"],
+           "latency_best": result["latency_best"], "latency_worst": result["latency_worst"],
+           "interval_min": result["interval_min"], "interval_max": result["interval_max"],
+           "sweep_ii": result.get("sweep_ii"), "lut": res.get("LUT"), "ff": res.get("FF"),
+           "bram_18k": res.get("BRAM_18K"), "dsp": res.get("DSP"), "uram": res.get("URAM"), "report": result,
+           "finished": now_utc()}
+    with Store(store_path) as store:
+        store.ensure_table(SYNTH_TABLE, SYNTH_COLUMNS, key=("kernel", "config"))
+        store.insert(SYNTH_TABLE, row, on_conflict="replace")

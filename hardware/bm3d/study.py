@@ -44,8 +44,14 @@ def centre_crop(image: np.ndarray, side: int) -> np.ndarray:
     return image[y:y + side, x:x + side]
 
 
-def resource_estimate(kwargs: dict, work: Path) -> dict | None:
-    """Yosys counts of the RTL core with the variant's stage-1 parameters (None for 6-bit pixels)."""
+def resource_estimate(kwargs: dict, cache: Path) -> dict | None:
+    """Yosys counts of the RTL core with the variant's stage-1 parameters (None for 6-bit pixels).
+
+    Results are cached in ``cache/<config tag>.json`` (the tag changes with the parameters and
+    the RTL source), since one synthesis takes minutes.
+    """
+    import json
+
     from hardware.blockmatch.synth import synthesize
     from sim.runner import RTLConfig
 
@@ -53,8 +59,14 @@ def resource_estimate(kwargs: dict, work: Path) -> dict | None:
         return None
     params = reference_params(kwargs.get("metric", "ssd"), window=kwargs.get("window", 39),
                               stride=kwargs.get("stride", 3), k_ht=kwargs.get("k_ht", 16))[0]
-    r = synthesize(RTLConfig(h=SYNTH_FRAME[0], w=SYNTH_FRAME[1], p=SYNTH_P, params=params), work)
-    return {"LUT": r.lut, "FF": r.ff, "CARRY4": r.carry4, "BRAM36": r.bram36, "DSP": r.dsp, "yosys": r.yosys}
+    cfg = RTLConfig(h=SYNTH_FRAME[0], w=SYNTH_FRAME[1], p=SYNTH_P, params=params)
+    stored = cache / f"{cfg.tag()}.json"
+    if stored.is_file():
+        return json.loads(stored.read_text())
+    r = synthesize(cfg, cache / cfg.tag())
+    row = {"LUT": r.lut, "FF": r.ff, "CARRY4": r.carry4, "BRAM36": r.bram36, "DSP": r.dsp, "yosys": r.yosys}
+    atomic_write_json(stored, row)
+    return row
 
 
 def _table(rows: list[dict], photos: list[str]) -> str:
@@ -129,8 +141,11 @@ def _plot(rows: list[dict], errors: list[dict], photos: list[str], sigma: float,
 
 def run_study(out: str | Path, photos: list[str] = ("china", "flower"), crop: int = 256, sigma: float = 25.0,
               seed: int = 0, ps: list[float] = (0.0, 1e-3, 1e-2), chips: int = 3, resources: bool = True,
-              variants: dict[str, dict] | None = None) -> dict:
-    """Run both sweeps and write study.json, study.md, study.png and errors.png into ``out``."""
+              variants: dict[str, dict] | None = None, synth_cache: str | Path = Path("runs") / "bm" / "synth-cache") -> dict:
+    """Run both sweeps and write study.json, study.md, study.png and errors.png into ``out``.
+
+    Resource estimates (Yosys, when installed and ``resources``) are cached under ``synth_cache``.
+    """
     from berth.provenance import provenance
     from berth.tools import find_tool
 
@@ -149,18 +164,20 @@ def run_study(out: str | Path, photos: list[str] = ("china", "flower"), crop: in
         data[name] = (clean, add_noise(clean, sigma, seed))
     with_yosys = resources and find_tool("yosys") is not None
     with atomic_directory(out) as tmp:
+        from tqdm import tqdm
+
         rows = []
-        for vname, kwargs in variants.items():
+        for vname, kwargs in tqdm(variants.items(), desc="matcher variants", unit="variant"):
             start = time.perf_counter()
             scores = {p: psnr(c, denoise_with_hardware(n, sigma, **kwargs).final) for p, (c, n) in data.items()}
-            res = resource_estimate(kwargs, tmp / "synth" / f"v{len(rows)}") if with_yosys else None
+            res = resource_estimate(kwargs, Path(synth_cache)) if with_yosys else None
             rows.append({"variant": vname, "matcher": kwargs, "psnr": scores, "resources": res,
                          "seconds": time.perf_counter() - start})
         for r in rows:
             r["delta_db"] = float(np.mean([r["psnr"][p] - rows[0]["psnr"][p] for p in photos]))
         errors = []
         for p_name, (c, n) in data.items():
-            for p in ps:
+            for p in tqdm(ps, desc=f"line-buffer errors, {p_name}", unit="p"):
                 vals = [psnr(c, denoise_with_hardware(n, sigma, p=p, chip=chip).final)
                         for chip in (range(chips) if p > 0 else [0])]
                 errors.append({"photo": p_name, "p": p, "chips": len(vals), "psnr_mean": float(np.mean(vals)),
