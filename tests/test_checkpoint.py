@@ -73,6 +73,7 @@ class _Payload:
         return (open, (self.target, "w"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_malicious_pickle_is_never_executed(tmp_path):
     sentinel = tmp_path / "pwned"
     for name, write in (("raw.pt", lambda f: pickle.dump(_Payload(str(sentinel)), f)),
