@@ -107,6 +107,6 @@ def mismatches(got: MatchResult, want: MatchResult) -> list[str]:
         if a.shape != b.shape:
             diffs.append(f"{field}: shape {a.shape} != {b.shape}")
         elif not np.array_equal(a, b):
-            bad = np.argwhere(a != b)[0]
-            diffs.append(f"{field}: first difference at {tuple(bad)}: {a[tuple(bad)]} != {b[tuple(bad)]}")
+            bad = tuple(int(i) for i in np.argwhere(a != b)[0])
+            diffs.append(f"{field}: first difference at {bad}: {a[bad]} != {b[bad]}")
     return diffs

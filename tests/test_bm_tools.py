@@ -77,3 +77,16 @@ def test_synthesis_estimates_in_range(tmp_path) -> None:
     assert 1500 <= r.lut <= 6000
     assert 400 <= r.ff <= 1500
     assert 100 <= r.carry4 <= 700
+
+
+def test_native_comparison_names_the_first_difference() -> None:
+    from dataclasses import replace
+
+    from hardware.blockmatch import block_match
+    from sim.native import mismatches
+
+    want = block_match(np.arange(16 * 16, dtype=np.uint8).reshape(16, 16), BMParams(window=5, k=8))
+    dist = want.dist.copy()
+    dist[3, 1] += 1
+    assert mismatches(want, want) == []
+    assert mismatches(replace(want, dist=dist), want) == [f"dist: first difference at (3, 1): {dist[3, 1]} != {want.dist[3, 1]}"]
