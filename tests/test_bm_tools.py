@@ -89,4 +89,5 @@ def test_native_comparison_names_the_first_difference() -> None:
     dist = want.dist.copy()
     dist[3, 1] += 1
     assert mismatches(want, want) == []
-    assert mismatches(replace(want, dist=dist), want) == [f"dist: first difference at (3, 1): {dist[3, 1]} != {want.dist[3, 1]}"]
+    message = f"dist: first difference at (3, 1): {dist[3, 1]} != {want.dist[3, 1]}"
+    assert mismatches(replace(want, dist=dist), want) == [message]
