@@ -186,8 +186,9 @@ def run_perf(args: argparse.Namespace) -> int:
     print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'line-buffer RAMB36':>19} "
           f"{'dist/cycle for 30 fps':>22} {'P for 30 fps':>13}")
     for t in throughput(params, args.p, args.clock_mhz, scale):
-        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} {t.distances_per_cycle_needed_30fps:>22.1f} "
-              f"{t.units_for_30fps if t.units_for_30fps else '> window':>13}")
+        units = t.units_for_30fps if t.units_for_30fps else "> window"
+        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} "
+              f"{t.distances_per_cycle_needed_30fps:>22.1f} {units:>13}")
     print(f"paper ({PAPER['device']}, {PAPER['ramb36_available']} RAMB36): BRAM {PAPER['bram_share']}, other "
           f"resources {PAPER['other_resources_share']}, {PAPER['clock_mhz']['plain']} MHz plain / "
           f"{PAPER['clock_mhz']['optimised']} MHz optimised, ~{PAPER['distances_per_cycle_1080p30_at_250mhz']} "
