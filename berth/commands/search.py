@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--p", type=float, default=0.01, help="bit error rate for RandBET and evaluation (default 0.01)")
     p.add_argument("--candidates", type=int, default=40, help="random candidates (default 40)")
     p.add_argument("--shortlist", type=int, default=3, help="candidates profiled end to end (default 3)")
-    p.add_argument("--epochs", type=int, default=6, help="RandBET epochs (default 6)")
+    p.add_argument("--epochs", type=int, default=4, help="RandBET epochs (default 4)")
     p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="CPU threads for all timing (default 1)")

@@ -37,7 +37,7 @@ class SearchConfig:
     candidates: int = 40
     shortlist: int = 3
     p: float = 0.01
-    epochs: int = 6
+    epochs: int = 4
     chips: int = 10
     bits: int = 8
     w_max: float = 0.1
