@@ -1,8 +1,9 @@
 """Robust training and adversarial bit errors on digits: the acceptance figures of issue 3.
 
-Trains an 8-bit CNN (SimpleNet with group norm, RQuant) on scikit-learn's digits four ways —
-plain QAT, QAT with weight clipping (w_max = 0.1), RandBET (p = 1%, w_max = 0.1) and AdvBET
-(ε = 16, w_max = 0.1) — for each seed, then measures on the test split:
+Trains an 8-bit CNN (by default the SimpleNet-style CNN with group norm, RQuant) on
+scikit-learn's digits four ways — plain QAT, QAT with weight clipping (w_max = 0.1), RandBET
+(p = 1%, w_max = 0.1) and AdvBET (ε = 16, w_max = 0.1) — for each seed, then measures on the
+test split:
 
 * clean error and RErr (mean over ``--chips`` random chips) at p = 0.1%, 1% and 5%;
 * the error under the gradient attack with ε = 16 flipped bits (3 restarts, 20 iterations, on the
@@ -11,13 +12,14 @@ plain QAT, QAT with weight clipping (w_max = 0.1), RandBET (p = 1%, w_max = 0.1)
 * the Progressive Bit Search: flips needed to bring accuracy to chance (≤ 11%), 100 at most.
 
 Prints one row per method (means over seeds) and, with ``--json``, saves every figure.
-Run: ``python benchmarks/bench_robust_training.py`` (about 10 minutes on 2 busy cores).
+Run: ``python benchmarks/bench_robust_training.py`` (10-20 minutes on 2 shared cores).
+``--model lenet`` runs the same on the LeNet-style CNN, which has no normalization layer: clipping
+to w_max = 0.1 then limits what it can learn (Stutz et al. pair clipping with normalization).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -38,7 +40,7 @@ METHODS = {
     "RandBET p=1%": dict(w_max=0.1, method="randbet", bet_p=0.01),
     "AdvBET eps=16": dict(w_max=0.1, method="advbet", bet_epsilon=16),
 }
-ARCH = dict(widths=(8, 16, 32), groups=4)
+ARCHS = {"simplenet": dict(widths=(8, 16, 32), groups=4), "lenet": dict(channels=(16, 32), hidden=128)}
 
 
 def rerr_under(model, codes, x, y) -> float:
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="training seeds (default 3)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--chips", type=int, default=25)
+    parser.add_argument("--model", choices=sorted(ARCHS), default="simplenet")
     parser.add_argument("--json", help="also save all figures to this file")
     args = parser.parse_args(argv)
     data = load_digits()
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, settings in METHODS.items():
             settings = dict(settings)
             w_max = settings.pop("w_max")
-            model = create_model("simplenet", scheme="rquant", bits=8, w_max=w_max, seed=seed, **ARCH)
+            model = create_model(args.model, scheme="rquant", bits=8, w_max=w_max, seed=seed, **ARCHS[args.model])
             began = time.perf_counter()
             train(model, data, TrainConfig(epochs=args.epochs, seed=seed, **settings), progress=False)
             row = {"seed": seed, "train_s": time.perf_counter() - began, **measure(model, data, args.chips, seed)}
@@ -92,13 +95,13 @@ def main(argv: list[str] | None = None) -> int:
                                                        for k, v in row.items()), file=sys.stderr, flush=True)
     print_table(rows, args)
     if args.json:
-        atomic_write_json(args.json, {"args": vars(args), "arch": ARCH, "rows": rows})
+        atomic_write_json(args.json, {"args": vars(args), "arch": ARCHS[args.model], "rows": rows})
     return 0
 
 
 def print_table(rows: dict[str, list[dict]], args: argparse.Namespace) -> None:
     """Means over seeds, errors in percent."""
-    print(f"\nsimplenet {ARCH['widths']}, RQuant 8-bit, digits test split (450), {args.epochs} epochs, "
+    print(f"\n{args.model} {ARCHS[args.model]}, RQuant 8-bit, digits test split (450), {args.epochs} epochs, "
           f"mean over {args.seeds} seed(s), RErr over {args.chips} chips")
     head = (f"{'method':<16} {'Err %':>6} {'RErr 0.1%':>9} {'RErr 1%':>8} {'RErr 5%':>8} {'adv ε=16':>9} {'rand 16':>8} "
             f"{'PBS flips':>9} {'PBS ok':>6}")
