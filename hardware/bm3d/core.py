@@ -4,7 +4,8 @@ Both stages follow the normal profile of the reference implementation:
 
 1. **Hard thresholding.** Blocks are grouped by the matcher run on the noisy image (as 8-bit
    pixels; above ``prefilter_above`` sigma on a 2-D prefiltered image, see below), each group
-   is transformed by a 2-D transform per block (bior1.5 by default) and a 1-D Haar transform across the group, coefficients below ``lambda3d * sigma`` are zeroed (the
+   is transformed by a 2-D transform per block (bior1.5 by default) and a 1-D Haar transform
+   across the group, coefficients below ``lambda3d * sigma`` are zeroed (the
    3-D DC coefficient is always kept), and the group is transformed back. Every block estimate is
    added to the image with weight ``kaiser * 1 / (sigma^2 * nonzero coefficients)``.
 2. **Wiener filtering.** Blocks are grouped again by the matcher run on the basic estimate of
@@ -111,7 +112,8 @@ class _Aggregator:
 
     def image(self) -> np.ndarray:
         if np.any(self.den == 0):
-            raise BerthError("the block matches do not cover every pixel (reference grid must reach the last row and column)")
+            raise BerthError("the block matches do not cover every pixel "
+                             "(reference grid must reach the last row and column)")
         return (self.num / self.den).reshape(self.shape)
 
 
@@ -191,7 +193,8 @@ def bm3d(noisy: np.ndarray, sigma: float, matcher: Matcher, params_ht: Any, para
     """Denoise ``noisy`` (float, 0..255 scale, known noise ``sigma``) with both BM3D stages.
 
     ``matcher(pixels, params)`` groups blocks; it sees ``clip(round(.))`` 8-bit pixels of the noisy
-    (or, above ``cfg.prefilter_above``, prefiltered) image (stage 1, with ``params_ht``) and of the basic estimate (stage 2, with ``params_wiener``).
+    (or, above ``cfg.prefilter_above``, prefiltered) image (stage 1, with ``params_ht``) and of the
+    basic estimate (stage 2, with ``params_wiener``).
     Both params must have the same ``block`` size.
     """
     if not sigma > 0:
