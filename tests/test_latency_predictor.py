@@ -116,3 +116,18 @@ def test_container_calls_are_counted_and_priced(tmp_path):
         leaves = predict(layer_calls(net, x), table)[0]
         assert predict_model(net, x, table) == pytest.approx(leaves + 13 * table.container())
         assert table.container() == 0.0 and CONTAINER in table.entries  # equal fake times: no overhead
+
+
+def test_table_statistic_min_or_median(tmp_path):
+    def measure(fn):
+        fn()
+        return summarize([1.0, 2.0, 3.0]), 1
+
+    calls = layer_calls(plain_model(ARCH), torch.rand(1, 1, 8, 8))
+    with open_store(tmp_path / "s.sqlite") as store:
+        low = LatencyTable(store, measure, torch.device("cpu"), "float32", 1, statistic="min")
+        assert predict(calls, low)[1] == [1.0] * len(calls)
+        mid = LatencyTable(store, measure, torch.device("cpu"), "float32", 1)
+        assert mid.measured == 0 and predict(calls, mid)[1] == [2.0] * len(calls)
+        with pytest.raises(Exception, match="'p10'"):
+            LatencyTable(store, measure, torch.device("cpu"), "float32", 1, statistic="p10")

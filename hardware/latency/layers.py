@@ -29,6 +29,7 @@ from torch import nn
 
 from berth.store import now_utc
 from hardware.latency.genet import Add
+from hardware.latency.stats import LatencyStats
 from hardware.latency.timing import Timer
 
 OPS = {nn.Conv2d: "conv", nn.Linear: "linear", nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm",
@@ -169,15 +170,29 @@ def hook_times(model: nn.Module, x: torch.Tensor, timer: Timer, repeats: int = 2
     return [float(v) for v in np.median(times, axis=0)]
 
 
+STATISTICS = {"median": "ms_median", "min": "ms_min"}
+
+
 class LatencyTable:
-    """The lookup table of one (device, dtype, threads) in a store; measures missing entries."""
+    """The lookup table of one (device, dtype, threads) in a store; measures missing entries.
+
+    ``statistic`` picks what an entry is: the median (default) or the minimum of its samples —
+    on a loaded machine preemptions only ever add time, so the minimum estimates the quiet
+    machine's latency (compare it with minima, never with medians).
+    """
 
     def __init__(self, store, measure: Callable[[Callable[[], object]], tuple], device: torch.device,
-                 dtype: str, threads: int):
+                 dtype: str, threads: int, statistic: str = "median"):
+        from berth.errors import check_choice
+
+        check_choice("statistic", statistic, tuple(STATISTICS))
         self.store, self.measure, self.device, self.dtype, self.threads = store, measure, device, dtype, threads
+        self.statistic = statistic
         self.context = {"dtype": dtype, "device": str(device), "threads": threads}
+        column = STATISTICS[statistic]
         rows = store.query("layer_latency", self.context)
-        self.entries = {LayerConfig(**{k: r[k] for k in LayerConfig.__dataclass_fields__}): r["ms_median"] for r in rows}
+        self.entries = {LayerConfig(**{k: r[k] for k in LayerConfig.__dataclass_fields__}): r[column]
+                        for r in rows if r.get(column) is not None}
         self.measured = 0
 
     def entry(self, call: LayerCall) -> float:
@@ -193,11 +208,13 @@ class LatencyTable:
             shape = [(1, 8)]
             wrapped = self._measure(nn.Sequential(nn.Identity()), shape)
             bare = self._measure(nn.Identity(), shape)
-            self.entries[CONTAINER] = self._store(CONTAINER, (max(0.0, wrapped[0] - bare[0]), wrapped[1], wrapped[2]))
+            extra = LatencyStats(wrapped.n, max(0.0, wrapped.median - bare.median), 0.0, 0.0, 0.0, 0.0,
+                                 max(0.0, wrapped.minimum - bare.minimum), 0.0)
+            self.entries[CONTAINER] = self._store(CONTAINER, extra)
         return self.entries[CONTAINER]
 
-    def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> tuple[float, float, int]:
-        """(median ms, IQR ms, samples) of ``module`` alone on random inputs of ``shapes``."""
+    def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> LatencyStats:
+        """Latency of ``module`` alone on random inputs of ``shapes``."""
         from hardware.latency.profiler import DTYPES, torch_call
 
         dtype = DTYPES[self.dtype]
@@ -205,14 +222,14 @@ class LatencyTable:
         gen = torch.Generator().manual_seed(0)
         inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in shapes]
         stats, _ = self.measure(torch_call(module, *inputs))
-        return stats.median, stats.iqr, stats.n
+        return stats
 
-    def _store(self, config: LayerConfig, measured: tuple[float, float, int]) -> float:
-        ms, iqr, n = measured
-        self.store.insert("layer_latency", {**asdict(config), **self.context, "ms_median": ms, "ms_iqr": iqr,
-                                            "samples": n, "measured": now_utc()}, on_conflict="replace")
+    def _store(self, config: LayerConfig, stats: LatencyStats) -> float:
+        self.store.insert("layer_latency", {**asdict(config), **self.context, "ms_median": stats.median,
+                                            "ms_iqr": stats.iqr, "ms_min": stats.minimum, "samples": stats.n,
+                                            "measured": now_utc()}, on_conflict="replace")
         self.measured += 1
-        return ms
+        return stats.median if self.statistic == "median" else stats.minimum
 
 
 def predict(calls: Iterable[LayerCall], table: LatencyTable, containers: int = 0) -> tuple[float, list[float]]:

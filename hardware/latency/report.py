@@ -26,11 +26,11 @@ def table_settings(s: ProfileSettings) -> ProfileSettings:
     return dataclasses.replace(s, repeats=max(5, min(s.repeats, 15)), warmup_s=min(s.warmup_s, 0.05))
 
 
-def open_table(store, s: ProfileSettings, dtype: str) -> LatencyTable:
+def open_table(store, s: ProfileSettings, dtype: str, statistic: str = "median") -> LatencyTable:
     """The lookup table of ``s``'s device, ``dtype`` and thread count in ``store``."""
     device = torch.device(s.device)
     threads = s.thread_count if device.type == "cpu" else 0
-    return LatencyTable(store, Measurer(table_settings(s), device), device, dtype, threads)
+    return LatencyTable(store, Measurer(table_settings(s), device), device, dtype, threads, statistic)
 
 
 def layer_report(store, model: nn.Module, shape: tuple[int, int, int], s: ProfileSettings, prof: Profile,

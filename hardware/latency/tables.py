@@ -6,7 +6,7 @@
                     image, samples and calls per sample, warm-up, environment JSON (CPU or GPU
                     state, torch/CUDA versions, load average), measured (UTC).
 ``layer_latency``   the lookup table: one entry per layer configuration (op, cin, cout, kernel,
-                    stride, groups, h, w, batch, dtype, device, threads) with its median ms and IQR.
+                    stride, groups, h, w, batch, dtype, device, threads) with its median, IQR and minimum ms.
 ``latency_layers``  per-layer times of one profiled model: (model_key, device, dtype, batch,
                     threads, idx) key; layer name, op, the lookup-table ms and the in-situ (hook) ms.
 ``block_study``     GENet block study: (block, stage, h, width, batch, dtype, device, threads) key;
@@ -34,7 +34,7 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "layer_latency": ({"op": "TEXT", "cin": "INTEGER", "cout": "INTEGER", "kernel": "INTEGER", "stride": "INTEGER",
                        "groups": "INTEGER", "h": "INTEGER", "w": "INTEGER", "batch": "INTEGER", "dtype": "TEXT",
                        "device": "TEXT", "threads": "INTEGER", "ms_median": "REAL", "ms_iqr": "REAL",
-                       "samples": "INTEGER", "measured": "TEXT"},
+                       "ms_min": "REAL", "samples": "INTEGER", "measured": "TEXT"},
                       ("op", "cin", "cout", "kernel", "stride", "groups", "h", "w", "batch", "dtype", "device",
                        "threads")),
     "latency_layers": ({"model_key": "TEXT", "device": "TEXT", "dtype": "TEXT", "batch": "INTEGER",
