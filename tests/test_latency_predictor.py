@@ -89,6 +89,8 @@ def test_block_study_table_plot_and_verdict(tmp_path):
     slow_xx = [blocks.BlockResult(r.block, r.stage, r.h, r.width, r.flops, r.ms * (100 if r.block == "XX" else 1), 0.0)
                for r in results]
     assert blocks.verdict(slow_xx).startswith("refuted at stage 1")
+    noisy = [blocks.BlockResult(r.block, r.stage, r.h, r.width, r.flops, r.ms, 2 * r.ms * 0.99) for r in results]
+    assert blocks.verdict(noisy).startswith("not refuted") and "within the IQR noise" in blocks.verdict(noisy)
     blocks.plot(results, tmp_path / "b.png", "test")
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
     assert "| 1 | 8x8 | 8 | XX |" in blocks.markdown(results)
