@@ -48,22 +48,39 @@ def trained(name, bits, data):
     return model
 
 
-@pytest.fixture(scope="module", params=list(ROUTE), ids=lambda c: f"{c[0]}-{c[1]}bit")
-def project(request, tmp_path_factory, data):
-    name, bits = request.param
-    out = tmp_path_factory.mktemp(f"{name}{bits}") / "prj"
-    route = ROUTE[request.param]
+def export_case(case, root, data):
+    """Export one (model, bits) case by its route; the project."""
+    name, bits = case
+    out = root / "prj"
+    route = ROUTE[case]
     if route == "cli":
         sets = [f"model.bits={bits}", "model.epochs=1", "model.seed=1"]  # trains on all of digits: the MLP is fast
         sets += [f"model.arch.{k}={v!r}".replace("'", '"') for k, v in ARCH[name].items()]
         assert main(["hls", "export", name, "--out", str(out), *sum((["--set", s] for s in sets), [])]) == 0
     elif route == "checkpoint":
-        ckpt = out.parent / "model.pt"
+        ckpt = root / "model.pt"
         save_checkpoint(ckpt, trained(name, bits, data))
         assert main(["hls", "export", str(ckpt), "--out", str(out)]) == 0
     else:
         export_project(trained(name, bits, data), out)
     return HlsProject.load(out)
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory, data):
+    """``projects(case)``: the case's project, exported and compiled once per test module."""
+    cache = {}
+
+    def get(case):
+        if case not in cache:
+            cache[case] = export_case(case, tmp_path_factory.mktemp(f"{case[0]}{case[1]}"), data)
+        return cache[case]
+    return get
+
+
+@pytest.fixture(params=list(ROUTE), ids=lambda c: f"{c[0]}-{c[1]}bit")
+def project(request, projects):
+    return projects(request.param)
 
 
 def digest(folder):
@@ -135,9 +152,8 @@ def test_perturbed_csim_changes_exactly_like_software(project, data):
         assert np.array_equal(hw, sw) and not np.array_equal(hw, hw_clean)
 
 
-def test_cli_verify_and_inject_record_results(project, tmp_path, capsys):
-    if ROUTE[(project.meta["model_config"]["name"], project.meta["model_config"]["bits"])] != "cli":
-        pytest.skip("CLI round trip is checked on the CLI-exported project")
+def test_cli_verify_and_inject_record_results(projects, tmp_path, capsys):
+    project = projects(("mlp", 8))  # the CLI-exported project
     store = tmp_path / "results.sqlite"
     assert main(["hls", "verify", str(project.root), "--n", "50"]) == 0
     assert "exact match 100.00%" in capsys.readouterr().out
@@ -153,9 +169,8 @@ def test_cli_verify_and_inject_record_results(project, tmp_path, capsys):
     assert main(["hls", "inject", str(project.root), "--chip", "0", "--p", "1.5"]) == 2
 
 
-def test_moved_project_still_simulates(project, tmp_path):
-    if project.meta["model_config"]["name"] != "mlp":
-        pytest.skip("relocation is checked once")
+def test_moved_project_still_simulates(projects, tmp_path):
+    project = projects(("lenet", 4))
     moved = tmp_path / "moved"
     shutil.copytree(project.root, moved)
     assert verify_project(HlsProject.load(moved), n=20).exact_match == 1.0

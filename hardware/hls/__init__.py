@@ -8,12 +8,17 @@ with g++. A project directory then supports ``verify`` (C-sim vs software model)
 (vendor HLS synthesis when installed) and a tool-free cost estimate.
 """
 
-from hardware.hls.export import export_project
-from hardware.hls.inject import inject_chips
-from hardware.hls.project import HlsProject
-from hardware.hls.synth import build_project, parse_csynth_xml, report_project
-from hardware.hls.target import HlsTarget
-from hardware.hls.verify import verify_project
+from importlib import import_module
 
-__all__ = ["HlsProject", "HlsTarget", "build_project", "export_project", "inject_chips", "parse_csynth_xml",
-           "report_project", "verify_project"]
+# Public API, imported on first use so that ``berth --help`` does not load torch or hls4ml.
+_API = {
+    "HlsProject": "project", "HlsTarget": "target", "build_project": "synth", "export_project": "export",
+    "inject_chips": "inject", "parse_csynth_xml": "synth", "report_project": "synth", "verify_project": "verify",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(import_module(f"hardware.hls.{_API[name]}"), name)
+    raise AttributeError(f"module 'hardware.hls' has no attribute {name!r}")

@@ -18,7 +18,9 @@ PROJECT_NAME = "myproject"
 def hls_config(wrapper, target: HlsTarget) -> dict:
     """Per-layer hls4ml config with the target's strategy and reuse factor on every layer.
 
-    Precisions stay ``auto``: hls4ml infers them from the fixed-point Quant nodes, exactly.
+    Precisions stay ``auto``: hls4ml infers them from the fixed-point Quant nodes, exactly. The
+    default precision only types the raw input, which holds the input quantizer's grid (2^-7 steps
+    in [0, 2)) exactly; the Quant node after it then passes the values through unchanged.
     """
     import hls4ml
 

@@ -93,9 +93,8 @@ class CSim:
 
     def _first_call(self, xi: np.ndarray, yi: np.ndarray) -> None:
         """The first call reads the weight files relative to the working directory: hold it there."""
-        missing = [] if self.weights_dir.is_dir() else [str(self.weights_dir)]
-        if missing:
-            raise BerthError(f"weights directory {missing[0]} does not exist")
+        if not self.weights_dir.is_dir():  # the firmware would exit() the process on a missing file
+            raise BerthError(f"weights directory {self.weights_dir} does not exist")
         with _CWD_LOCK:
             here = os.getcwd()
             os.chdir(self._tmp)

@@ -10,9 +10,9 @@ renamed into place at the end, so a failed or refused export leaves no half-writ
 from __future__ import annotations
 
 import copy
-import json
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -20,18 +20,16 @@ from torch import nn
 
 from berth.errors import BerthError
 from berth.fsutil import atomic_directory, atomic_write_json
+from hardware.hls.convert import PROJECT_NAME
+from hardware.hls.project import META_DIR
 from hardware.hls.target import HlsTarget
 
 
 def _versions() -> dict[str, str]:
-    import brevitas
-    import hls4ml
-    import onnx
-    import qonnx
-    import torch
+    """Installed versions of the packages the route depends on (recorded in the project)."""
+    from importlib.metadata import version
 
-    return {"torch": torch.__version__, "brevitas": brevitas.__version__, "hls4ml": hls4ml.__version__,
-            "qonnx": qonnx.__version__ if hasattr(qonnx, "__version__") else "unknown", "onnx": onnx.__version__}
+    return {name: version(name) for name in ("torch", "brevitas", "hls4ml", "qonnx", "onnx", "onnxruntime")}
 
 
 def model_shape(model: nn.Module) -> tuple[int, int, int]:
@@ -51,88 +49,120 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     the metadata (e.g. how the model was trained). Refuses (BerthError) before conversion when a
     layer cannot run exactly in hls4ml.
     """
-    from berth.checkpoint import save_checkpoint
-    from hardware.hls import check, convert, cost, graph, weightmap
+    from hardware.hls import cost
     from hardware.hls.csim_lib import compile_csim
-    from hardware.hls.fold import fold_batchnorm
-    from hardware.hls.project import META_DIR, HlsProject
-    from quant.inject import model_codes
+    from hardware.hls.project import HlsProject
 
     out = Path(out)
     if out.exists() and not force:
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
     shape = model_shape(model)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
-        log(f"  {name}: {timings[name]:.2f} s")
-
+    timer = _Timer(log)
     with atomic_directory(out, replace=force) as tmp:
-        meta_dir, logs = tmp / META_DIR, tmp / META_DIR / "logs"
-        logs.mkdir(parents=True)
-        check.check_modules(fold_batchnorm(copy.deepcopy(model)))  # refuse before anything is written
-        save_checkpoint(meta_dir / "model.pt", model)
-        sw = HlsProject(tmp, {}).software_model()
-        codes = model_codes(sw)
-        step("prepare")
-
-        raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
-        graph.set_exact_weights(raw, codes)
-        check.check_quant_nodes(raw)
-        offsets = graph.probe_offsets(codes)
-        probe = graph.probe_copy(raw, codes, offsets)
-        channels_first = graph.cleaned(raw)
-        clean = graph.clean_for_hls(raw)
-        clean.save(str(meta_dir / "model.onnx"))
-        (meta_dir / "export.onnx").unlink()
-        step("qonnx")
-
-        hls_model = convert.convert(clean, target, tmp, logs / "convert.log")
-        check.check_hls_layers(hls_model)
-        probe_hls = convert.convert(graph.clean_for_hls(probe), target, tmp / "probe-unused", logs / "convert.log")
-        slots = weightmap.find_slots(probe_hls, offsets)
-        weightmap.check_slots(hls_model, slots, codes)
-        convert.wrap_weight_types(hls_model, [s.var for s in slots.values()])
-        step("convert")
-
-        convert.write(hls_model, logs / "convert.log")
-        for slot in slots.values():  # exact decimals in berth's format (what inject writes too)
-            weightmap.write_slot(tmp / "firmware" / "weights", slot, codes[slot.layer])
-        weightmap.save_slots(meta_dir / "weightmap.npz", slots)
-        step("write")
-
-        compile_csim(tmp, convert.PROJECT_NAME, target.csim_opt, logs / "compile.log")
-        step("compile")
-
-        estimate = cost.cost_estimate(channels_first, codes, target.memory_word_bits)
-        atomic_write_json(meta_dir / "cost.json", estimate)
-        n_out = int(hls_model.get_output_variables()[0].size())
-        meta = {
-            "project_id": uuid.uuid4().hex[:12],
-            "top": convert.PROJECT_NAME,
-            "target": _target_dict(target),
-            "model_config": model.berth_config,
-            "dataset": dataset,
-            "data_seed": data_seed,
-            "input_shape": list(shape),
-            "n_out": n_out,
-            "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,
-                                 "scale": codes[s.layer].scale} for s in slots.values()},
-            "hls_layers": [f"{layer.name}:{layer.class_name}" for layer in hls_model.get_layers()],
-            "versions": _versions(),
-            "timings_s": timings,
-            "extra": extra or {},
-        }
-        atomic_write_json(meta_dir / "project.json", meta)
+        (tmp / META_DIR / "logs").mkdir(parents=True)
+        sw, codes = software_side(model, tmp)
+        timer.step("prepare")
+        graphs = qonnx_graphs(sw, shape, codes, tmp / META_DIR)
+        timer.step("qonnx")
+        hls_model, slots = convert_and_map(graphs, codes, target, tmp)
+        timer.step("convert")
+        write_project(hls_model, slots, codes, tmp)
+        timer.step("write")
+        compile_csim(tmp, PROJECT_NAME, target.csim_opt, tmp / META_DIR / "logs" / "compile.log")
+        timer.step("compile")
+        atomic_write_json(tmp / META_DIR / "cost.json",
+                          cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits))
+        meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra)
+        atomic_write_json(tmp / META_DIR / "project.json", {**meta, "timings_s": timer.timings})
     return HlsProject.load(out)
 
 
-def _target_dict(target: HlsTarget) -> dict:
-    from dataclasses import asdict
+class _Timer:
+    """Wall seconds per export phase (stored in project.json, echoed through ``log``)."""
 
-    return json.loads(json.dumps(asdict(target)))
+    def __init__(self, log: Callable[[str], None]):
+        self.log, self.timings, self.clock = log, {}, time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.clock, 3)
+        self.clock = now
+        self.log(f"  {name}: {self.timings[name]:.2f} s")
+
+
+def software_side(model: nn.Module, root: Path) -> tuple[nn.Module, dict]:
+    """Check the model, save it as the project's checkpoint, rebuild + fold it: (software model, codes).
+
+    The check runs on a folded copy before anything is written; the exported model is the one
+    rebuilt from the checkpoint, exactly what ``verify``/``inject`` rebuild later.
+    """
+    from berth.checkpoint import save_checkpoint
+    from hardware.hls.check import check_modules
+    from hardware.hls.fold import fold_batchnorm
+    from hardware.hls.project import HlsProject
+    from quant.inject import model_codes
+
+    check_modules(fold_batchnorm(copy.deepcopy(model)))
+    save_checkpoint(root / META_DIR / "model.pt", model)
+    sw = HlsProject(root, {}).software_model()
+    return sw, model_codes(sw)
+
+
+def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_dir: Path) -> dict:
+    """The exported graph (berth's exact weights, checked) cleaned for hls4ml, its probe twin, and a
+    channels-first copy for the cost estimate; the converted graph is saved as ``model.onnx``."""
+    from hardware.hls import check, graph
+
+    raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
+    (meta_dir / "export.onnx").unlink()
+    graph.set_exact_weights(raw, codes)
+    check.check_quant_nodes(raw)
+    offsets = graph.probe_offsets(codes)
+    clean = graph.clean_for_hls(raw)
+    clean.save(str(meta_dir / "model.onnx"))
+    return {"clean": clean, "probe": graph.clean_for_hls(graph.probe_copy(raw, codes, offsets)),
+            "offsets": offsets, "channels_first": graph.cleaned(raw)}
+
+
+def convert_and_map(graphs: dict, codes: dict, target: HlsTarget, root: Path):
+    """hls4ml models of the real graph and the probe → (real model with wrap-mode weights, weight map)."""
+    from hardware.hls import check, convert, weightmap
+
+    log = root / META_DIR / "logs" / "convert.log"
+    hls_model = convert.convert(graphs["clean"], target, root, log)
+    check.check_hls_layers(hls_model)
+    probe_hls = convert.convert(graphs["probe"], target, root / "probe-unused", log)
+    slots = weightmap.find_slots(probe_hls, graphs["offsets"])
+    weightmap.check_slots(hls_model, slots, codes)
+    convert.wrap_weight_types(hls_model, [s.var for s in slots.values()])
+    return hls_model, slots
+
+
+def write_project(hls_model, slots: dict, codes: dict, root: Path) -> None:
+    """hls4ml's files, then the weight files in berth's exact-decimal format and the weight map."""
+    from hardware.hls import convert, weightmap
+
+    convert.write(hls_model, root / META_DIR / "logs" / "convert.log")
+    for slot in slots.values():  # the same writer inject uses
+        weightmap.write_slot(root / "firmware" / "weights", slot, codes[slot.layer])
+    weightmap.save_slots(root / META_DIR / "weightmap.npz", slots)
+
+
+def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
+             dataset: str, data_seed: int, extra: dict | None) -> dict:
+    """What ``berth/project.json`` records: target, model config, shapes, layer map, versions."""
+    return {
+        "project_id": uuid.uuid4().hex[:12],
+        "top": PROJECT_NAME,
+        "target": asdict(target),
+        "model_config": model.berth_config,
+        "dataset": dataset,
+        "data_seed": data_seed,
+        "input_shape": list(shape),
+        "n_out": int(hls_model.get_output_variables()[0].size()),
+        "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,
+                             "scale": codes[s.layer].scale} for s in slots.values()},
+        "hls_layers": [f"{layer.name}:{layer.class_name}" for layer in hls_model.get_layers()],
+        "versions": _versions(),
+        "extra": extra or {},
+    }

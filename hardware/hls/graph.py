@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from onnx import helper, numpy_helper
+from onnx import helper
 from torch import nn
 
 from berth.errors import BerthError
@@ -103,9 +103,3 @@ def clean_for_hls(wrapper):
     out = out.transform(ConvertToChannelsLastAndClean(make_input_channels_last=True))
     out = out.transform(GemmToMatMul())
     return cleanup_model(out)
-
-
-def initializer_array(wrapper, name: str) -> np.ndarray:
-    """An initializer as a NumPy array (for tests and diagnostics)."""
-    init = next(i for i in wrapper.graph.initializer if i.name == name)
-    return numpy_helper.to_array(init)
