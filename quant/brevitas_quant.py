@@ -111,7 +111,23 @@ def quantized_layers(model: nn.Module) -> dict[str, nn.Module]:
 
 
 def bind_global_ranges(model: nn.Module) -> None:
-    """Give every global-range quantizer the weights of all global-range layers of ``model``."""
+    """Give every global-range quantizer the weights of all global-range layers of ``model``.
+
+    Brevitas re-creates ``tensor_quant`` modules when a state dict is loaded, so the binding is
+    also renewed by a load-state-dict post-hook registered on ``model`` (once).
+    """
+    _bind(model)
+    if not getattr(model, "_berth_rebinds_ranges", False):
+        model.register_load_state_dict_post_hook(_rebind_after_load)
+        model._berth_rebinds_ranges = True
+
+
+def _rebind_after_load(model: nn.Module, _incompatible_keys: object) -> None:
+    """Load-state-dict post-hook (module level so that models stay picklable)."""
+    _bind(model)
+
+
+def _bind(model: nn.Module) -> None:
     layers = quantized_layers(model)
     quantizers = scheme_quantizers(model)
     peers = [layers[n].weight for n, q in quantizers.items() if q.scheme.granularity == "global"]

@@ -106,3 +106,13 @@ def test_clipping_bounds_weights_but_not_norm_scales():
     for layer in quantized_layers(model).values():
         assert layer.weight.abs().max() <= 0.1 + 1e-7
     assert model.bn1.weight.abs().max() > 0.1  # reparameterized norm (scale 1 + gamma) is not clipped
+
+
+def test_global_range_survives_loading_a_state_dict():
+    """Brevitas re-creates its tensor_quant on load; the global-range binding must follow."""
+    source = create_model("lenet", scheme="normal", seed=1)
+    model = create_model("lenet", scheme="normal", seed=2)
+    model.load_state_dict(source.state_dict())
+    x = torch.rand(3, 1, 8, 8)
+    assert torch.equal(model.eval()(x), source.eval()(x))
+    assert {qt.scale for qt in model_codes(model).values()} == {qt.scale for qt in model_codes(source).values()}
