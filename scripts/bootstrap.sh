@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-command set-up for a fresh Debian/Ubuntu machine with Python 3.11 and pip.
-#   bash scripts/bootstrap.sh run    install everything, then run the main job (berth eval)
+#   bash scripts/bootstrap.sh run    install everything, then run the main job (the default sweep)
 #   bash scripts/bootstrap.sh test   install everything, then run the test suite
 # Installs Debian packages with apt-get when run as root (else says what is missing),
 # creates .venv/ beside this repo and installs berth with the pinned constraints.
@@ -38,7 +38,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
 
 case "$mode" in
-  run)  exec .venv/bin/berth eval ;;
+  run)  exec .venv/bin/berth sweep ;;
   test) exec .venv/bin/python -m pytest ;;
   install) echo "bootstrap: installed; activate with 'source .venv/bin/activate'" ;;
 esac
