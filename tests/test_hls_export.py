@@ -101,6 +101,7 @@ def test_project_is_complete(project):
     assert cost["macs"] > 0 and cost["bops"] > 0 and cost["code_bits"] == sum(q.codes.size * q.bits for q in codes.values())
     assert cost["memory_words"] >= cost["code_bits"] / 32
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert f"OutputDir: {project.root.resolve()}\n" in (project.root / "hls4ml_config.yml").read_text()
 
 
 def test_clean_csim_is_bit_exact(project):

@@ -10,6 +10,7 @@ renamed into place at the end, so a failed or refused export leaves no half-writ
 from __future__ import annotations
 
 import copy
+import re
 import time
 import uuid
 from dataclasses import asdict
@@ -67,6 +68,7 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
         hls_model, slots = convert_and_map(graphs, codes, target, tmp)
         timer.step("convert")
         write_project(hls_model, slots, codes, tmp)
+        point_config_at(tmp, out)
         timer.step("write")
         compile_csim(tmp, PROJECT_NAME, target.csim_opt, tmp / META_DIR / "logs" / "compile.log")
         timer.step("compile")
@@ -146,6 +148,15 @@ def write_project(hls_model, slots: dict, codes: dict, root: Path) -> None:
     for slot in slots.values():  # the same writer inject uses
         weightmap.write_slot(root / "firmware" / "weights", slot, codes[slot.layer])
     weightmap.save_slots(root / META_DIR / "weightmap.npz", slots)
+
+
+def point_config_at(root: Path, final: Path) -> None:
+    """hls4ml's ``hls4ml_config.yml`` records the build directory: make it the project's final path."""
+    from berth.fsutil import atomic_write_text
+
+    config = root / "hls4ml_config.yml"
+    text = re.sub(r"^OutputDir: .*$", f"OutputDir: {final.resolve()}", config.read_text(), count=1, flags=re.M)
+    atomic_write_text(config, text)
 
 
 def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
