@@ -55,3 +55,15 @@ def test_native_full_frame_default_window_equals_golden() -> None:
     native = run_native(FRAME, image)
     assert mismatches(native.result, block_match(image, FRAME.params)) == []
     assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, FRAME.p)
+
+
+@pytest.mark.parametrize("cfg", [FRAME, ACCEPTANCE[2]], ids=cfg_id)
+def test_verilator_lint_wall_clean(cfg: RTLConfig) -> None:
+    import subprocess
+
+    from sim.runner import RTL, simulator_env
+
+    simulator_env("verilator")
+    params = [f"-G{k}={v}" for k, v in cfg.parameters().items()]
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", *params, str(RTL)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
