@@ -35,6 +35,8 @@ def main() -> None:
     ap.add_argument("--in-channels", type=int, default=3)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clock", default="wall", choices=("wall", "thread"),
+                    help="wall = elapsed time (default); thread = the thread's CPU time (excludes time descheduled)")
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--store", default=None, help="store holding the table (default: a fresh temporary one)")
@@ -43,7 +45,8 @@ def main() -> None:
     args = ap.parse_args()
 
     shape = (args.in_channels, args.input_size, args.input_size)
-    settings = ProfileSettings(batches=(args.batch,), repeats=args.repeats, threads=args.threads)
+    settings = ProfileSettings(batches=(args.batch,), repeats=args.repeats, threads=args.threads,
+                              clock=args.clock)
     measure = Measurer(settings, torch.device("cpu"))
     rng = random.Random(args.seed)
     archs = [random_arch(rng, input_size=args.input_size, in_channels=args.in_channels,
@@ -52,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, open_store(args.store or Path(tmp) / "t.sqlite") as store:
         table = open_table(store, settings, "float32", args.statistic)
         print(f"{args.models} GENet-style models, input {'x'.join(map(str, shape))}, batch {args.batch}, "
-              f"float32, CPU {args.threads} thread(s), {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+              f"float32, CPU {args.threads} thread(s), {args.clock} clock, {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
         print(f"{'model':<40} {'MFLOPs':>8} {'predicted ms':>13} {'measured ms':>12} {'IQR/med':>8} {'error':>7}")
         errors = []
         for arch in archs:

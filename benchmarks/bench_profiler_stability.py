@@ -25,12 +25,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profiles", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clock", default="wall", choices=("wall", "thread"),
+                    help="wall = elapsed time (default); thread = the thread's CPU time (excludes time descheduled)")
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     args = ap.parse_args()
-    s = ProfileSettings(batches=(1, 64), variants=("float", "simulation"), repeats=args.repeats, threads=args.threads)
+    s = ProfileSettings(batches=(1, 64), variants=("float", "simulation"), repeats=args.repeats, threads=args.threads,
+                              clock=args.clock)
     load0 = os.getloadavg()
-    print(f"CPU, {args.threads} thread(s), {args.repeats} samples of >= {s.block_s * 1e3:g} ms per profile; "
+    print(f"CPU, {args.threads} thread(s), {args.clock} clock, {args.repeats} samples of >= {s.block_s * 1e3:g} ms per profile; "
           f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} cores")
     for name in args.models:
         kw = MODELS[name]

@@ -85,6 +85,18 @@ def test_wall_timer_stand_in_and_cpu_path_record_threads():
             pass
 
 
+def test_thread_clock_needs_one_thread_and_measures_cpu_time():
+    from hardware.latency.timing import thread_timer
+
+    got = cpu_samples(lambda: torch.ones(8) * 2, threads=1, repeats=5, block_s=0.0005, warmup_s=0.0, clock="thread")
+    assert len(got.samples_ms) == 5 and all(s >= 0 for s in got.samples_ms)
+    assert len(event_samples(lambda: sum(range(100)), thread_timer(), 3)) == 3
+    with pytest.raises(BerthError, match="threads = 1, not 2"):
+        ProfileSettings(clock="thread", threads=2)
+    with pytest.raises(BerthError, match="'sundial'"):
+        cpu_samples(lambda: None, threads=1, clock="sundial")
+
+
 @pytest.mark.parametrize("alias,name", [("fp32", "float32"), ("FP16", "float16"), ("half", "float16"),
                                         ("bf16", "bfloat16"), ("bfloat16", "bfloat16")])
 def test_dtype_aliases(alias, name):

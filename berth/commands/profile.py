@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds (default: 0.2 CPU, 1.0 CUDA)")
     p.add_argument("--block-ms", type=float, default=10.0, help="CPU: length of one sample in ms (default 10)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; recorded with every row)")
+    p.add_argument("--clock", default="wall", choices=("wall", "thread"),
+                   help="CPU: wall = elapsed time (default); thread = the thread's CPU time (needs --threads 1; "
+                        "excludes time descheduled on a busy machine)")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each iteration")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: replay a captured CUDA graph")
     p.add_argument("--scheme", default="rquant", help="quantization scheme of a zoo model (default rquant)")
@@ -60,7 +63,7 @@ def settings_from(args: argparse.Namespace):
     return ProfileSettings(device=str(dev), batches=tuple(args.batch), dtypes=tuple(args.dtype),
                            variants=tuple(args.variant or VARIANTS), repeats=args.repeats, warmup_s=warmup,
                            block_s=args.block_ms / 1000.0, threads=args.threads, l2_flush=args.l2_flush,
-                           cuda_graph=args.cuda_graph)
+                           cuda_graph=args.cuda_graph, clock=args.clock)
 
 
 def load_model(args: argparse.Namespace):
@@ -101,7 +104,8 @@ def header(s) -> str:
     """What is measured and under what conditions (device, threads, load)."""
     import os
 
-    where = s.device if s.device != "cpu" else f"cpu, {s.thread_count} thread(s), load average {os.getloadavg()[0]:.2f}"
+    where = s.device if s.device != "cpu" else (f"cpu, {s.thread_count} thread(s), {s.clock} clock, "
+                                                f"load average {os.getloadavg()[0]:.2f}")
     return (f"profiling on {where}; {s.repeats} samples after {s.warmup_s:g} s warm-up; "
             "'simulation' = Brevitas fake-quant (NOT deployable latency)")
 

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="CPU threads for all timing (default 1)")
+    p.add_argument("--clock", default="wall", choices=("wall", "thread"),
+                   help="wall = elapsed time (default); thread = CPU time of the thread (busy machines)")
     p.add_argument("--repeats", type=int, default=30, help="samples per end-to-end measurement (default 30)")
     p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
     p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
@@ -52,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
             raise BerthError(f"{what} = {v} must be >= 1")
     cfg = S.SearchConfig(args.latency_budget, args.candidates, args.shortlist, args.p, args.epochs, args.chips,
                          seed=args.seed)
-    s = ProfileSettings(batches=(1,), variants=("simulation", "float"), repeats=args.repeats, threads=args.threads)
+    s = ProfileSettings(batches=(1,), variants=("simulation", "float"), repeats=args.repeats, threads=args.threads,
+                        clock=args.clock)
     data = load_dataset(cfg.dataset, seed=cfg.seed)
     shape = data.shape
     with open_store(args.store) as store:
-        print(f"results store: {store.path}; CPU, {s.threads} thread(s); budget {cfg.latency_budget_ms:g} ms "
+        print(f"results store: {store.path}; CPU, {s.threads} thread(s), {s.clock} clock; budget {cfg.latency_budget_ms:g} ms "
               "(float-equivalent model, batch 1, float32)")
         cands = S.candidates(cfg, shape, data.num_classes)
         print(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"

@@ -38,6 +38,8 @@ def parse_dtype(name: str) -> str:
 class ProfileSettings:
     """What to measure and how.
 
+    ``clock`` (CPU only) is ``wall`` (elapsed time, default) or ``thread`` (the calling thread's
+    CPU time, threads = 1: excludes time descheduled on a shared machine; see ``timing.cpu_samples``).
     ``threads`` is the CPU thread count (default 1: on a small or shared machine a second thread
     waits on descheduled peers and multiplies both latency and its spread; pass more to measure
     multi-threaded latency — the count is recorded with every row).
@@ -53,6 +55,7 @@ class ProfileSettings:
     threads: int = 1
     l2_flush: bool = False
     cuda_graph: bool = False
+    clock: str = "wall"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +67,10 @@ class ProfileSettings:
                 raise BerthError(f"batch size {b!r} must be an integer >= 1")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise BerthError(f"threads = {self.threads!r} must be an integer >= 1")
+        if self.device == "cpu" or self.device.startswith("cpu"):
+            from hardware.latency.timing import check_clock
+
+            check_clock(self.clock, self.threads)
         if self.repeats < 5:
             raise BerthError(f"repeats = {self.repeats!r} must be >= 5 (quartiles need samples)")
 
@@ -101,7 +108,9 @@ class Measurer:
 
     @property
     def timer_name(self) -> str:
-        return "cuda-events" if self.device.type == "cuda" else "torch.utils.benchmark"
+        if self.device.type == "cuda":
+            return "cuda-events"
+        return "torch.utils.benchmark" + (" (thread CPU time)" if self.s.clock == "thread" else "")
 
     def __call__(self, fn: Callable[[], object]) -> tuple[LatencyStats, int]:
         """Stats of ``fn`` in ms and the calls averaged per sample."""
@@ -112,7 +121,7 @@ class Measurer:
             return summarize(samples), 1
         from hardware.latency.timing import cpu_samples
 
-        got = cpu_samples(fn, self.s.thread_count, self.s.repeats, self.s.block_s, self.s.warmup_s)
+        got = cpu_samples(fn, self.s.thread_count, self.s.repeats, self.s.block_s, self.s.warmup_s, self.s.clock)
         return summarize(got.samples_ms), got.number
 
     def environment(self) -> dict[str, object]:
@@ -120,7 +129,7 @@ class Measurer:
             from hardware.latency.cuda import cuda_environment
 
             return cuda_environment(self.device)
-        return cpu_environment(self.s.thread_count)
+        return {**cpu_environment(self.s.thread_count), "clock": self.s.clock}
 
 
 @dataclass

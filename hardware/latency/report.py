@@ -15,7 +15,7 @@ from torch import nn
 
 from hardware.latency.layers import LatencyTable, container_calls, hook_times, layer_calls, predict
 from hardware.latency.profiler import DTYPES, Measurer, Profile, ProfileSettings, model_key
-from hardware.latency.timing import num_threads, wall_timer
+from hardware.latency.timing import num_threads, thread_timer, wall_timer
 from hardware.latency.variants import float_equivalent
 
 
@@ -40,7 +40,7 @@ def layer_report(store, model: nn.Module, shape: tuple[int, int, int], s: Profil
     net = float_equivalent(model).to(device=device, dtype=DTYPES[dtype])
     key = model_key(getattr(model, "berth_config", None), type(model).__name__)
     table = open_table(store, s, dtype)
-    timer = wall_timer()
+    timer = thread_timer() if s.clock == "thread" else wall_timer()
     if device.type == "cuda":
         from hardware.latency.cuda import cuda_timer
 

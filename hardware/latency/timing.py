@@ -66,6 +66,11 @@ def wall_timer() -> Timer:
     return Timer("wall-clock", WallEvent, lambda: None)
 
 
+def thread_timer() -> Timer:
+    """The calling thread's CPU time as events (single-threaded CPU work on a shared machine)."""
+    return Timer("thread-cpu-time", lambda: WallEvent(time.thread_time_ns), lambda: None)
+
+
 def warmup_by_time(fn: Callable[[], object], seconds: float, synchronize: Callable[[], None] = lambda: None,
                    clock: Callable[[], float] = time.perf_counter, min_calls: int = 1) -> int:
     """Call ``fn`` (synchronizing after each call) until ``seconds`` have passed and ``min_calls`` ran.
@@ -127,16 +132,34 @@ class CpuSamples:
     threads: int
 
 
+CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
+def check_clock(clock: str, threads: int) -> None:
+    """``thread`` CPU time is a latency only when one thread does all the work."""
+    if clock not in CLOCKS:
+        raise BerthError(f"unknown clock {clock!r}; allowed: {', '.join(CLOCKS)}")
+    if clock == "thread" and threads != 1:
+        raise BerthError(f"clock 'thread' measures one thread's CPU time; it needs threads = 1, not {threads}")
+
+
 def cpu_samples(fn: Callable[[], object], threads: int, repeats: int = 50, block_s: float = 0.01,
-                warmup_s: float = 0.2) -> CpuSamples:
-    """CPU latency samples of ``fn`` with ``torch.utils.benchmark`` at ``threads`` threads."""
+                warmup_s: float = 0.2, clock: str = "wall") -> CpuSamples:
+    """CPU latency samples of ``fn`` with ``torch.utils.benchmark`` at ``threads`` threads.
+
+    ``clock="wall"`` (default) is elapsed time: the latency a caller sees, including any time the
+    process waits for the CPU on a busy machine. ``clock="thread"`` is the calling thread's CPU
+    time (single-threaded only): time spent descheduled is excluded, so on a shared machine it
+    estimates the quiet machine's latency (other processes' cache pollution still counts).
+    """
     from torch.utils.benchmark import Timer as BenchTimer
 
     if repeats < 1:
         raise BerthError(f"repeats = {repeats!r} must be >= 1")
+    check_clock(clock, threads)
     with num_threads(threads):
         calls = warmup_by_time(fn, warmup_s)
-        bench = BenchTimer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
+        bench = BenchTimer(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=CLOCKS[clock])
         probe = min(bench.timeit(1).times[0] for _ in range(3))
         number = max(1, math.ceil(block_s / max(probe, 1e-7)))
         samples = [bench.timeit(number).times[0] * 1e3 for _ in range(repeats)]
