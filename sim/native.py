@@ -22,6 +22,8 @@ from hardware.blockmatch import MatchResult, block_match
 from sim.runner import ROOT, RTL, TOP, RTLConfig, simulator_env
 
 BENCH = ROOT / "sim" / "native" / "tb_blockmatch.cpp"
+# Verilator's own optimisation, and -O2 instead of verilated.mk's -Os (1.6x faster here).
+FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-MAKEFLAGS", "OPT_FAST=-O2")
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,13 @@ def build_native(cfg: RTLConfig, root: Path = ROOT / "sim_build") -> Path:
     """Compile the design and the C++ bench (once per configuration); return the executable."""
     simulator_env("verilator")
     verilator = require_tool("verilator")
-    out = root / f"native-{cfg.tag(BENCH)}"
+    out = root / f"native-{cfg.tag(BENCH, flags=FLAGS)}"
     exe = out / "tb_blockmatch"
     if exe.exists():
         return exe
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(verilator), "--cc", "--exe", "--build", "-j", str(min(os.cpu_count() or 1, 4)), "-O3",
-           "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "--top-module", TOP,
+    cmd = [str(verilator), "--cc", "--exe", "--build", "-j", str(min(os.cpu_count() or 1, 4)), *FLAGS,
+           "-Wno-fatal", "--top-module", TOP,
            "--Mdir", str(out / "obj"), "-o", str(exe),
            *(f"-G{k}={v}" for k, v in cfg.parameters().items()), *(f"+define+{d}" for d in cfg.defines),
            str(RTL), str(BENCH)]

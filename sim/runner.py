@@ -43,9 +43,9 @@ class RTLConfig:
         return {"W": self.w, "H": self.h, "N": bp.block, "WS": bp.window, "STRIDE": bp.stride,
                 "METRIC": ("ssd", "sad").index(bp.metric), "K": bp.k, "TAU": bp.tau, "P": self.p}
 
-    def tag(self, *extra_sources: Path) -> str:
-        """A short name for build directories: changes with the parameters, defines and sources."""
-        key = json.dumps([self.parameters(), sorted(self.defines)]).encode()
+    def tag(self, *extra_sources: Path, flags: tuple[str, ...] = ()) -> str:
+        """A short name for build directories: changes with the parameters, defines, sources, flags."""
+        key = json.dumps([self.parameters(), sorted(self.defines), list(flags)]).encode()
         for src in (RTL, *extra_sources):
             key += src.read_bytes()
         return hashlib.sha1(key).hexdigest()[:10]
