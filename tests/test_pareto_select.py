@@ -25,7 +25,7 @@ def make_store(path, with_cost: bool = True):
             store.add_evaluation({"run_id": run_id, "errors": "random", "clean_error": err, "chips": 2},
                                  [(p, c, r + 0.01 * c) for p, r in rerr.items() for c in (0, 1)])
             store.insert("latency", {"model_key": "k", "run_id": run_id, "model": "lenet", "variant": "float",
-                                     "deployable": 1, "device": "cpu", "dtype": "float32", "batch": 1, "threads": 1,
+                                     "deployable": 1, "device": "cpu", "dtype": "float32", "batch": 1, "threads": 1, "clock": "wall",
                                      "l2_flush": 0, "cuda_graph": 0, "ms_median": ms, "ms_per_image": ms,
                                      "rel_iqr": 0.02, "measured": "2026-01-01T00:00:00+00:00"})
         if with_cost:
@@ -41,6 +41,7 @@ def test_records_join_robustness_energy_latency_and_cost(tmp_path):
     with open_store(make_store(tmp_path / "s.sqlite")) as store:
         recs = {r.label: r for r in model_records(store, LatencyQuery())}
         none = model_records(store, LatencyQuery(batch=64))
+        assert all(r.latency_ms is None for r in model_records(store, LatencyQuery(clock="thread")))
     assert recs["rquant"].rerr[0.01] == pytest.approx(0.205)
     assert recs["rquant"].latency_ms == 0.5 and recs["rquant"].fpga["macs"] == 1234
     assert 0 < recs["normal"].energy_saving[0.001] < recs["normal"].energy_saving[0.01] < 1

@@ -18,6 +18,7 @@ def add_latency_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="batch size of the latency (default 1)")
     p.add_argument("--dtype", default="float32", help="dtype of the latency (default float32)")
     p.add_argument("--variant", default="float", help="float (default), integer-ort or simulation")
+    p.add_argument("--clock", default="wall", choices=("wall", "thread"), help="clock of the latency (default wall)")
     p.add_argument("--errors", default="random", help="error model of the robustness rows (default random)")
     p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
 
@@ -42,7 +43,7 @@ def load_records(args: argparse.Namespace):
     path = Path(args.store) if args.store else DEFAULT_STORE
     if not path.is_file():
         raise BerthError(f"results store {str(path)!r} does not exist; run `berth sweep` (or pass --store)")
-    query = LatencyQuery(args.device, args.batch, args.dtype, args.variant)
+    query = LatencyQuery(args.device, args.batch, args.dtype, args.variant, args.clock)
     with open_store(path) as store:
         records = model_records(store, query, args.errors)
     if not records:

@@ -150,6 +150,7 @@ def _row(base: dict, variant: str, dtype: str, batch: int, stats: LatencyStats, 
     s = measurer.s
     return {**base, "variant": variant, "deployable": int(DEPLOYABLE[variant]), "device": str(measurer.device),
             "dtype": dtype, "batch": batch, "threads": s.thread_count if measurer.device.type == "cpu" else 0,
+            "clock": s.clock if measurer.device.type == "cpu" else "wall",
             "l2_flush": int(s.l2_flush and measurer.device.type == "cuda"),
             "cuda_graph": int(s.cuda_graph and measurer.device.type == "cuda"), "timer": measurer.timer_name,
             "ms_median": stats.median, "ms_q1": stats.q1, "ms_q3": stats.q3, "ms_iqr": stats.iqr,
@@ -235,6 +236,8 @@ def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x:
         if path.session is None:
             _note(out, f"integer-ort: no integer path for this model: {path.why}")
             return
+        _note(out, f"integer-ort: {path.integer_layers} of {path.weight_layers} weight layers run integer kernels "
+                   f"({', '.join(f'{k} x{v}' for k, v in path.integer_ops.items())}); the rest run in float")
         stats, number = measure(path.runner(x.numpy()))
         yield "int8", stats, number, {"what": "ONNX Runtime on the QCDQ export", "integer_ops": path.integer_ops,
                                       "weight_layers": path.weight_layers}

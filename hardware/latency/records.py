@@ -21,19 +21,21 @@ from hardware.latency.variants import VARIANTS
 
 @dataclass(frozen=True)
 class LatencyQuery:
-    """Which latency a record carries: device, batch, dtype and variant (threads: any)."""
+    """Which latency a record carries: device, batch, dtype, variant and clock (threads: any)."""
 
     device: str = "cpu"
     batch: int = 1
     dtype: str = "float32"
     variant: str = "float"
+    clock: str = "wall"
 
     def __post_init__(self) -> None:
         check_choice("variant", self.variant, VARIANTS)
         object.__setattr__(self, "dtype", "int8" if self.variant == "integer-ort" else parse_dtype(self.dtype))
 
     def describe(self) -> str:
-        return f"{self.variant} {self.dtype} batch {self.batch} on {self.device}"
+        clock = "" if self.clock == "wall" else f", {self.clock} clock"
+        return f"{self.variant} {self.dtype} batch {self.batch} on {self.device}{clock}"
 
 
 @dataclass
@@ -99,7 +101,7 @@ def _run_key(run: dict) -> str | None:
 
 
 def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
-    where = {"device": q.device, "batch": q.batch, "dtype": q.dtype, "variant": q.variant}
+    where = {"device": q.device, "batch": q.batch, "dtype": q.dtype, "variant": q.variant, "clock": q.clock}
     rows = store.query("latency", {**where, "run_id": run["run_id"]})
     if not rows:
         key = _run_key(run)

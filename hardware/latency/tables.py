@@ -1,6 +1,7 @@
 """The latency tables of the results store (created through ``berth.store``'s table API).
 
-``latency``         one profile: (model_key, run_id, variant, device, dtype, batch, threads,
+``latency``         one profile: (model_key, run_id, variant, device, dtype, batch, threads, clock
+                    (wall = elapsed time, CUDA events on a GPU; thread = the thread's CPU time),
                     l2_flush, cuda_graph) key; model name and config, whether the variant is
                     deployable, the timer, ms per batch (median, q1, q3, IQR, p90, mean) and per
                     image, samples and calls per sample, warm-up, environment JSON (CPU or GPU
@@ -25,12 +26,13 @@ DEFAULT_STORE = Path("runs/sweeps/default/results.sqlite")
 TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "latency": ({"model_key": "TEXT", "run_id": "TEXT", "model": "TEXT", "model_config": "JSON",
                  "variant": "TEXT", "deployable": "INTEGER", "device": "TEXT", "dtype": "TEXT",
-                 "batch": "INTEGER", "threads": "INTEGER", "l2_flush": "INTEGER", "cuda_graph": "INTEGER",
-                 "timer": "TEXT", "ms_median": "REAL", "ms_q1": "REAL", "ms_q3": "REAL", "ms_iqr": "REAL",
+                 "batch": "INTEGER", "threads": "INTEGER", "clock": "TEXT", "l2_flush": "INTEGER",
+                 "cuda_graph": "INTEGER", "timer": "TEXT", "ms_median": "REAL", "ms_q1": "REAL", "ms_q3": "REAL", "ms_iqr": "REAL",
                  "ms_p90": "REAL", "ms_mean": "REAL", "ms_per_image": "REAL", "rel_iqr": "REAL",
                  "samples": "INTEGER", "calls_per_sample": "INTEGER", "warmup_s": "REAL", "detail": "JSON",
                  "env": "JSON", "measured": "TEXT"},
-                ("model_key", "run_id", "variant", "device", "dtype", "batch", "threads", "l2_flush", "cuda_graph")),
+                ("model_key", "run_id", "variant", "device", "dtype", "batch", "threads", "clock", "l2_flush",
+                 "cuda_graph")),
     "layer_latency": ({"op": "TEXT", "cin": "INTEGER", "cout": "INTEGER", "kernel": "INTEGER", "stride": "INTEGER",
                        "groups": "INTEGER", "h": "INTEGER", "w": "INTEGER", "batch": "INTEGER", "dtype": "TEXT",
                        "device": "TEXT", "threads": "INTEGER", "ms_median": "REAL", "ms_iqr": "REAL",
