@@ -33,15 +33,19 @@ def acceptance_stimuli(index: int) -> list[str]:
     return [f"{PHOTOS[index % 2]}-s{(15, 25, 50)[index % 3]}", SYNTHETIC[index % len(SYNTHETIC)]]
 
 
-def simulate_all(which: str = "all", seed: int = 0) -> list[dict]:
-    """Run the chosen simulations; one row per run with its verdict (and cycles for native)."""
+def simulate_all(which: str = "all", seed: int = 0, every_image: bool = False) -> list[dict]:
+    """Run the chosen simulations; one row per run with its verdict (and cycles for native).
+
+    With ``every_image`` each acceptance set sees every stimulus, not two of them.
+    """
     from tqdm import tqdm
 
     jobs = []
     if which in ("verilator", "all"):
         jobs.append(("verilator", MAIN, list(ALL_STIMULI)))
     if which in ("icarus", "all"):
-        jobs += [("icarus", cfg, acceptance_stimuli(i)) for i, cfg in enumerate(ACCEPTANCE)]
+        jobs += [("icarus", cfg, list(ALL_STIMULI) if every_image else acceptance_stimuli(i))
+                 for i, cfg in enumerate(ACCEPTANCE)]
     if which in ("native", "all"):
         jobs.append(("native", FRAME, [FRAME_IMAGE]))
     rows = []

@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = bm.add_parser("sim", help="RTL == golden model: cocotb on Verilator and Icarus, and a native frame")
     p.add_argument("--simulator", choices=("verilator", "icarus", "native", "all"), default="all")
     p.add_argument("--seed", type=int, default=0, help="seed of noise, input gaps and back-pressure")
+    p.add_argument("--every-image", action="store_true",
+                   help="run every stimulus on every acceptance parameter set (Icarus; minutes)")
     p.add_argument("--out", default=str(OUT), help=f"results directory (default {OUT})")
     p.set_defaults(handler=run_sim)
 
@@ -138,7 +140,7 @@ def run_sim(args: argparse.Namespace) -> int:
     from berth.fsutil import atomic_write_json
     from sim.suite import simulate_all
 
-    rows = simulate_all(args.simulator, args.seed)
+    rows = simulate_all(args.simulator, args.seed, args.every_image)
     path = atomic_write_json(Path(args.out) / "sim.json", rows)
     print(f"{'run':<44} {'result':<8} {'detail'}")
     for row in rows:
