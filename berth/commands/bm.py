@@ -5,6 +5,9 @@
   berth bm sim           the RTL under cocotb (Verilator, Icarus) and a whole frame natively
   berth bm synth         Yosys synth_xilinx resource estimates per parameter set
   berth bm perf          frames per second at standard video sizes from the cycle model
+  berth bm hls --out DIR a Vitis-HLS project of the kernel, C-simulated against the golden model
+  berth bm denoise IMAGE BM3D denoising on the hardware matcher (--sigma S)
+  berth bm study         PSNR and resources of each hardware saving; line-buffer bit errors
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="measured cycles from 'berth bm sim' to check the model against")
     add_match_params(p)
     p.set_defaults(handler=run_perf)
+
+    from berth.commands.bm_hls import register_bm
+
+    register_bm(bm)
 
 
 def load_image(spec: str, size: str, seed: int):
