@@ -14,8 +14,6 @@ Run: python benchmarks/bench_blockmatch.py [--repeats 3] [--frames 4]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -25,17 +23,9 @@ from hardware.blockmatch.stimuli import PHOTOS, NOISE_SIGMAS, stimulus
 from sim.native import run_native
 from sim.runner import run
 from sim.suite import FRAME, FRAME_IMAGE, MAIN
+from timing import median_time
 
 CLOCK_NS = 10  # the cocotb bench's clock period
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_golden(repeats: int) -> None:

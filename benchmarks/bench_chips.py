@@ -14,8 +14,6 @@ Run: python benchmarks/bench_chips.py [--chips 50] [--p 0.01] [--repeats 3] [--e
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
@@ -24,19 +22,10 @@ from berth.tasks import rerr_over_chips
 from models import create_model
 from quant.evaluate import predict
 from quant.train import TrainConfig, train
+from timing import median_time
 
 MODELS = {"lenet": {}, "simplenet": {}, "mlp": {"hidden": (256, 256)}}
 SWEEP_P = (0.001, 0.005, 0.01, 0.025)
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs (seconds)."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:

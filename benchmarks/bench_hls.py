@@ -27,6 +27,7 @@ from hardware.hls import HlsTarget, export_project, inject_chips, verify_project
 from hardware.hls.compare import csim_outputs, on_grid
 from models import create_model
 from quant.train import TrainConfig, train
+from timing import best_time
 
 SIZES = {
     "tiny": {"mlp": {"hidden": (16,)}, "lenet": {"channels": (4, 8), "hidden": 16},
@@ -40,26 +41,16 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def best_of(fn, repeats: int = 3) -> float:
-    """Fastest wall time of ``fn`` over ``repeats`` runs (s): the least disturbed by other load."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def torch_rates(model, xq: torch.Tensor) -> tuple[float, float, float]:
     """Inputs/s of PyTorch: float32 batched, float32 one at a time, float64 batched (berth's reference)."""
     x32 = xq.float()
     n = len(xq)
     with torch.no_grad():
         model.float()
-        batched = best_of(lambda: model(x32))
-        single = best_of(lambda: [model(x32[i:i + 1]) for i in range(n)])
+        batched = best_time(lambda: model(x32))
+        single = best_time(lambda: [model(x32[i:i + 1]) for i in range(n)])
         model.double()
-        ref = best_of(lambda: model(xq))
+        ref = best_time(lambda: model(xq))
     return rate(n, batched), rate(n, single), rate(n, ref)
 
 
@@ -79,7 +70,7 @@ def bench(name: str, arch: dict, bits: int, n: int, epochs: int, data, root: Pat
     (chip,) = inject_chips(project, 0.01, [0], n=n)
     sw = project.software_model()
     xq = on_grid(sw, data.x_test[:n])
-    csim_s = best_of(lambda: csim_outputs(project, xq))
+    csim_s = best_time(lambda: csim_outputs(project, xq))
     batched, single, ref = torch_rates(sw, xq)
     ph = project.meta["timings_s"]
     weights = sum(v["weights"] for v in project.meta["layers"].values())

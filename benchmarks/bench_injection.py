@@ -12,29 +12,18 @@ Run: python benchmarks/bench_injection.py [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
 from models import create_model
 from quant.errors import RandomBitErrors
 from quant.inject import model_codes, use_codes
+from timing import median_time
 
 MODELS = {
     "resnet20": dict(name="resnet20", in_channels=3, input_size=32),
     "mlp-10M": dict(name="mlp", in_channels=3, input_size=32, hidden=(2048, 2048)),
 }
-
-
-def best_of(fn, repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs (seconds)."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_model(label: str, kw: dict, repeats: int) -> None:
@@ -43,22 +32,22 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
     clean = model_codes(model)
     n_weights = sum(qt.codes.size for qt in clean.values())
     x = torch.rand(256, kw["in_channels"], kw["input_size"], kw["input_size"])
-    copy_s = best_of(lambda: {k: qt.codes.copy() for k, qt in clean.items()}, repeats)
+    copy_s = median_time(lambda: {k: qt.codes.copy() for k, qt in clean.items()}, repeats)
     with torch.no_grad():
-        clean_eval = best_of(lambda: model(x), repeats)
+        clean_eval = median_time(lambda: model(x), repeats)
     print(f"\n{label}: {n_weights / 1e6:.2f}M weights, copy of codes {copy_s * 1e3:.2f} ms")
     print(f"{'p':>7} {'cold ms':>9} {'x copy':>7} {'warm ms':>9} {'x copy':>7} {'Mweights/s (cold)':>18} {'eval under chip / clean':>24}")
     for p in (1e-4, 1e-2):
-        cold = best_of(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
+        cold = median_time(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
         chip = RandomBitErrors(p, chip=1)
         chip.perturb(clean)
-        warm = best_of(lambda: chip.perturb(clean), repeats)
+        warm = median_time(lambda: chip.perturb(clean), repeats)
 
         def eval_under_chip():
             with use_codes(model, RandomBitErrors(p, chip=2).perturb(clean)), torch.no_grad():
                 model(x)
 
-        chip_eval = best_of(eval_under_chip, repeats)
+        chip_eval = median_time(eval_under_chip, repeats)
         print(f"{p:>7.0e} {cold * 1e3:>9.2f} {cold / copy_s:>7.1f} {warm * 1e3:>9.2f} {warm / copy_s:>7.1f} "
               f"{n_weights / cold / 1e6:>18.1f} {chip_eval / clean_eval:>24.3f}")
 
