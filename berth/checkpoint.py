@@ -108,6 +108,30 @@ def build_model_from_checkpoint(path: str | Path) -> nn.Module:
     return model.eval()
 
 
+def build_model_from_file(path: str | Path) -> nn.Module:
+    """A trained model from a berth checkpoint or a sweep model file (``berth.tasks.model_to_bytes``).
+
+    Both are read with ``torch.load(weights_only=True)``; anything else is a one-line BerthError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BerthError(f"model file {str(path)!r} does not exist")
+    data = path.read_bytes()
+    try:
+        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception:  # unreadable: let load_checkpoint word the one-line error
+        blob = None
+    if not (isinstance(blob, dict) and "berth_config" in blob and "state_dict" in blob):
+        return build_model_from_checkpoint(path)
+    from berth.tasks import model_from_bytes
+
+    try:
+        return model_from_bytes(data)
+    except (KeyError, TypeError, RuntimeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise BerthError(f"sweep model file {str(path)!r} does not rebuild: {first}") from None
+
+
 def restore_training(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
                      scheduler: Any = None, generator: torch.Generator | None = None) -> None:
     """Put the model, optimizer, scheduler and RNG states of a loaded checkpoint back in place."""

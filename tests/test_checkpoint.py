@@ -127,3 +127,23 @@ def test_resume_after_sigkill_reaches_the_same_weights(tmp_path):
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
     assert metrics_a == metrics_b
+
+
+def test_build_model_from_file_reads_both_formats(tmp_path):
+    """Training checkpoints and the sweep driver's model files rebuild the same model."""
+    from berth.checkpoint import build_model_from_file, save_checkpoint
+    from berth.tasks import model_to_bytes
+    from models import create_model
+
+    model = create_model("lenet", scheme="fixed", bits=4, hw=True, act_bits=8, seed=3)
+    model.train()(torch.rand(8, 1, 8, 8))  # Brevitas sets activation scales on the first training pass
+    model.eval()
+    x = torch.rand(2, 1, 8, 8)
+    save_checkpoint(tmp_path / "ckpt.pt", model)
+    (tmp_path / "sweep.pt").write_bytes(model_to_bytes(model))
+    for name in ("ckpt.pt", "sweep.pt"):
+        rebuilt = build_model_from_file(tmp_path / name)
+        assert torch.equal(rebuilt(x), model(x)), name
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(BerthError, match="junk.pt"):
+        build_model_from_file(tmp_path / "junk.pt")

@@ -6,7 +6,7 @@
   build DIR                              vendor C synthesis (vitis-run / vivado_hls)
   report DIR                             parse csynth.xml into the results store
 
-MODEL_OR_CHECKPOINT is a berth checkpoint file, or a zoo model name: then a hardware model
+MODEL_OR_CHECKPOINT is a berth checkpoint or sweep model file, or a zoo model name: then a hardware model
 (hw = true, scheme "fixed") is trained quickly on the data set first. Settings come from a TOML
 file (``--config``) and ``--set key=value``: the ``[target]`` table (part, clock_period,
 io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt) and, for a zoo name, the
@@ -91,9 +91,9 @@ def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
     from models import list_models
 
     if Path(source).is_file():
-        from berth.checkpoint import build_model_from_checkpoint
+        from berth.checkpoint import build_model_from_file
 
-        return build_model_from_checkpoint(source), {"checkpoint": str(Path(source).resolve())}
+        return build_model_from_file(source), {"checkpoint": str(Path(source).resolve())}
     if source not in list_models():
         raise BerthError(f"{source!r} is neither a checkpoint file nor a zoo model; models: {', '.join(list_models())}")
     from berth.data import load_dataset

@@ -41,21 +41,13 @@ def input_shape(config: dict) -> tuple[int, int, int]:
 
 def load_trained_model(path: str | Path) -> nn.Module:
     """The trained model at ``path`` in eval mode; a one-line BerthError if no format fits."""
-    from berth.checkpoint import build_model_from_checkpoint
+    from berth.checkpoint import build_model_from_file
 
     try:
-        return _genet_from_checkpoint(path) or build_model_from_checkpoint(path)
-    except BerthError as first:
-        if "not a berth checkpoint" not in str(first):
-            raise
-    from berth.tasks import model_from_bytes
-
-    try:
-        return model_from_bytes(Path(path).read_bytes())
-    except Exception as exc:  # corrupt or foreign file: say so in one line
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise BerthError(f"checkpoint {str(path)!r} is neither a berth checkpoint nor a sweep model file "
-                         f"({type(exc).__name__}: {reason})") from None
+        genet = _genet_from_checkpoint(path)
+    except BerthError:  # not a berth checkpoint: build_model_from_file tries the sweep format
+        genet = None
+    return genet or build_model_from_file(path)
 
 
 def trained_config(path: str | Path) -> dict | None:
