@@ -104,13 +104,7 @@ def layer_calls(model: nn.Module, x: torch.Tensor) -> list[LayerCall]:
             calls.append(LayerCall(name, module, layer_config(module, inputs, output), shapes))
         return record
 
-    handles = [m.register_forward_hook(hook(n)) for n, m in _leaves(model)]
-    try:
-        with torch.inference_mode():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    _forward_with_hooks(model, x, [m.register_forward_hook(hook(n)) for n, m in _leaves(model)])
     return calls
 
 
@@ -122,14 +116,19 @@ def container_calls(model: nn.Module, x: torch.Tensor) -> int:
         nonlocal count
         count += 1
 
-    handles = [m.register_forward_pre_hook(hook) for _, m in model.named_modules() if list(m.children())]
+    _forward_with_hooks(model, x, [m.register_forward_pre_hook(hook) for _, m in model.named_modules()
+                                   if list(m.children())])
+    return count
+
+
+def _forward_with_hooks(model: nn.Module, x: torch.Tensor, handles: list) -> None:
+    """One inference pass of ``model`` on ``x``, then remove the hook ``handles`` (even on error)."""
     try:
         with torch.inference_mode():
             model(x)
     finally:
         for h in handles:
             h.remove()
-    return count
 
 
 CONTAINER = LayerConfig("container", 0, 0, 0, 0, 1, 0, 0, 1)
