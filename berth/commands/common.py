@@ -14,6 +14,13 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
                         help="override one setting, e.g. --set chips=50 --set 'p=[0.01]' (repeatable)")
 
 
+def add_sweep_args(parser: argparse.ArgumentParser) -> None:
+    """How a sweep is named: an optional SWEEP.toml (default: the embedded one) and ``--set`` overrides."""
+    parser.add_argument("sweep_file", nargs="?", metavar="SWEEP.toml", help="sweep file (default: the embedded one)")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                        help="override one sweep key, e.g. --set chips=10 --set 'p=[0.01]' (repeatable)")
+
+
 def run_dir(root: str | Path, kind: str) -> Path:
     """A fresh, timestamped run directory name under ``root`` (not created)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 
+from berth.commands.common import add_sweep_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sweep", help="train and evaluate a robustness sweep (default: the embedded one)",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sweep_file", nargs="?", metavar="SWEEP.toml", help="sweep file (default: the embedded one)")
-    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
-                        help="override one sweep key, e.g. --set chips=10 --set 'p=[0.01]' (repeatable)")
+    add_sweep_args(parser)
     parser.add_argument("--executor", default="local", choices=("local", "serial", "ray"),
                         help="local process pool (default), serial (this process) or ray")
     parser.add_argument("--workers", type=int, default=None, help="processes (local) or CPUs of a local Ray instance")
