@@ -7,7 +7,6 @@ file system: the driver alone writes (a worker on another machine needs no share
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import time
@@ -109,20 +108,6 @@ def error_model(spec: dict[str, Any], p: float, chip: int):
     return ProfiledErrors(spec["maps"][chip], spec["word_width"], kind=spec["map_kind"], seed=spec["seed"])
 
 
-def at_rate(chip_model, p: float):
-    """The same persistent chip at rate ``p``, sharing its cache of sampled bit positions.
-
-    Sampling is nested in p, so the positions drawn for a chip at one rate serve every other
-    rate: evaluating all rates of a chip in a row draws them once. (A shallow copy with the rate
-    changed; ``test_at_rate_equals_a_fresh_chip`` checks it against a freshly built chip.)
-    """
-    twin = copy.copy(chip_model)
-    twin.p = float(p)
-    if hasattr(twin, "p01"):
-        twin.p01 = twin.p10 = float(p)
-    return twin
-
-
 def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple[float, int]]:
     """The (p, chip) pairs an evaluation covers, chip by chip (rates ascending), or one point per
     profiled map."""
@@ -134,9 +119,8 @@ def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple
 def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[tuple[float, int]]) -> tuple[float, list]:
     """Clean error and ``[(p, chip, rerr)]``: RErr counts an example wrong if clean or chip is wrong.
 
-    The clean integer codes are computed once; consecutive points of one chip share its sampled
-    bit positions (``at_rate``); each chip perturbs the clean codes and only the examples the clean
-    model gets right are run again (the others are errors under every chip anyway).
+    The clean integer codes are computed once; each chip perturbs them and only the examples the
+    clean model gets right are run again (the others are errors under every chip anyway).
     """
     from quant.evaluate import predict
     from quant.inject import model_codes, use_codes
@@ -145,12 +129,9 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
     keep = np.flatnonzero(clean_ok)
     xs, ys = x[keep], y[keep]
     clean = model_codes(model)
-    rows, current = [], None
+    rows = []
     for p, chip in points:
-        if spec["kind"] == "profiled" or current is None or current.chip != chip:
-            current = error_model(spec, p, chip)
-        errors = current if spec["kind"] == "profiled" else at_rate(current, p)
-        with use_codes(model, errors.perturb(clean)):
+        with use_codes(model, error_model(spec, p, chip).perturb(clean)):
             wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
         rows.append((p, chip, 1.0 - (len(keep) - wrong) / len(y)))
     return 1.0 - float(clean_ok.mean()), rows

@@ -69,8 +69,10 @@ class SchemeTensorQuant(nn.Module):
         bit_width = torch.tensor(float(self.scheme.bits))
         if self._override is not None:
             value, scale, zero_point = self._override
-            value = value.to(w.device).view_as(w)
-            return w + (value - w).detach(), scale.to(w.device), zero_point.to(w.device), bit_width
+            value = value.to(device=w.device, dtype=w.dtype).view_as(w)
+            if torch.is_grad_enabled() and w.requires_grad:  # straight-through gradient to w
+                value = w + (value - w).detach()
+            return value, scale.to(w.device), zero_point.to(w.device), bit_width
         lo, hi = self.quant_range(w)
         value, scale, zero_point, _ = fake_quant(w, self.scheme, lo, hi)
         return value, scale, zero_point, bit_width

@@ -21,7 +21,7 @@ import numpy as np
 from berth.errors import BerthError, check_choice, check_range
 from quant.bits import check_selection, from_words, plane_mask, to_words, word_dtype
 from quant.codes import QTensor
-from quant.sampling import NestedSampler, Points
+from quant.sampling import flip_bits, sampled_mask
 
 Tensors = Mapping[str, QTensor]
 
@@ -36,48 +36,6 @@ class ErrorModel(ABC):
     @abstractmethod
     def describe(self) -> dict[str, object]:
         """Plain-data description for result records."""
-
-
-def _or_mask(levels: list[Points], n: int, allowed: int, dtype: np.dtype) -> np.ndarray:
-    """Dense per-word OR of the sampled bits.
-
-    Within one level and plane the elements are distinct, so a gather-OR-scatter is exact; a bit
-    drawn by two levels is ORed twice, which is harmless.
-    """
-    mask = np.zeros(n, dtype=dtype)
-    for pts in levels:
-        for plane, elem in pts.planes():
-            bit = dtype.type(1 << plane)
-            if not allowed & (1 << plane):
-                continue
-            np.put(mask, elem, mask.take(elem) | bit)
-    return mask
-
-
-def _sparse_or(levels: list[Points], allowed: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct elements, OR of their sampled bits): the same set as ``_or_mask``, sparse."""
-    elems, vals = [], []
-    for pts in levels:
-        for plane, elem in pts.planes():
-            if allowed & (1 << plane):
-                elems.append(elem)
-                vals.append(np.full(elem.size, 1 << plane, dtype=dtype))
-    if not elems:
-        return np.empty(0, np.int64), np.empty(0, dtype)
-    unique, inverse = np.unique(np.concatenate(elems), return_inverse=True)
-    mask = np.zeros(unique.size, dtype=dtype)
-    np.bitwise_or.at(mask, inverse, np.concatenate(vals))
-    return unique, mask
-
-
-def _xor_sampled(words: np.ndarray, levels: list[Points], allowed: int) -> None:
-    """Flip the sampled bits of ``words`` in place: sparse when few, else through a dense mask."""
-    count = sum(pts.elem.size for pts in levels)
-    if count * 32 < words.size:
-        elem, mask = _sparse_or(levels, allowed, words.dtype)
-        words[elem] ^= mask
-    else:
-        words ^= _or_mask(levels, words.size, allowed, words.dtype)
 
 
 class RandomBitErrors(ErrorModel):
@@ -103,29 +61,21 @@ class RandomBitErrors(ErrorModel):
         self.chip = int(chip)
         self.bits = bits
         self.protect = tuple(protect)
-        self._sampler = NestedSampler("flip", self.chip)
 
     def flip_mask(self, name: str, words: np.ndarray, bits: int) -> np.ndarray:
         """XOR mask (per word) of the bits this chip flips in tensor ``name`` holding ``words``."""
-        n = words.size
+        return self._flip(name, words, bits, False) ^ words
+
+    def _flip(self, name: str, stored: np.ndarray, bits: int, sign_extend: bool) -> np.ndarray:
         allowed = plane_mask(bits, self.bits, self.protect)
-        dtype = word_dtype(bits)
-        up = _or_mask(self._sampler.sample(name, n, bits, self.p01), n, allowed, dtype)
-        if self.p10 == self.p01:
-            return up
-        down = _or_mask(self._sampler.sample(name, n, bits, self.p10), n, allowed, dtype)
-        return (up & ~words) | (down & words)
+        return flip_bits(stored, bits, allowed, "flip", self.chip, name, self.p01, self.p10, sign_extend)
 
     def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
         out = {}
         for name, qt in tensors.items():
-            words = to_words(qt.codes, qt.bits).reshape(-1)
-            if self.p01 == self.p10:
-                levels = self._sampler.sample(name, words.size, qt.bits, self.p)
-                _xor_sampled(words, levels, plane_mask(qt.bits, self.bits, self.protect))
-            else:
-                words ^= self.flip_mask(name, words, qt.bits)
-            out[name] = qt.with_codes(from_words(words, qt.bits, qt.codes.dtype).reshape(qt.shape))
+            stored = qt.codes.reshape(-1).view(word_dtype(8 * qt.codes.itemsize))
+            flipped = self._flip(name, stored, qt.bits, qt.codes.dtype.kind == "i")
+            out[name] = qt.with_codes(flipped.view(qt.codes.dtype).reshape(qt.shape))
         return out
 
     def describe(self) -> dict[str, object]:
@@ -153,13 +103,12 @@ class StuckAtErrors(ErrorModel):
         self.value = value
         self.bits = bits
         self.protect = tuple(protect)
-        self._sampler = NestedSampler("stuck", self.chip)
 
     def masks(self, name: str, n: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
         """(stuck-at-0 mask, stuck-at-1 mask) over the words of tensor ``name``."""
         allowed = plane_mask(bits, self.bits, self.protect)
         dtype = word_dtype(bits)
-        full = _or_mask(self._sampler.sample(name, n, bits, self.p), n, allowed, dtype)
+        full = sampled_mask(n, bits, allowed, "stuck", self.chip, name, self.p, dtype)
         if self.value == "random":
             cells = np.flatnonzero(full)
             coins = np.zeros(n, dtype=dtype)

@@ -7,7 +7,7 @@ import torch
 from models import create_model
 from quant.bits import from_words, to_words
 from quant.brevitas_quant import quantized_layers
-from quant.codes import grid_limits, quantize_tensor, weight_range
+from quant.codes import QTensor, _dequantize, grid_limits, quantize_tensor, weight_range
 from quant.inject import model_codes, use_codes
 from quant.scheme import PRESETS, get_scheme
 
@@ -116,3 +116,11 @@ def test_global_range_survives_loading_a_state_dict():
     x = torch.rand(3, 1, 8, 8)
     assert torch.equal(model.eval()(x), source.eval()(x))
     assert {qt.scale for qt in model_codes(model).values()} == {qt.scale for qt in model_codes(source).values()}
+
+
+@pytest.mark.parametrize("bits,signed", [(4, True), (8, False), (8, True), (12, True), (16, False)])
+def test_table_dequantization_equals_the_formula(qtensor_factory, bits, signed):
+    """Large tensors dequantize through a per-value table: bit-identical to (code - zp) * scale."""
+    qt = qtensor_factory(300_000, bits, signed, seed=3)
+    qt = QTensor(qt.codes, 0.0123, 7.0 if not signed else 0.0, bits, signed)
+    assert np.array_equal(qt.dequantize(), _dequantize(qt.codes, qt.zero_point, qt.scale))

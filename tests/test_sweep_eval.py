@@ -4,23 +4,11 @@ import numpy as np
 import pytest
 
 from berth.data import load_dataset
-from berth.tasks import at_rate, chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
+from berth.tasks import chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
 from models import create_model
 from quant.errors import RandomBitErrors
 from quant.evaluate import robust_error
 from quant.inject import model_codes
-
-
-@pytest.mark.parametrize("spec", [{"kind": "random"}, {"kind": "stuck_at", "value": "random"},
-                                  {"kind": "stuck_at", "value": 1}])
-def test_at_rate_equals_a_fresh_chip(spec):
-    codes = model_codes(create_model("mlp", scheme="rquant", bits=4, hidden=(64,)))
-    base = error_model(spec, 0.05, chip=3)
-    for p in (0.001, 0.01, 0.05, 0.2):
-        shared = at_rate(base, p).perturb(codes)
-        fresh = error_model(spec, p, chip=3).perturb(codes)
-        for name in codes:
-            assert np.array_equal(shared[name].codes, fresh[name].codes)
 
 
 def test_rerr_matches_the_engine_and_survives_a_round_trip():
