@@ -1,8 +1,9 @@
 """Bit-error models: what low-voltage SRAM (or a profiled chip) does to stored weight codes.
 
 Every model maps ``{tensor name: QTensor}`` to a new dict with corrupted codes; clean codes, scales
-and zero points are never modified (ranges come from the clean weights). Application is a
-vectorized XOR / AND / OR on the m-bit words — no Python loop over weights, no model copies.
+and zero points are never modified (ranges come from the clean weights). Random flips are XORed
+into a copy of the codes by one compiled pass (``quant.kernels``); stuck-at and profiled maps are
+vectorized AND / OR masks — no Python loop over weights, no model copies.
 
 Random models are *persistent chips*: ``chip`` is a seed, and the bits it corrupts are a pure
 function of (chip, tensor name, element, bit, p) — independent of parameter order and of other

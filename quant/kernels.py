@@ -106,9 +106,9 @@ def stream_seed(key0, key1, block, plane, level):
     return mix(key0 ^ mix(key1 + ident * GOLDEN))
 
 
-@nb.njit(parallel=True, cache=True)
-def walk(src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f):
-    """Visit every sampled bit of levels ``first..`` and flip (FLIP) or mark (MARK) the included ones.
+@nb.njit(inline="always", cache=True)
+def walk_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f):
+    """Flip (FLIP) or mark (MARK) the included sampled bits of block ``b``, levels ``first`` and deeper.
 
     Elements are cut into blocks of ``block``; each (block, plane, level) is an independent
     Bernoulli(rate) process walked by geometric gaps, gap = floor(E / lambda) + 1 with E ~ Exp(1)
@@ -121,34 +121,40 @@ def walk(src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, 
     n = src.size
     levels = inv_lambda.size
     directional = k0 != k1 or t0 != t1
-    for b in nb.prange((n + block - 1) // block):
-        e0 = b * block
-        e1 = min(n, e0 + block)
-        if mode == FLIP:
-            out[e0:e1] = src[e0:e1]
-        for plane in range(plane_xor.size):
-            if not (allowed >> plane) & 1:
-                continue
-            bit = 1 << plane
-            for level in range(first, levels):
-                s = stream_seed(key0, key1, b, plane, level)
-                marks = mix(s ^ MARK_SALT)
-                inv = inv_lambda[level]
-                pos = e0 - 1
-                j = 0
-                while True:
-                    pos += np.int64(exponential(s, j, k, w, f) * inv) + 1
-                    if pos >= e1:
-                        break
-                    j += 1
-                    if directional:  # the rate depends on the bit's value
-                        one = (src[pos] >> plane) & 1
-                        kk, tt = (k1, t1) if one else (k0, t0)
-                        keep = level > kk or (level == kk and unit(mix(marks + np.uint64(j) * GOLDEN)) < tt)
-                    else:  # branch-free: a thinned level keeps a random share of its points
-                        keep = level > k0 or unit(mix(marks + np.uint64(j) * GOLDEN)) < t0
-                    if mode == MARK:
-                        out[pos] |= bit * keep
-                    else:  # a bit drawn by two levels flips once
-                        fresh = (out[pos] ^ src[pos]) & bit == 0
-                        out[pos] ^= plane_xor[plane] * (keep & fresh)
+    e0 = b * block
+    e1 = min(n, e0 + block)
+    if mode == FLIP:
+        out[e0:e1] = src[e0:e1]
+    for plane in range(plane_xor.size):
+        if not (allowed >> plane) & 1:
+            continue
+        bit = 1 << plane
+        for level in range(first, levels):
+            s = stream_seed(key0, key1, b, plane, level)
+            marks = mix(s ^ MARK_SALT)
+            inv = inv_lambda[level]
+            pos = e0 - 1
+            j = 0
+            while True:
+                pos += np.int64(exponential(s, j, k, w, f) * inv) + 1
+                if pos >= e1:
+                    break
+                j += 1
+                if directional:  # the rate depends on the bit's value
+                    one = (src[pos] >> plane) & 1
+                    kk, tt = (k1, t1) if one else (k0, t0)
+                    keep = level > kk or (level == kk and unit(mix(marks + np.uint64(j) * GOLDEN)) < tt)
+                else:  # one rate: levels below k0 keep all points, level k0 a share t0
+                    keep = level > k0 or unit(mix(marks + np.uint64(j) * GOLDEN)) < t0
+                if mode == MARK:
+                    out[pos] |= bit * keep
+                else:  # a bit drawn by two levels flips once
+                    fresh = (out[pos] ^ src[pos]) & bit == 0
+                    out[pos] ^= plane_xor[plane] * (keep & fresh)
+
+
+@nb.njit(parallel=True, cache=True)
+def walk(src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f):
+    """``walk_block`` over every block of ``src``, blocks in parallel."""
+    for b in nb.prange((src.size + block - 1) // block):
+        walk_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f)

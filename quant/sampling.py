@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,6 +77,12 @@ def level_of(p: float) -> int:
     return k
 
 
+@lru_cache(maxsize=1024)
+def ladder_position(p: float) -> tuple[int, float]:
+    """(level_of(p), thin_threshold(p)), cached: a sweep asks for the same few rates per tensor."""
+    return level_of(p), thin_threshold(p)
+
+
 def thin_threshold(p: float) -> float:
     """Mark threshold t(p) of the thinned level (in [0, 1])."""
     k = level_of(p)
@@ -87,6 +94,7 @@ def thin_threshold(p: float) -> float:
     return min(1.0, max(0.0, t))
 
 
+@lru_cache(maxsize=1 << 14)
 def stream_key(stream: str, chip: int, tensor: str) -> tuple[np.uint64, np.uint64]:
     """128-bit key of (stream name, chip, tensor name)."""
     digest = hashlib.blake2b(f"{stream}\0{int(chip)}\0{tensor}".encode(), digest_size=16).digest()
@@ -94,6 +102,7 @@ def stream_key(stream: str, chip: int, tensor: str) -> tuple[np.uint64, np.uint6
     return key0, key1
 
 
+@lru_cache(maxsize=256)
 def plane_xors(bits: int, dtype: np.dtype, sign_extend: bool) -> np.ndarray:
     """What flipping bit plane b XORs into a stored container word.
 
@@ -104,7 +113,9 @@ def plane_xors(bits: int, dtype: np.dtype, sign_extend: bool) -> np.ndarray:
     width = dtype.itemsize * 8
     if sign_extend and bits < width:
         xors[-1] = ((1 << width) - 1) ^ ((1 << (bits - 1)) - 1)
-    return np.array(xors, dtype=dtype)
+    out = np.array(xors, dtype=dtype)
+    out.flags.writeable = False  # shared by the cache
+    return out
 
 
 def flip_bits(words: np.ndarray, bits: int, allowed: int, stream: str, chip: int, tensor: str,
@@ -129,12 +140,16 @@ def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor
 
 def _walk(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
           tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
-    k0, k1 = level_of(p0), level_of(p1)
+    (k0, t0), (k1, t1) = ladder_position(float(p0)), ladder_position(float(p1))
     first = min(k0, k1)
     if first == NEVER or allowed == 0 or src.size == 0:
         if mode == kernels.FLIP:
             out[...] = src
         return
     key0, key1 = stream_key(stream, chip, tensor)
-    kernels.walk(src, out, mode, key0, key1, allowed, plane_xors(bits, src.dtype, sign_extend), first,
-                 k0, thin_threshold(p0), k1, thin_threshold(p1), INV_LAMBDA, BLOCK, *ZIGGURAT)
+    args = (src, out, mode, key0, key1, allowed, plane_xors(bits, src.dtype, sign_extend), first,
+            k0, t0, k1, t1, INV_LAMBDA, BLOCK, *ZIGGURAT)
+    if src.size <= BLOCK:  # one block: skip the cost of starting the thread pool
+        kernels.walk_block(0, *args)
+    else:
+        kernels.walk(*args)
