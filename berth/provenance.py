@@ -8,7 +8,7 @@ import platform
 import socket
 from importlib import metadata
 
-PACKAGES = ("berth", "torch", "brevitas", "numpy", "hls4ml", "qonnx", "cocotb", "scikit-learn")
+PACKAGES = ("berth", "torch", "brevitas", "numpy", "numba", "hls4ml", "qonnx", "cocotb", "scikit-learn")
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:

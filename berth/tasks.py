@@ -32,10 +32,13 @@ def maybe_die_for_test() -> None:
 
 
 def _setup_worker() -> None:
-    """One torch thread per task: tasks run side by side, and results do not depend on threads."""
+    """One thread per task (torch and the numba bit sampler): tasks run side by side, and results
+    do not depend on threads."""
+    import numba
     import torch
 
     torch.set_num_threads(1)
+    numba.set_num_threads(1)
 
 
 @lru_cache(maxsize=4)
