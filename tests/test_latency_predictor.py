@@ -133,3 +133,36 @@ def test_table_statistic_min_or_median(tmp_path):
         assert mid.measured == 0 and predict(calls, mid)[1] == [2.0] * len(calls)
         with pytest.raises(Exception, match="'p10'"):
             LatencyTable(store, measure, torch.device("cpu"), "float32", 1, statistic="p10")
+
+
+def test_calibration_is_the_median_ratio_and_needs_three_models():
+    from berth.errors import BerthError
+    from hardware.latency.calibration import fit
+
+    cal = fit([1.0, 2.0, 4.0, 1.0], [1.2, 2.6, 5.0, 1.3])
+    assert cal.scale == pytest.approx(1.275) and cal.models == 4 and cal.ratio_q1 <= cal.scale <= cal.ratio_q3
+    with pytest.raises(BerthError, match="at least 3 models"):
+        fit([1.0, 2.0], [1.0, 2.0])
+
+
+def test_stored_calibration_scales_every_prediction(tmp_path):
+    from hardware.latency.calibration import calibrate, calibration_archs, load
+    from hardware.latency.layers import predict_model, predict_model_raw
+
+    shape = (1, 8, 8)
+    net, x = plain_model(ARCH), torch.rand(1, *shape)
+    with open_store(tmp_path / "s.sqlite") as store:
+        table = LatencyTable(store, fake_measure([]), torch.device("cpu"), "float32", 1)
+        raw = predict_model_raw(net, x, table)
+        assert load(table, 1) is None and predict_model(net, x, table) == pytest.approx(raw)
+        archs = calibration_archs(3, seed=0, shape=shape)
+        assert len({a.label() for a in archs}) == 3
+
+        def end_to_end(fn):  # every model "measures" 9 ms
+            fn()
+            return summarize([9.0]), 1
+
+        cal = calibrate(table, end_to_end, archs, shape)
+        again = LatencyTable(store, fake_measure([]), torch.device("cpu"), "float32", 1)
+        assert load(again, 1) == cal and load(again, 64) is None
+        assert predict_model(net, x, again) == pytest.approx(cal.scale * raw)

@@ -59,7 +59,7 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(berth.data, "load_dataset", small)
     store = tmp_path / "s.sqlite"
-    argv = ["search", "--candidates", "3", "--shortlist", "1", "--epochs", "1", "--chips", "2", "--latency-budget",
+    argv = ["search", "--candidates", "3", "--shortlist", "1", "--calibration-models", "3", "--epochs", "1", "--chips", "2", "--latency-budget",
             "1000", "--repeats", "5", "--store", str(store), "--out", str(tmp_path / "ckpt")]
     assert main(argv) == 0
     out = capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 A small demo on the embedded digits that prints each step: GENet-style candidates (block type,
 width and depth per stage) -> latency predicted from the per-layer lookup table (entries it lacks
-are measured and stored) -> those under --latency-budget, shortlisted by FLOPs -> the shortlist
+are measured and stored; calibrated against end-to-end measurements of a few other backbones the
+first time) -> those under --latency-budget, shortlisted by FLOPs -> the shortlist
 profiled end to end -> the best (most FLOPs measured under the budget) trained with RandBET
 (rquant, clipping) and evaluated under random bit errors at --p -> run, robustness and latency
 stored, so ``berth select`` and ``berth pareto`` see it. Latency is that of the float-equivalent
@@ -28,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clock", default="wall", choices=("wall", "thread"),
                    help="wall = elapsed time (default); thread = CPU time of the thread (busy machines)")
     p.add_argument("--repeats", type=int, default=30, help="samples per end-to-end measurement (default 30)")
+    p.add_argument("--calibration-models", type=int, default=8,
+                   help="backbones measured to calibrate the predictor when the store has no calibration (default 8)")
     p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
     p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
     p.set_defaults(handler=run)
@@ -52,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     for what, v in (("candidates", args.candidates), ("shortlist", args.shortlist), ("chips", args.chips)):
         if v < 1:
             raise BerthError(f"{what} = {v} must be >= 1")
+    if args.calibration_models < 3:
+        raise BerthError(f"calibration models = {args.calibration_models} must be >= 3")
     cfg = S.SearchConfig(args.latency_budget, args.candidates, args.shortlist, args.p, args.epochs, args.chips,
-                         seed=args.seed)
+                         seed=args.seed, calibration_models=args.calibration_models)
     s = ProfileSettings(batches=(1,), variants=("simulation", "float"), repeats=args.repeats, threads=args.threads,
                         clock=args.clock)
     data = load_dataset(cfg.dataset, seed=cfg.seed)
@@ -65,16 +70,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"
               f"{shape[1] // 2}/{shape[1] // 4} px), e.g. {cands[0].arch.label()}")
         table = open_table(store, s, "float32")
+        measure = Measurer(s, torch.device("cpu"))
+        print("step 2: latency predicted from the lookup table, calibrated")
+        S.ensure_calibration(table, measure, cfg, shape, print)
         S.predict_all(cands, table, shape)
-        print(f"step 2: latency predicted from the lookup table ({len(table.entries)} entries, "
-              f"{table.measured} measured now)")
+        print(f"  ({len(table.entries)} table entries, {table.measured} measured now)")
         for c in sorted(cands, key=lambda c: c.predicted_ms):
             mark = "<= budget" if c.predicted_ms <= cfg.latency_budget_ms else ""
             print(f"  {c.arch.label():<40} {c.flops / 1e6:7.3f} MFLOPs  predicted {c.predicted_ms:8.4f} ms {mark}")
         short = S.shortlist(cands, cfg.latency_budget_ms, cfg.shortlist)
         fits = sum(c.predicted_ms <= cfg.latency_budget_ms for c in cands)
         print(f"step 3: {fits} predicted under budget; shortlist = the {len(short)} with most FLOPs")
-        measure = Measurer(s, torch.device("cpu"))
         print("step 4: shortlist profiled end to end (float equivalent, batch 1)")
         for c in short:
             net, x = plain_model(c.arch), torch.rand(1, *shape)

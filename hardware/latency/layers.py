@@ -239,6 +239,16 @@ def predict(calls: Iterable[LayerCall], table: LatencyTable, containers: int = 0
     return float(sum(parts) + overhead), parts
 
 
-def predict_model(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
-    """Predicted ms of ``model`` on ``x``: its leaf layers' entries plus its container calls."""
+def predict_model_raw(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
+    """Uncalibrated ms of ``model`` on ``x``: its leaf layers' entries plus its container calls."""
     return predict(layer_calls(model, x), table, container_calls(model, x))[0]
+
+
+def predict_model(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
+    """Predicted ms of ``model`` on ``x``: the raw sum, times the table's stored calibration at
+    this batch size when there is one (``hardware.latency.calibration``)."""
+    from hardware.latency.calibration import load
+
+    raw = predict_model_raw(model, x, table)
+    cal = load(table, x.shape[0])
+    return cal.apply(raw) if cal else raw

@@ -2,7 +2,8 @@
 
 1. draw ``candidates`` random GENet-style backbones (block type, width and depth per stage);
 2. predict each one's latency (float equivalent, batch 1) from the per-layer lookup table,
-   measuring and storing table entries it does not have yet;
+   measuring and storing table entries it does not have yet, times the table's calibration
+   (fitted first on ``calibration_models`` other backbones when the store has none);
 3. keep those under the budget; shortlist the ``shortlist`` with the most FLOPs (capacity proxy);
 4. profile the shortlist (measured end to end); the best is the one with the most FLOPs whose
    *measured* latency fits the budget;
@@ -25,6 +26,8 @@ from typing import Callable
 import torch
 
 from berth.errors import BerthError
+from hardware.latency import calibration
+from hardware.latency.calibration import Calibration
 from hardware.latency.genet import GenetArch, flops, plain_model, quant_model, random_arch
 from hardware.latency.layers import LatencyTable, predict_model
 
@@ -43,6 +46,7 @@ class SearchConfig:
     w_max: float = 0.1
     seed: int = 0
     dataset: str = "digits"
+    calibration_models: int = 8
 
 
 @dataclass
@@ -64,6 +68,19 @@ def candidates(cfg: SearchConfig, shape: tuple[int, int, int], num_classes: int)
         if len(out) == cfg.candidates:
             break
     return out
+
+
+def ensure_calibration(table: LatencyTable, measure: Callable, cfg: SearchConfig, shape: tuple[int, int, int],
+                       say: Callable[[str], None]) -> Calibration:
+    """The table's stored calibration at batch 1, fitted now on ``cfg.calibration_models`` backbones if missing."""
+    cal = calibration.load(table, 1)
+    if cal is None:
+        say(f"  calibrating the predictor on {cfg.calibration_models} other backbones (measured end to end):")
+        archs = calibration.calibration_archs(cfg.calibration_models, cfg.seed, shape)
+        cal = calibration.calibrate(table, measure, archs, shape, progress=say)
+    say(f"  calibration: predicted = {cal.scale:.3f} x sum of entries (IQR of measured / sum "
+        f"{cal.ratio_q1:.3f}-{cal.ratio_q3:.3f} over {cal.models} models)")
+    return cal
 
 
 def predict_all(cands: list[Candidate], table: LatencyTable, shape: tuple[int, int, int]) -> None:

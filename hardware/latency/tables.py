@@ -10,6 +10,8 @@
                     stride, groups, h, w, batch, dtype, device, threads) with its median, IQR and minimum ms.
 ``latency_layers``  per-layer times of one profiled model: (model_key, device, dtype, batch,
                     threads, idx) key; layer name, op, the lookup-table ms and the in-situ (hook) ms.
+``latency_calibration``  the predictor's calibration per (device, dtype, threads, statistic, batch):
+                    scale = median of measured / sum of entries over calibration models, its IQR.
 ``block_study``     GENet block study: (block, stage, h, width, batch, dtype, device, threads) key;
                     FLOPs, median ms, IQR, FLOPs per ms.
 
@@ -20,6 +22,8 @@ The default store is the default sweep's (``runs/sweeps/default/results.sqlite``
 from __future__ import annotations
 
 from pathlib import Path
+
+from hardware.latency.calibration import COLUMNS as CALIBRATION_COLUMNS, KEY as CALIBRATION_KEY
 
 DEFAULT_STORE = Path("runs/sweeps/default/results.sqlite")
 
@@ -43,6 +47,7 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
                         "threads": "INTEGER", "idx": "INTEGER", "name": "TEXT", "op": "TEXT", "config": "JSON",
                         "table_ms": "REAL", "hook_ms": "REAL"},
                        ("model_key", "device", "dtype", "batch", "threads", "idx")),
+    "latency_calibration": (CALIBRATION_COLUMNS, CALIBRATION_KEY),
     "block_study": ({"block": "TEXT", "stage": "INTEGER", "h": "INTEGER", "width": "INTEGER", "batch": "INTEGER",
                      "dtype": "TEXT", "device": "TEXT", "threads": "INTEGER", "flops": "INTEGER",
                      "ms_median": "REAL", "ms_iqr": "REAL", "flops_per_ms": "REAL", "measured": "TEXT"},
