@@ -140,3 +140,9 @@ def test_bad_input(tmp_path):
     Image.fromarray(np.zeros((8, 8), np.uint16) + 1000).save(tmp_path / "deep.png")
     with pytest.raises(BerthError, match="pixel mode"):
         load_gray8(tmp_path / "deep.png")
+
+
+def test_sad_thresholds_are_the_ones_docs_blockmatch_pins():
+    from hardware.bm3d.matchers import ssd_to_sad_tau
+
+    assert [ssd_to_sad_tau(t * n * n, n) for n in (8, 4) for t in (3000, 400)] == [2797, 1021, 699, 255]
