@@ -143,6 +143,4 @@ def test_bad_input(tmp_path):
 
 
 def test_sad_thresholds_are_the_ones_docs_blockmatch_pins():
-    from hardware.bm3d.matchers import ssd_to_sad_tau
-
     assert [ssd_to_sad_tau(t * n * n, n) for n in (8, 4) for t in (3000, 400)] == [2797, 1021, 699, 255]
