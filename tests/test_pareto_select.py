@@ -45,7 +45,7 @@ def test_records_join_robustness_energy_latency_and_cost(tmp_path):
     assert recs["rquant"].rerr[0.01] == pytest.approx(0.205)
     assert recs["rquant"].latency_ms == 0.5 and recs["rquant"].fpga["macs"] == 1234
     assert 0 < recs["normal"].energy_saving[0.001] < recs["normal"].energy_saving[0.01] < 1
-    assert recs["normal"].missing == ["fpga cost"] and recs["rquant"].missing == []
+    assert recs["normal"].missing == ["weight bits", "fpga cost"] and recs["rquant"].missing == ["weight bits"]
     assert recs["normal"].arch == {"channels": [16, 32]}
     assert all(r.latency_ms is None and any("latency" in m for m in r.missing) for r in none)
     flat = recs["rquant"].flat()
@@ -85,3 +85,22 @@ def test_pareto_and_select_commands(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["select", "--latency-budget", "1", "--p", "0.01", "--store", store, "--variant", "tensorrt"]) == 2
     assert "'tensorrt'" in capsys.readouterr().err
+
+
+def test_records_carry_weight_bits_and_memory_energy_from_the_model_file(tmp_path):
+    from berth.tasks import model_to_bytes
+    from models import create_model
+    from quant.inject import model_codes
+
+    model = create_model("mlp", scheme="rquant", bits=4, hidden=(16,))
+    path = tmp_path / "m.pt"
+    path.write_bytes(model_to_bytes(model))
+    with open_store(make_store(tmp_path / "s.sqlite")) as store:
+        store.add_run({"run_id": "id-file", "sweep": "t", "label": "file", "model": "mlp", "scheme": "rquant", "bits": 4,
+                       "method": "qat", "w_max": 0.0, "seed": 0, "clean_error": 0.1, "checkpoint": str(path)})
+        store.add_evaluation({"run_id": "id-file", "errors": "random", "clean_error": 0.1, "chips": 1}, [(0.01, 0, 0.2)])
+        rec = {r.label: r for r in model_records(store)}["file"]
+    assert rec.weight_bits == sum(qt.codes.size * 4 for qt in model_codes(model).values()) > 0
+    assert "weight bits" not in rec.missing
+    assert rec.memory_energy(0.01) == pytest.approx(rec.weight_bits * (1 - rec.energy_saving[0.01]))
+    assert rec.flat()["memory_energy_p0.01"] == pytest.approx(rec.memory_energy(0.01))

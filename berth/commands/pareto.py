@@ -1,10 +1,11 @@
 """``berth pareto``: one record per trained model, and RErr vs latency / energy saving with Pareto fronts.
 
 Joins, per trained model in the results store: clean error, mean RErr over chips at each p,
-SRAM energy saving at p (``hardware.energy``), latency for one (device, batch, dtype, variant)
-from ``berth profile``, and the FPGA cost estimate of ``berth hls`` where one is stored. Writes
-``records.csv`` and ``pareto.png`` (RErr vs latency at --p with the front marked; RErr vs energy
-saving over all p with the front marked) and prints the records.
+SRAM energy saving at p (``hardware.energy``), the model's stored weight bits (from its model
+file), latency for one (device, batch, dtype, variant) from ``berth profile``, and the FPGA cost
+estimate of ``berth hls`` where one is stored. Writes ``records.csv`` and ``pareto.png`` (RErr vs
+latency at --p; RErr vs SRAM energy saving and RErr vs weight-memory energy over all p; fronts
+marked) and prints the records.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ def load_records(args: argparse.Namespace):
 
 
 def print_records(records, ps: list[float]) -> None:
-    """One line per record: Err, RErr at each p, latency, FPGA MACs, what is missing."""
+    """One line per record: Err, RErr at each p, latency, weight kbit, FPGA MACs, what is missing."""
     head = f"{'model':<28} {'scheme':<7} {'method':<8} {'Err %':>6} " + " ".join(f"{'RErr@' + format(p * 100, 'g') + '%':>10}" for p in ps)
-    print(head + f" {'ms':>9} {'MACs':>9}  missing")
+    print(head + f" {'ms':>9} {'w kbit':>8} {'MACs':>9}  missing")
     for r in records:
         cells = " ".join(f"{r.rerr[p] * 100:10.2f}" if p in r.rerr else f"{'–':>10}" for p in ps)
         ms = f"{r.latency_ms:9.4f}" if r.latency_ms is not None else f"{'–':>9}"
+        kbit = f"{r.weight_bits / 1e3:8.1f}" if r.weight_bits is not None else f"{'–':>8}"
         macs = f"{r.fpga['macs']:9d}" if r.fpga.get("macs") is not None else f"{'–':>9}"
-        print(f"{r.name():<28} {r.scheme:<7} {r.method:<8} {r.clean_error * 100:6.2f} {cells} {ms} {macs}  "
+        print(f"{r.name():<28} {r.scheme:<7} {r.method:<8} {r.clean_error * 100:6.2f} {cells} {ms} {kbit} {macs}  "
               f"{', '.join(r.missing) or '-'}")
 
 

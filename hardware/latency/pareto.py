@@ -53,7 +53,8 @@ def select(records: list[Record], budget_ms: float, p: float, what: str) -> Reco
 
 
 def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
-    """PNG: RErr vs latency at ``p`` and RErr vs energy saving over all p, Pareto fronts marked.
+    """PNG: RErr vs latency at ``p``, RErr vs SRAM energy saving and RErr vs weight-memory energy
+    (all p), Pareto fronts marked.
 
     Returns the number of records plotted in the latency panel.
     """
@@ -64,7 +65,7 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
 
     from berth.fsutil import atomic_write_bytes
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(21, 5.4))
     timed = [r for r in records if r.latency_ms is not None and p in r.rerr]
     pts = [(r.latency_ms, r.rerr[p] * 100) for r in timed]
     front = set(pareto_front(pts))
@@ -105,14 +106,38 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
     ax2.set_ylabel("RErr (%), mean over chips")
     ax2.set_title("robust error vs energy saving")
     ax2.grid(alpha=0.3, which="both")
+    _memory_energy_panel(ax3, records)
     if records:
-        ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        ax3.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return len(timed)
+
+
+def _memory_energy_panel(ax, records: list[Record]) -> None:
+    """RErr vs the energy of reading every weight once at each p (weight bits x (V(p)/Vmin)^2)."""
+    pts = []
+    for r in records:
+        ps = sorted(r.rerr)
+        xs = [r.memory_energy(q) / 1e3 if r.weight_bits is not None else float("nan") for q in ps]
+        ys = [r.rerr[q] * 100 for q in ps]
+        ax.plot(xs, ys, marker="o", ms=3, lw=0.8, alpha=0.6, label=r.name())
+        pts += [(x, y) for x, y in zip(xs, ys) if x == x]
+    front = pareto_front(pts)
+    if front:
+        ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], color="black", lw=2, ls="--",
+                marker="D", ms=6, label="Pareto front", zorder=4)
+    if not pts:
+        ax.text(0.5, 0.5, "no record has weight bits\n(its model file is missing)", ha="center", va="center",
+                transform=ax.transAxes)
+    _log_if_positive(ax, [y for _, y in pts])
+    ax.set_xlabel("weight-memory energy per pass over the weights (kbit reads at Vmin)")
+    ax.set_ylabel("RErr (%), mean over chips")
+    ax.set_title("robust error vs weight-memory energy")
+    ax.grid(alpha=0.3, which="both")
 
 
 def _log_if_positive(ax, ys: list[float]) -> None:

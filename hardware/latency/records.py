@@ -1,7 +1,9 @@
-"""One record per trained model: clean error, RErr at each p, energy saving at p, latency, FPGA cost.
+"""One record per trained model: clean error, RErr at each p, energy at p, latency, FPGA cost.
 
 Joined from the results store: ``runs`` (the model and how it was trained), ``robustness`` (mean
-RErr over chips per p for one error model), ``hardware.energy`` (SRAM energy saving at p),
+RErr over chips per p for one error model), ``hardware.energy`` (SRAM energy saving at p), the
+model's stored weight bits (from its checkpoint: elements x code width over its quantized layers,
+so reading all weights once at rate p costs ``weight_bits x (1 - saving(p))`` bit reads at Vmin),
 ``latency`` (this package: by run_id, else by the model's structure key, for one device, batch,
 dtype and variant) and, where issue 6's tables exist, ``hls_cost`` (MACs, weight bits,
 bit-operations, memory words; joined on the checkpoint path) and ``hls_synth`` (csynth latency).
@@ -57,11 +59,18 @@ class Record:
     latency_ms: float | None = None
     latency_per_image_ms: float | None = None
     latency_rel_iqr: float | None = None
+    weight_bits: int | None = None
     fpga: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
 
     def name(self) -> str:
         return f"{self.model}/{self.label}/{self.bits}b"
+
+    def memory_energy(self, p: float) -> float | None:
+        """Energy of reading every weight once at rate ``p``, in bit reads at Vmin (None without weight bits)."""
+        if self.weight_bits is None:
+            return None
+        return self.weight_bits * (1.0 - self.energy_saving[p])
 
     def flat(self) -> dict:
         """One flat row (for CSV): rerr_p<p> and saving_p<p> columns."""
@@ -69,6 +78,7 @@ class Record:
         row["arch"] = ";".join(f"{k}={v}" for k, v in sorted(self.arch.items()))
         row.update({f"rerr_p{p:g}": v for p, v in sorted(self.rerr.items())})
         row.update({f"energy_saving_p{p:g}": v for p, v in sorted(self.energy_saving.items())})
+        row.update({f"memory_energy_p{p:g}": self.memory_energy(p) for p in sorted(self.energy_saving)})
         row.update({f"fpga_{k}": v for k, v in sorted(self.fpga.items())})
         row["missing"] = ";".join(self.missing)
         return row
@@ -109,6 +119,21 @@ def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
     return max(rows, key=lambda r: r["measured"]) if rows else None
 
 
+def _weight_bits(run: dict) -> int | None:
+    """Stored weight bits of the run's model (elements x code width), None if its file is unreadable."""
+    from berth.errors import BerthError
+    from hardware.latency.checkpoints import load_trained_model
+    from quant.inject import model_codes
+
+    if not run.get("checkpoint"):
+        return None
+    try:
+        model = load_trained_model(run["checkpoint"])
+    except BerthError:
+        return None
+    return sum(qt.codes.size * qt.bits for qt in model_codes(model).values())
+
+
 def _fpga(store, run: dict) -> dict:
     tables = store.tables()
     if "hls_cost" not in tables or not run.get("checkpoint"):
@@ -145,8 +170,10 @@ def model_records(store, query: LatencyQuery = LatencyQuery(), errors: str = "ra
         lat = _latency(store, run, query)
         if lat:
             rec.latency_ms, rec.latency_per_image_ms, rec.latency_rel_iqr = lat["ms_median"], lat["ms_per_image"], lat["rel_iqr"]
+        rec.weight_bits = _weight_bits(run)
         rec.fpga = _fpga(store, run)
         rec.missing = [what for what, ok in (("robustness", rerr), (f"latency ({query.describe()})", lat),
-                                             ("fpga cost", rec.fpga)) if not ok]
+                                             ("weight bits", rec.weight_bits is not None), ("fpga cost", rec.fpga))
+                       if not ok]
         records.append(rec)
     return records
