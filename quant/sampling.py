@@ -140,6 +140,7 @@ def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor
 
 def _walk(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
           tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
+    """Run the compiled walk (``quant.kernels.walk_block``) of one tensor's streams over ``src``."""
     (k0, t0), (k1, t1) = ladder_position(float(p0)), ladder_position(float(p1))
     first = min(k0, k1)
     if first == NEVER or allowed == 0 or src.size == 0:
