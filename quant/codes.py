@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from quant.kernels import lookup
 from quant.scheme import QuantScheme
 
 
@@ -124,6 +123,8 @@ class QTensor:
         look the codes up in that table: the same float32 numbers, at memory speed, which is
         what evaluating a new chip costs after its bits are flipped.
         """
+        from quant.kernels import lookup  # numba: imported only when a large tensor needs it
+
         unsigned = np.dtype(f"uint{8 * self.codes.itemsize}")
         if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize):
             return _dequantize(self.codes, self.zero_point, self.scale)
