@@ -27,7 +27,6 @@ import torch
 
 from berth.errors import BerthError
 from hardware.latency import calibration
-from hardware.latency.calibration import Calibration
 from hardware.latency.genet import GenetArch, flops, plain_model, quant_model, random_arch
 from hardware.latency.layers import LatencyTable, predict_model
 
@@ -71,7 +70,7 @@ def candidates(cfg: SearchConfig, shape: tuple[int, int, int], num_classes: int)
 
 
 def ensure_calibration(table: LatencyTable, measure: Callable, cfg: SearchConfig, shape: tuple[int, int, int],
-                       say: Callable[[str], None]) -> Calibration:
+                       say: Callable[[str], None]) -> calibration.Calibration:
     """The table's stored calibration at batch 1, fitted now on ``cfg.calibration_models`` backbones if missing."""
     cal = calibration.load(table, 1)
     if cal is None:
