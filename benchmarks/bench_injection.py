@@ -3,7 +3,9 @@
 For a ResNet-20 (0.27M weights) and a ~10M-weight MLP, at p = 1e-4 and 1e-2:
 * inject: a new chip — sample its bit positions and return corrupted copies of all codes
   (nothing is cached between chips, so this is the cost of every chip);
-* copy: a plain copy of the same integer code arrays (the baseline);
+* copy: a plain copy of the same integer code arrays (the baseline; numpy copies on one thread);
+* inject on one thread: the same with the sampler held to one thread (it runs blocks of 2^18
+  weights in parallel), for a like-for-like ratio against the one-thread copy;
 * eval under chip vs clean: inject + forward pass on a batch, against the clean forward pass
   (which re-quantizes the float weights, as a plain ``model(x)`` does) and against a forward
   pass on the cached clean codes (``use_codes(model, clean)``, the strict baseline).
@@ -41,9 +43,16 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
     with torch.no_grad(), use_codes(model, clean):
         cached_eval = median_time(lambda: model(x), repeats)
     print(f"\n{label}: {n_weights / 1e6:.2f}M weights, copy of codes {copy_s * 1e3:.2f} ms")
-    print(f"{'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'eval/clean':>11} {'eval/cached codes':>18}")
+    print(f"{'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16} "
+          f"{'eval/clean':>11} {'eval/cached codes':>18}")
     for p in (1e-4, 1e-2):
         inject = median_time(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            inject_one = median_time(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
+        finally:
+            numba.set_num_threads(threads)
 
         def eval_under_chip():
             with use_codes(model, RandomBitErrors(p, chip=2).perturb(clean)), torch.no_grad():
@@ -51,7 +60,7 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
 
         chip_eval = median_time(eval_under_chip, repeats)
         print(f"{p:>7.0e} {inject * 1e3:>10.2f} {inject / copy_s:>7.1f} {n_weights / inject / 1e6:>11.0f} "
-              f"{chip_eval / clean_eval:>11.3f} {chip_eval / cached_eval:>18.3f}")
+              f"{inject_one / copy_s:>16.1f} {chip_eval / clean_eval:>11.3f} {chip_eval / cached_eval:>18.3f}")
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """Compiled inner loop of the bit-error sampler (numba).
 
 ``quant.sampling`` owns the semantics (the ladder of rates, stream keys, what a chip flips); this
-module holds only what must run at memory speed: a counter-based random number per draw, exact
-exponential variates from it (the ziggurat of Marsaglia & Tsang), and the walk over the sampled
-bit positions of every (block, bit plane, level) stream, flipping or marking them in place.
+module holds only what must run at memory speed: a counter-based random number per draw, an exact
+Poisson count per stream, and the scatter of each stream's points onto bit positions, flipping
+or marking them in place.
 
 Every draw is a pure function of (stream seed, draw index), so results do not depend on the
 number of threads or the order blocks run in. Floating point is strict (no fastmath) so a chip is
@@ -20,31 +20,12 @@ import numpy as np
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64 increment
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
-MARK_SALT = np.uint64(0xD1B54A32D192ED03)  # sub-stream of thinning marks
-SLOW_SALT = np.uint64(0x8CB92BA72F3D8DD7)  # sub-stream of the ziggurat's rare slow path
-ZIGGURAT_R = 7.697117470131487  # right edge of the 256-layer exponential ziggurat
+COUNT_SALT = np.uint64(0x5851F42D4C957F2D)  # sub-stream of a stream's Poisson count
+MARK_BITS = 46  # a point's hash: low 18 bits = position in its block, high 46 bits = mark
+MARK_ONE = np.uint64(1 << MARK_BITS)  # threshold that keeps every point
 
-FLIP, MARK = 0, 1  # walk modes: flip bits of a copy of src / OR the sampled bits into out
-
-
-def ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(k, w, f) tables of the 256-layer exponential ziggurat for 53-bit integers (Marsaglia & Tsang 2000).
-
-    Layer i spans x in [0, x_i]; a 53-bit integer r with r < k[i] lands under the curve for sure
-    and gives x = r * w[i]; f[i] = exp(-x_i) serves the rare edge test.
-    """
-    scale = 2.0**53
-    x, prev, area = ZIGGURAT_R, ZIGGURAT_R, 3.949659822581572e-3
-    k, w, f = np.zeros(256), np.zeros(256), np.zeros(256)
-    q = area / math.exp(-x)
-    k[0], w[0], w[255] = (x / q) * scale, q / scale, x / scale
-    f[0], f[255] = 1.0, math.exp(-x)
-    for i in range(254, 0, -1):
-        x = -math.log(area / x + math.exp(-x))
-        k[i + 1] = (x / prev) * scale
-        prev = x
-        f[i], w[i] = math.exp(-x), x / scale
-    return k.astype(np.int64), w, f
+CHUNK = 64  # points hashed per vector batch before they are placed
+FLIP, MARK = 0, 1  # modes: flip bits of a copy of src / OR the sampled bits into out
 
 
 @nb.njit(inline="always", cache=True)
@@ -61,35 +42,56 @@ def unit(h):
     return float(np.int64(h >> np.uint64(11))) * 2.0**-53
 
 
-@nb.njit(cache=True)
-def _exponential_slow(seed, idx, x, k, w, f):
-    """The ziggurat's rare path (about 1% of draws), on its own sub-stream ``seed``."""
-    a = np.uint64(0)
-    while True:
-        a += np.uint64(1)
-        if idx == 0:  # base strip: the tail beyond R
-            return ZIGGURAT_R - math.log1p(-unit(mix(seed + a * GOLDEN)))
-        if f[idx] + unit(mix(seed + a * GOLDEN)) * (f[idx - 1] - f[idx]) < math.exp(-x):
-            return x
-        a += np.uint64(1)
-        h = mix(seed + a * GOLDEN)
-        idx = np.int64(h & np.uint64(255))
-        r = np.int64(h >> np.uint64(11))
-        x = float(r) * w[idx]
-        if r < k[idx]:
-            return x
+@nb.njit(inline="always", cache=True)
+def draw(s, i):
+    """Hash number ``i`` of stream ``s`` (pure in s and i)."""
+    return mix(s + np.uint64(i + 1) * GOLDEN)
+
+
+PTRS_FROM = 10.0  # means from here on use transformed rejection, below it Knuth's product
+
+
+def poisson_constants(mean: float) -> np.ndarray:
+    """What ``poisson`` needs for one mean, computed once (mean, exp(-mean), then PTRS's constants)."""
+    if not mean < PTRS_FROM:
+        b = 0.931 + 2.53 * math.sqrt(mean)
+        a = -0.059 + 0.02483 * b
+        ptrs = (math.log(mean), b, a, math.log(1.1239 + 1.1328 / (b - 3.4)), 0.9277 - 3.6224 / (b - 2.0))
+    else:
+        ptrs = (0.0,) * 5
+    return np.array((mean, math.exp(-mean), *ptrs))
 
 
 @nb.njit(inline="always", cache=True)
-def exponential(s, j, k, w, f):
-    """Exp(1) variate number ``j`` of stream ``s`` (pure in s and j)."""
-    h = mix(s + np.uint64(j + 1) * GOLDEN)
-    idx = np.int64(h & np.uint64(255))
-    r = np.int64(h >> np.uint64(11))
-    x = float(r) * w[idx]
-    if r < k[idx]:
-        return x
-    return _exponential_slow(mix(mix(s ^ SLOW_SALT) + np.uint64(j + 1) * GOLDEN), idx, x, k, w, f)
+def poisson(s, table, row, col):
+    """An exact Poisson variate from the uniforms of stream ``s``; ``table[row, col]`` holds
+    ``poisson_constants(mean)``.
+
+    Below mean 10: Knuth's product of uniforms; above: Hörmann's transformed rejection (PTRS,
+    1993), as numpy uses. Both are exact given exact uniforms.
+    """
+    mean = table[row, col, 0]
+    if mean < PTRS_FROM:
+        prod, k, limit = unit(draw(s, 0)), 0, table[row, col, 1]
+        while prod > limit:
+            k += 1
+            prod *= unit(draw(s, k))
+        return k
+    log_mean, b, a = table[row, col, 2], table[row, col, 3], table[row, col, 4]
+    log_inv_alpha, v_r = table[row, col, 5], table[row, col, 6]
+    i = 0
+    while True:
+        u = unit(draw(s, i)) - 0.5
+        v = unit(draw(s, i + 1))
+        i += 2
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + mean + 0.43)
+        if us >= 0.07 and v <= v_r:
+            return np.int64(k)
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + log_inv_alpha - math.log(a / (us * us) + b) <= -mean + k * log_mean - math.lgamma(k + 1.0):
+            return np.int64(k)
 
 
 @nb.njit(parallel=True, cache=True)
@@ -100,61 +102,90 @@ def lookup(table, index, out):
 
 
 @nb.njit(inline="always", cache=True)
-def stream_seed(key0, key1, block, plane, level):
-    """Seed of the (block, plane, level) stream of a tensor key."""
-    ident = (np.uint64(block) << np.uint64(16)) | (np.uint64(plane) << np.uint64(8)) | np.uint64(level)
+def plane_seed(key0, key1, block, plane):
+    """Seed of a tensor key's (block, plane): the level streams below it are ``draw(seed, level)``."""
+    ident = (np.uint64(block) << np.uint64(8)) | np.uint64(plane)
     return mix(key0 ^ mix(key1 + ident * GOLDEN))
 
 
 @nb.njit(inline="always", cache=True)
-def walk_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f):
-    """Flip (FLIP) or mark (MARK) the included sampled bits of block ``b``, levels ``first`` and deeper.
+def copy(src, out):
+    """``out[:] = src`` for two equal-length views (numba's slice assignment is ~10x slower: not vectorized)."""
+    for i in range(src.size):
+        out[i] = src[i]
 
-    Elements are cut into blocks of ``block``; each (block, plane, level) is an independent
-    Bernoulli(rate) process walked by geometric gaps, gap = floor(E / lambda) + 1 with E ~ Exp(1)
-    (``inv_lambda[level]`` = 1 / -log(1 - rate)). A point of level L is included at rate p when
-    L > k(p), or L == k(p) and its mark < t(p). FLIP: ``out`` = ``src`` with each included bit
-    flipped once (XOR ``plane_xor[plane]``, which sign-extends a narrow signed code), using rate
-    (k0, t0) for bits holding 0 and (k1, t1) for bits holding 1. MARK: the bit of each included
-    point (rate (k0, t0)) is ORed into ``out``.
+
+@nb.njit(inline="always", cache=True)
+def place(src, out, mode, pos, plane, xor, h, thr):
+    """Apply one point (hash ``h``) at element ``pos``, kept when its mark is under ``thr``.
+
+    FLIP flips the bit once however many points fall on it; MARK ORs it in.
     """
-    n = src.size
-    levels = inv_lambda.size
-    directional = k0 != k1 or t0 != t1
-    e0 = b * block
-    e1 = min(n, e0 + block)
+    keep = (h >> np.uint64(64 - MARK_BITS)) < thr
+    if mode == MARK:
+        out[pos] |= xor * keep
+    else:
+        fresh = ((out[pos] ^ src[pos]) >> plane) & 1 == 0
+        out[pos] ^= xor * (keep & fresh)
+
+
+@nb.njit(inline="always", cache=True)
+def scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0, thr1, rate, counts, block_bits):
+    """Flip (FLIP) or mark (MARK) the kept points of block ``b``, levels ``first`` and deeper.
+
+    Elements are cut into blocks of 2^block_bits (the last one into the smallest power of two that
+    holds it: its virtual size). Each (block, plane, level) stream is a Poisson process of
+    ``rate[level]`` points per element: a Poisson count for the virtual block (2^span elements,
+    constants ``counts[level, span]``), then that many
+    hashes, each a uniform position (low bits; positions past the tensor are dropped) and a
+    uniform 46-bit mark (high bits). Level 0 has rate infinity: one point on every element.
+    ``thr0[level]`` / ``thr1[level]`` are the mark thresholds for bits holding 0 / 1. FLIP: ``out``
+    = ``src`` with kept bits flipped (XOR ``plane_xor[plane]``, which sign-extends a narrow
+    signed code). MARK: the bit of each kept point is ORed into ``out``.
+    """
+    e0 = b << block_bits
+    size = min(src.size - e0, 1 << block_bits)
+    span_bits = 0
+    while (1 << span_bits) < size:
+        span_bits += 1
+    span_mask = np.uint64((1 << span_bits) - 1)
     if mode == FLIP:
-        out[e0:e1] = src[e0:e1]
+        copy(src[e0:e0 + size], out[e0:e0 + size])
+    hashes = np.empty(CHUNK, dtype=np.uint64)
     for plane in range(plane_xor.size):
         if not (allowed >> plane) & 1:
             continue
-        bit = 1 << plane
-        for level in range(first, levels):
-            s = stream_seed(key0, key1, b, plane, level)
-            marks = mix(s ^ MARK_SALT)
-            inv = inv_lambda[level]
-            pos = e0 - 1
-            j = 0
-            while True:
-                pos += np.int64(exponential(s, j, k, w, f) * inv) + 1
-                if pos >= e1:
-                    break
-                j += 1
-                if directional:  # the rate depends on the bit's value
-                    one = (src[pos] >> plane) & 1
-                    kk, tt = (k1, t1) if one else (k0, t0)
-                    keep = level > kk or (level == kk and unit(mix(marks + np.uint64(j) * GOLDEN)) < tt)
-                else:  # one rate: levels below k0 keep all points, level k0 a share t0
-                    keep = level > k0 or unit(mix(marks + np.uint64(j) * GOLDEN)) < t0
-                if mode == MARK:
-                    out[pos] |= bit * keep
-                else:  # a bit drawn by two levels flips once
-                    fresh = (out[pos] ^ src[pos]) & bit == 0
-                    out[pos] ^= plane_xor[plane] * (keep & fresh)
+        xor = plane_xor[plane]
+        seed = plane_seed(key0, key1, b, plane)
+        for level in range(first, rate.size):
+            s = draw(seed, level)
+            t0, t1 = thr0[level], thr1[level]
+            if math.isinf(rate[level]):  # every element holds one point, hash index = offset
+                for i in range(size):
+                    t = t1 if (src[e0 + i] >> plane) & 1 else t0
+                    place(src, out, mode, e0 + i, plane, xor, draw(s, i), t)
+                continue
+            count = poisson(s ^ COUNT_SALT, counts, level, span_bits)
+            if t0 == t1:  # one threshold (the common case): hashes in vectorizable chunks, no load of the bit
+                for j0 in range(0, count, CHUNK):
+                    m = min(CHUNK, count - j0)
+                    for q in range(m):
+                        hashes[q] = draw(s, j0 + q)
+                    for q in range(m):
+                        i = np.int64(hashes[q] & span_mask)
+                        if i < size:
+                            place(src, out, mode, e0 + i, plane, xor, hashes[q], t0)
+            else:  # the threshold depends on the bit's value
+                for j in range(count):
+                    h = draw(s, j)
+                    i = np.int64(h & span_mask)
+                    if i < size:
+                        t = t1 if (src[e0 + i] >> plane) & 1 else t0
+                        place(src, out, mode, e0 + i, plane, xor, h, t)
 
 
 @nb.njit(parallel=True, cache=True)
-def walk(src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f):
-    """``walk_block`` over every block of ``src``, blocks in parallel."""
-    for b in nb.prange((src.size + block - 1) // block):
-        walk_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, k0, t0, k1, t1, inv_lambda, block, k, w, f)
+def scatter(src, out, mode, key0, key1, allowed, plane_xor, first, thr0, thr1, rate, counts, block_bits):
+    """``scatter_block`` over every block of ``src``, blocks in parallel."""
+    for b in nb.prange((src.size + (1 << block_bits) - 1) >> block_bits):
+        scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0, thr1, rate, counts, block_bits)

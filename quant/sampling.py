@@ -5,20 +5,24 @@ Why this design: a persistent chip must flip a fixed set of bits that is a pure 
 p' > p) and cheap for small p (work O(p * bits), not one random number per bit), at a cost close
 to a plain copy of the weights.
 
-How: rates form a ladder of levels k = 0..T-1 with p_k = 2^(-k/2) (half an octave apart) plus a
-tail level T = 40 (p_T = 2^-20). Level k independently holds each position with rate
-r_k = (p_k - p_{k+1}) / (1 - p_{k+1}) (the tail: r_T = p_T), so the union of levels k+1..T holds a
-position with probability exactly p_{k+1}. For p in (p_{k+1}, p_k], level k is thinned by a
-uniform mark per point, keeping it when mark < t(p) with 1 - p = (1 - p_{k+1})(1 - r_k t); for
-p <= p_T the tail alone is thinned with t = p / p_T. Each position is thus included independently
-with probability p, and the sets are nested in p.
+How: a position is included at rate p when a Poisson process of intensity -log(1 - p) per
+position puts a point on it (probability 1 - exp(log(1 - p)) = p). That process is the sum of a
+ladder of independent levels k = 0..T: the union of levels >= k has intensity
+-log(1 - p_k) with p_k = 2^(-k/2) (half an octave apart) down to the tail T = 40 (p_T = 2^-20),
+so level k alone has intensity lambda_k = log(1 - p_{k+1}) - log(1 - p_k) (the tail's is
+-log(1 - p_T); level 0's is infinite: one point on every position). For p in (p_{k+1}, p_k],
+levels above k are kept whole and each point of level k is kept when its uniform mark is under
+t(p) = (-log(1 - p) + log(1 - p_{k+1})) / lambda_k (level 0: t = 1 - (1 - p) / (1 - p_1)), so the
+kept points have intensity exactly -log(1 - p), and the sets are nested in p. Marks are 46-bit
+integers, so t is exact to 2^-46.
 
-A tensor's elements are cut into blocks of 2^18; each (block, bit plane, level) is its own stream,
-seeded by hashing (stream name, chip, tensor name) with (block, plane, level), and walked by
-geometric gaps floor(E / -log(1 - r)) + 1 with E an exact Exp(1) variate (ziggurat) of a
-counter-based splitmix64 generator. So the points of bit plane b are the same whatever the word
-width, the tensor's place in the model or the other tensors, and the work is independent per
-block (``quant.kernels.walk`` runs blocks in parallel; results do not depend on the thread count).
+A tensor's elements are cut into blocks of 2^18; each (block, bit plane, level) is its own
+stream, seeded by hashing (stream name, chip, tensor name) with (block, plane, level): "how many
+points, then where" — an exact Poisson count for the block, then one counter-based splitmix64
+hash per point giving its position and its mark (``quant.kernels.scatter``). So the points of
+bit plane b are the same whatever the word width, the tensor's place in the model or the other
+tensors, and the work is independent per block (blocks run in parallel; results do not depend
+on the thread count).
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from quant import kernels
 
 STEPS = 2  # ladder levels per octave
 TAIL = 20 * STEPS  # tail level: p_T = 2^-20
-BLOCK = 1 << 18  # elements per independent stream block
+BLOCK_BITS = 18  # 2^18 elements per independent stream block (the low bits of a point's hash)
 NEVER = TAIL + 1  # "level" of p = 0: no point is included
+assert BLOCK_BITS + kernels.MARK_BITS <= 64, "a point's hash holds its position and its mark"
 
 
 def level_p(level: int) -> float:
@@ -43,24 +48,19 @@ def level_p(level: int) -> float:
 
 
 def level_rate(level: int) -> float:
-    """Inclusion rate r_k of one level (the tail's is p_T)."""
-    if level == TAIL:
-        return level_p(TAIL)
-    p_k, p_next = level_p(level), level_p(level + 1)
-    return (p_k - p_next) / (1.0 - p_next)
+    """Intensity lambda_k of one level, in points per position (infinite for level 0)."""
+    if level == 0:
+        return math.inf
+    below = 0.0 if level == TAIL else math.log1p(-level_p(level + 1))
+    return below - math.log1p(-level_p(level))
 
 
-def _inverse_lambdas() -> np.ndarray:
-    """1 / -log(1 - r_k) per level (0 for rate 1: every gap is 1)."""
-    rates = np.array([level_rate(k) for k in range(TAIL + 1)])
-    inv = np.zeros_like(rates)
-    partial = rates < 1.0
-    inv[partial] = -1.0 / np.log1p(-rates[partial])
-    return inv
-
-
-INV_LAMBDA = _inverse_lambdas()
-ZIGGURAT = kernels.ziggurat_tables()
+RATE = np.array([level_rate(k) for k in range(TAIL + 1)])
+RATE.flags.writeable = False
+# Poisson constants per (level, virtual block of 2^span elements); level 0 (rate infinity) unused.
+COUNTS = np.array([[kernels.poisson_constants(RATE[k] * 2.0**span if k else 0.0) for span in range(BLOCK_BITS + 1)]
+                   for k in range(TAIL + 1)])
+COUNTS.flags.writeable = False
 
 
 def level_of(p: float) -> int:
@@ -77,21 +77,33 @@ def level_of(p: float) -> int:
     return k
 
 
-@lru_cache(maxsize=1024)
-def ladder_position(p: float) -> tuple[int, float]:
-    """(level_of(p), thin_threshold(p)), cached: a sweep asks for the same few rates per tensor."""
-    return level_of(p), thin_threshold(p)
-
-
 def thin_threshold(p: float) -> float:
-    """Mark threshold t(p) of the thinned level (in [0, 1])."""
+    """Share t(p) of the points of level k(p) that are kept (in [0, 1])."""
     k = level_of(p)
     if k == NEVER:
         return 0.0
-    if k == TAIL:
-        return p / level_p(TAIL)
-    t = (1.0 - (1.0 - p) / (1.0 - level_p(k + 1))) / level_rate(k)
+    if k == 0:  # one point per position: Bernoulli thinning
+        t = 1.0 - (1.0 - p) / (1.0 - level_p(1))
+    else:
+        below = 0.0 if k == TAIL else math.log1p(-level_p(k + 1))
+        t = (below - math.log1p(-p)) / level_rate(k)
     return min(1.0, max(0.0, t))
+
+
+@lru_cache(maxsize=1024)
+def mark_thresholds(p: float) -> tuple[int, np.ndarray]:
+    """(k(p), per-level mark thresholds): 0 above k(p)'s rate, t(p) * 2^46 at it, 2^46 below.
+
+    Cached (read-only): a sweep asks for the same few rates for every tensor.
+    """
+    k = level_of(p)
+    thr = np.zeros(TAIL + 1, dtype=np.uint64)
+    if k != NEVER:
+        one = 1 << kernels.MARK_BITS
+        thr[k + 1:] = one
+        thr[k] = min(one, math.floor(thin_threshold(p) * one))
+    thr.flags.writeable = False
+    return k, thr
 
 
 @lru_cache(maxsize=1 << 14)
@@ -126,7 +138,7 @@ def flip_bits(words: np.ndarray, bits: int, allowed: int, stream: str, chip: int
     only planes set in ``allowed`` are touched.
     """
     out = np.empty_like(words)
-    _walk(words, out, kernels.FLIP, bits, allowed, stream, chip, tensor, p0, p1, sign_extend)
+    _scatter(words, out, kernels.FLIP, bits, allowed, stream, chip, tensor, p0, p1, sign_extend)
     return out
 
 
@@ -134,23 +146,23 @@ def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor
                  dtype: np.dtype) -> np.ndarray:
     """Per word, the OR of the bits included at rate ``p`` (words of ``dtype``)."""
     out = np.zeros(n, dtype=dtype)
-    _walk(out, out, kernels.MARK, bits, allowed, stream, chip, tensor, p, p, False)
+    _scatter(out, out, kernels.MARK, bits, allowed, stream, chip, tensor, p, p, False)
     return out
 
 
-def _walk(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
+def _scatter(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
           tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
-    """Run the compiled walk (``quant.kernels.walk_block``) of one tensor's streams over ``src``."""
-    (k0, t0), (k1, t1) = ladder_position(float(p0)), ladder_position(float(p1))
+    """Run the compiled scatter (``quant.kernels.scatter_block``) of one tensor's streams over ``src``."""
+    (k0, thr0), (k1, thr1) = mark_thresholds(float(p0)), mark_thresholds(float(p1))
     first = min(k0, k1)
     if first == NEVER or allowed == 0 or src.size == 0:
         if mode == kernels.FLIP:
             out[...] = src
         return
     key0, key1 = stream_key(stream, chip, tensor)
-    args = (src, out, mode, key0, key1, allowed, plane_xors(bits, src.dtype, sign_extend), first,
-            k0, t0, k1, t1, INV_LAMBDA, BLOCK, *ZIGGURAT)
-    if src.size <= BLOCK:  # one block: skip the cost of starting the thread pool
-        kernels.walk_block(0, *args)
+    args = (src, out, mode, key0, key1, allowed, plane_xors(bits, src.dtype, sign_extend), first, thr0, thr1,
+            RATE, COUNTS, BLOCK_BITS)
+    if src.size <= 1 << BLOCK_BITS:  # one block: skip the cost of starting the thread pool
+        kernels.scatter_block(0, *args)
     else:
-        kernels.walk(*args)
+        kernels.scatter(*args)

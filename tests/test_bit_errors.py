@@ -20,7 +20,7 @@ def within_4_sigma(count: int, trials: int, p: float) -> bool:
     return abs(count - trials * p) <= 4 * sigma
 
 
-@pytest.mark.parametrize("p", [1e-4, 1e-3, 0.01, 0.1, 0.37])
+@pytest.mark.parametrize("p", [1e-4, 1e-3, 0.01, 0.1, 0.37, 0.9])
 def test_flip_rate_within_4_sigma(qtensor_factory, p):
     qt = qtensor_factory(N_BITS // 8, 8, True)
     out = RandomBitErrors(p, chip=3).perturb({"w": qt})["w"]
