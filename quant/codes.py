@@ -123,7 +123,7 @@ class QTensor:
         look the codes up in that table: the same float32 numbers, at memory speed, which is
         what evaluating a new chip costs after its bits are flipped.
         """
-        from quant.kernels import lookup  # numba: imported only when a large tensor needs it
+        from quant.kernels import lookup, parallel  # numba: imported only when a large tensor needs it
 
         unsigned = np.dtype(f"uint{8 * self.codes.itemsize}")
         if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize):
@@ -131,7 +131,7 @@ class QTensor:
         patterns = np.arange(2 ** (8 * unsigned.itemsize), dtype=unsigned).view(self.codes.dtype)
         table = _dequantize(patterns, self.zero_point, self.scale)
         out = np.empty(self.codes.shape, np.float32)
-        lookup(table, self.codes.reshape(-1).view(unsigned), out.reshape(-1))
+        parallel(lookup, table, self.codes.reshape(-1).view(unsigned), out.reshape(-1))
         return out
 
     def with_codes(self, codes: np.ndarray) -> "QTensor":

@@ -16,6 +16,7 @@ import math
 
 import numba as nb
 import numpy as np
+import torch
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64 increment
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -92,6 +93,28 @@ def poisson(s, table, row, col):
             continue
         if math.log(v) + log_inv_alpha - math.log(a / (us * us) + b) <= -mean + k * log_mean - math.lgamma(k + 1.0):
             return np.int64(k)
+
+
+_pool_started = False
+
+
+def parallel(kernel, *args):
+    """Call a ``parallel=True`` kernel without changing torch's thread count.
+
+    Numba's OpenMP pool shares libgomp with torch, and starting it (the first parallel call in a
+    process) resets the calling thread's OpenMP thread count, which torch reads as its own: a run
+    on one torch thread would silently train on all cores after its first chip, and change its
+    float summation order. The first call puts torch's count back.
+    """
+    global _pool_started
+    if _pool_started:
+        return kernel(*args)
+    threads = torch.get_num_threads()
+    try:
+        return kernel(*args)
+    finally:
+        torch.set_num_threads(threads)
+        _pool_started = True
 
 
 @nb.njit(parallel=True, cache=True)

@@ -165,4 +165,4 @@ def _scatter(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: in
     if src.size <= 1 << BLOCK_BITS:  # one block: skip the cost of starting the thread pool
         kernels.scatter_block(0, *args)
     else:
-        kernels.scatter(*args)
+        kernels.parallel(kernels.scatter, *args)

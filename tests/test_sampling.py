@@ -1,6 +1,10 @@
 """The sampler under the bit-error models: ladder arithmetic, exact Poisson counts, thread independence."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -80,3 +84,14 @@ def test_same_chip_whatever_the_thread_count(qtensor_factory):
     assert np.array_equal(one.codes, many.codes)
     bits = qt.codes.size * 8
     assert within_4_sigma(int(flipped_bits(qt, many).sum()), bits, 0.003)
+
+
+def test_first_parallel_call_keeps_torch_threads():
+    """Starting numba's OpenMP pool must not change torch's thread count (they share libgomp)."""
+    code = ("import numpy as np, torch; from quant import sampling; "
+            "sampling.flip_bits(np.zeros(3 << 18, np.uint8), 8, 255, 's', 1, 't', 0.01, 0.01); "
+            "print(torch.get_num_threads())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], check=True)
+    assert done.stdout.strip() == "1"
