@@ -22,8 +22,7 @@ GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64 increment
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
 COUNT_SALT = np.uint64(0x5851F42D4C957F2D)  # sub-stream of a stream's Poisson count
-MARK_BITS = 46  # a point's hash: low 18 bits = position in its block, high 46 bits = mark
-MARK_ONE = np.uint64(1 << MARK_BITS)  # threshold that keeps every point
+MARK_BITS = 46  # a point's hash: low bits = position in its block, high 46 bits = mark (kept when under a threshold)
 
 CHUNK = 64  # points hashed per vector batch before they are placed
 FLIP, MARK = 0, 1  # modes: flip bits of a copy of src / OR the sampled bits into out

@@ -151,7 +151,7 @@ def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor
 
 
 def _scatter(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
-          tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
+             tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
     """Run the compiled scatter (``quant.kernels.scatter_block``) of one tensor's streams over ``src``."""
     (k0, thr0), (k1, thr1) = mark_thresholds(float(p0)), mark_thresholds(float(p1))
     first = min(k0, k1)
