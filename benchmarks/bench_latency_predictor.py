@@ -4,7 +4,8 @@ First calibrates the predictor on ``--calibration-models`` random GENet-style ba
 random stream), then generates ``--models`` (>= 30) other random GENet-style float networks (block
 type, width and depth per stage) for ``--input-size`` inputs, predicts each one's latency as the
 sum of its layers' entries in the lookup table (entries measured in isolation on first use and
-stored), raw and calibrated, measures each model end to end with the same CPU timer, and prints
+stored), raw and calibrated, measures each model end to end with the same timer (CPU, or CUDA
+events with ``--device cuda``), and prints
 per-model predicted vs measured latency and the share within ±10% (nn-Meter reports 99% within
 ±10% on mobile CPUs/GPUs). Timing depends on the machine's load: the load average is printed
 before and after.
@@ -17,18 +18,28 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from berth.errors import BerthError
 from hardware.latency.genet import flops, plain_model, random_arch
 from hardware.latency.calibration import calibrate, calibration_archs
+from hardware.latency.cuda import check_device
 from hardware.latency.layers import predict_model_raw
 from hardware.latency.profiler import Measurer, ProfileSettings, torch_call
 from hardware.latency.report import open_table
 from hardware.latency.tables import open_store
+
+
+def where(device: torch.device, args: argparse.Namespace) -> str:
+    """What the timings ran on, for the header line."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)}, CUDA events"
+    return f"CPU {args.threads} thread(s), {args.clock} clock"
 
 
 def main() -> None:
@@ -39,6 +50,7 @@ def main() -> None:
     ap.add_argument("--in-channels", type=int, default=3)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N (CUDA events time every call)")
     ap.add_argument("--clock", default="wall", choices=("wall", "thread"),
                     help="wall = elapsed time (default); thread = the thread's CPU time (excludes time descheduled)")
     ap.add_argument("--repeats", type=int, default=30)
@@ -49,9 +61,10 @@ def main() -> None:
     args = ap.parse_args()
 
     shape = (args.in_channels, args.input_size, args.input_size)
-    settings = ProfileSettings(batches=(args.batch,), repeats=args.repeats, threads=args.threads,
-                              clock=args.clock)
-    measure = Measurer(settings, torch.device("cpu"))
+    device = check_device(args.device)
+    settings = ProfileSettings(device=str(device), batches=(args.batch,), repeats=args.repeats, threads=args.threads,
+                               clock=args.clock)
+    measure = Measurer(settings, device)
     rng, widths = random.Random(args.seed), (16, 24, 32, 48, 64)
     archs = [random_arch(rng, input_size=args.input_size, in_channels=args.in_channels, widths=widths)
              for _ in range(args.models)]
@@ -59,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, open_store(args.store or Path(tmp) / "t.sqlite") as store:
         table = open_table(store, settings, "float32", args.statistic)
         print(f"{args.models} GENet-style models, input {'x'.join(map(str, shape))}, batch {args.batch}, "
-              f"float32, CPU {args.threads} thread(s), {args.clock} clock, {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+              f"float32, {where(device, args)}, {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
         cal = calibrate(table, measure, calibration_archs(args.calibration_models, args.seed, shape, widths=widths),
                         shape, args.batch)
         print(f"calibration on {cal.models} other backbones: scale {cal.scale:.3f} (IQR of measured / sum "
@@ -70,7 +83,7 @@ def main() -> None:
         for arch in archs:
             net, x = plain_model(arch, seed=args.seed), torch.rand(args.batch, *shape)
             raw = predict_model_raw(net, x, table)
-            stats, _ = measure(torch_call(net, x))
+            stats, _ = measure(torch_call(*table.on_target(net, x)))
             measured = stats.median if args.statistic == "median" else stats.minimum
             raw_errors.append(raw / measured - 1)
             errors.append(cal.apply(raw) / measured - 1)
@@ -86,4 +99,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BerthError as err:  # a bad device or option: one line, not a traceback
+        sys.exit(f"error: {err}")

@@ -166,3 +166,14 @@ def test_stored_calibration_scales_every_prediction(tmp_path):
         again = LatencyTable(store, fake_measure([]), torch.device("cpu"), "float32", 1)
         assert load(again, 1) == cal and load(again, 64) is None
         assert predict_model(net, x, again) == pytest.approx(cal.scale * raw)
+
+
+def test_end_to_end_measurements_run_on_the_tables_device_and_dtype(tmp_path):
+    """Calibration and the benchmark time whole models where the table's entries were timed."""
+    net, x = plain_model(ARCH), torch.rand(1, 1, 8, 8)
+    with open_store(tmp_path / "s.sqlite") as store:
+        table = LatencyTable(store, fake_measure([]), torch.device("cpu"), "bfloat16", 1)
+        model, inputs = table.on_target(net, x)
+    assert inputs.dtype == torch.bfloat16 and inputs.device.type == "cpu"
+    assert all(p.dtype == torch.bfloat16 for p in model.parameters()) and not model.training
+    assert all(p.dtype == torch.float32 for p in net.parameters())  # the caller's model is left alone

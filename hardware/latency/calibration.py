@@ -69,7 +69,7 @@ def calibrate(table, measure: Callable, archs: list[GenetArch], shape: tuple[int
     for arch in archs:
         net, x = plain_model(arch), torch.rand(batch, *shape)
         raw.append(predict_model_raw(net, x, table))
-        stats, _ = measure(torch_call(net, x))
+        stats, _ = measure(torch_call(*table.on_target(net, x)))
         measured.append(stats.median if table.statistic == "median" else stats.minimum)
         if progress:
             progress(f"  {arch.label():<40} sum of entries {raw[-1]:8.4f} ms  measured {measured[-1]:8.4f} ms")

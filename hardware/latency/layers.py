@@ -212,6 +212,13 @@ class LatencyTable:
             self.entries[CONTAINER] = self._store(CONTAINER, extra)
         return self.entries[CONTAINER]
 
+    def on_target(self, model: nn.Module, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
+        """Copies of ``model`` and ``x`` on the table's device and dtype, to measure end to end."""
+        from hardware.latency.profiler import DTYPES
+
+        dtype = DTYPES[self.dtype]
+        return copy.deepcopy(model).eval().to(device=self.device, dtype=dtype), x.to(device=self.device, dtype=dtype)
+
     def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> LatencyStats:
         """Latency of ``module`` alone on random inputs of ``shapes``."""
         from hardware.latency.profiler import DTYPES, torch_call
