@@ -17,8 +17,9 @@ def one_line_error(capsys, argv) -> str:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-def test_cuda_without_gpu(capsys):
+def test_cuda_without_gpu(capsys, tmp_path):
     assert "'cuda'" in one_line_error(capsys, ["profile", "lenet", "--device", "cuda"])
+    assert "'cuda'" in one_line_error(capsys, ["search", "--device", "cuda", "--store", str(tmp_path / "s.sqlite")])
 
 
 def test_unknown_dtype_model_and_missing_model(capsys, tmp_path):
@@ -48,7 +49,9 @@ def test_profile_runs_skips_unbuildable_checkpoints(tmp_path, capsys):
     assert "no run in the store" in err
 
 
-def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def small_digits(monkeypatch):
+    """``load_dataset`` cut to 160 training and 60 test digits (the demo's steps, fast)."""
     import berth.data
 
     real = berth.data.load_dataset
@@ -58,6 +61,23 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, monkeypatch):
         return berth.data.Dataset(d.name, d.x_train[:160], d.y_train[:160], d.x_test[:60], d.y_test[:60])
 
     monkeypatch.setattr(berth.data, "load_dataset", small)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
+def test_search_times_on_the_gpu(tmp_path, capsys, small_digits):
+    store = tmp_path / "s.sqlite"
+    argv = ["search", "--device", "cuda", "--candidates", "3", "--shortlist", "1", "--calibration-models", "3",
+            "--epochs", "1", "--chips", "2", "--latency-budget", "1000", "--repeats", "5", "--store", str(store),
+            "--out", str(tmp_path / "ckpt")]
+    assert main(argv) == 0
+    assert "CUDA events" in capsys.readouterr().out
+    with open_store(store) as s:
+        assert {r["device"] for r in s.query("layer_latency")} == {"cuda:0"}
+        assert {r["timer"] for r in s.query("latency")} == {"cuda-events"}
+
+
+def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, small_digits):
     store = tmp_path / "s.sqlite"
     argv = ["search", "--candidates", "3", "--shortlist", "1", "--calibration-models", "3", "--epochs", "1", "--chips", "2", "--latency-budget",
             "1000", "--repeats", "5", "--store", str(store), "--out", str(tmp_path / "ckpt")]

@@ -7,7 +7,8 @@ first time) -> those under --latency-budget, shortlisted by FLOPs -> the shortli
 profiled end to end -> the best (most FLOPs measured under the budget) trained with RandBET
 (rquant, clipping) and evaluated under random bit errors at --p -> run, robustness and latency
 stored, so ``berth select`` and ``berth pareto`` see it. Latency is that of the float-equivalent
-model, batch 1, float32, on the CPU at --threads threads.
+model, batch 1, float32, on the CPU at --threads threads or, with --device cuda, on the GPU (CUDA
+events; the lookup table and its calibration are kept per device). Training runs on the CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=4, help="RandBET epochs (default 4)")
     p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="where latency is measured: cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for all timing (default 1)")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"),
                    help="wall = elapsed time (default); thread = CPU time of the thread (busy machines)")
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from berth.data import load_dataset
     from berth.errors import BerthError, check_range
     from hardware.latency import search as S
+    from hardware.latency.cuda import check_device
     from hardware.latency.genet import plain_model
     from hardware.latency.profiler import Measurer, ProfileSettings, profile_model, torch_call
     from hardware.latency.report import open_table
@@ -59,18 +62,20 @@ def run(args: argparse.Namespace) -> int:
         raise BerthError(f"calibration models = {args.calibration_models} must be >= 3")
     cfg = S.SearchConfig(args.latency_budget, args.candidates, args.shortlist, args.p, args.epochs, args.chips,
                          seed=args.seed, calibration_models=args.calibration_models)
-    s = ProfileSettings(batches=(1,), variants=("simulation", "float"), repeats=args.repeats, threads=args.threads,
-                        clock=args.clock)
+    device = check_device(args.device)
+    s = ProfileSettings(device=str(device), batches=(1,), variants=("simulation", "float"), repeats=args.repeats,
+                        threads=args.threads, clock=args.clock)
+    where = f"{device}, CUDA events" if device.type == "cuda" else f"CPU, {s.threads} thread(s), {s.clock} clock"
     data = load_dataset(cfg.dataset, seed=cfg.seed)
     shape = data.shape
     with open_store(args.store) as store:
-        print(f"results store: {store.path}; CPU, {s.threads} thread(s), {s.clock} clock; budget {cfg.latency_budget_ms:g} ms "
+        print(f"results store: {store.path}; {where}; budget {cfg.latency_budget_ms:g} ms "
               "(float-equivalent model, batch 1, float32)")
         cands = S.candidates(cfg, shape, data.num_classes)
         print(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"
               f"{shape[1] // 2}/{shape[1] // 4} px), e.g. {cands[0].arch.label()}")
         table = open_table(store, s, "float32")
-        measure = Measurer(s, torch.device("cpu"))
+        measure = Measurer(s, device)
         print("step 2: latency predicted from the lookup table, calibrated")
         S.ensure_calibration(table, measure, cfg, shape, print)
         S.predict_all(cands, table, shape)
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print("step 4: shortlist profiled end to end (float equivalent, batch 1)")
         for c in short:
             net, x = plain_model(c.arch), torch.rand(1, *shape)
-            stats, _ = measure(torch_call(net, x))
+            stats, _ = measure(torch_call(*table.on_target(net, x)))
             c.measured_ms = stats.median
             print(f"  {c.arch.label():<40} predicted {c.predicted_ms:8.4f} ms  measured {stats.median:8.4f} ms "
                   f"(IQR/median {stats.rel_iqr * 100:.0f}%, error {(c.predicted_ms / stats.median - 1) * 100:+.0f}%)")
