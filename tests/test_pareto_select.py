@@ -104,3 +104,9 @@ def test_records_carry_weight_bits_and_memory_energy_from_the_model_file(tmp_pat
     assert "weight bits" not in rec.missing
     assert rec.memory_energy(0.01) == pytest.approx(rec.weight_bits * (1 - rec.energy_saving[0.01]))
     assert rec.flat()["memory_energy_p0.01"] == pytest.approx(rec.memory_energy(0.01))
+
+
+def test_cuda_query_matches_the_rows_the_profiler_stores():
+    """``--device cuda`` selects the rows stored as cuda:0 (the device the profiler resolved)."""
+    assert LatencyQuery("cuda").device == "cuda:0"
+    assert LatencyQuery("cuda:1").device == "cuda:1" and LatencyQuery().device == "cpu"

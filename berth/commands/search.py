@@ -101,5 +101,5 @@ def run(args: argparse.Namespace) -> int:
         prof = profile_model(result["model"], shape, s, "genet", result["run_id"])
         store.insert("latency", prof.rows, on_conflict="replace")
     print(f"\nnext: berth select --latency-budget {cfg.latency_budget_ms:g} --p {cfg.p:g}"
-          + (f" --store {args.store}" if args.store else ""))
+          + (f" --device {device}" if device.type == "cuda" else "") + (f" --store {args.store}" if args.store else ""))
     return 0

@@ -33,6 +33,8 @@ class LatencyQuery:
 
     def __post_init__(self) -> None:
         check_choice("variant", self.variant, VARIANTS)
+        if self.device == "cuda":  # rows store the index the profiler resolved (the current device, 0)
+            object.__setattr__(self, "device", "cuda:0")
         object.__setattr__(self, "dtype", "int8" if self.variant == "integer-ort" else parse_dtype(self.dtype))
 
     def describe(self) -> str:
