@@ -19,10 +19,12 @@ integers, so t is exact to 2^-46.
 A tensor's elements are cut into blocks of 2^18; each (block, bit plane, level) is its own
 stream, seeded by hashing (stream name, chip, tensor name) with (block, plane, level): "how many
 points, then where" — an exact Poisson count for the block, then one counter-based splitmix64
-hash per point giving its position and its mark (``quant.kernels.scatter``). So the points of
-bit plane b are the same whatever the word width, the tensor's place in the model or the other
-tensors, and the work is independent per block (blocks run in parallel; results do not depend
-on the thread count).
+hash per point giving its position and its mark (``quant.kernels.scatter``). A tensor's last,
+partial block is drawn over the smallest power of two that holds it (positions past the end are
+dropped), so its points also depend on the tensor's length (fixed for a given tensor). So the
+points of bit plane b are the same whatever the word width, the tensor's place in the model or
+the other tensors, and the work is independent per block (blocks run in parallel; results do not
+depend on the thread count).
 """
 
 from __future__ import annotations
