@@ -28,10 +28,11 @@ def test_flip_rate_within_4_sigma(qtensor_factory, p):
     assert within_4_sigma(count, N_BITS, p), (count, N_BITS * p)
 
 
-def test_directional_rates_within_4_sigma(qtensor_factory):
-    """0->1 and 1->0 flips happen at their own rates, counted over the bits holding 0 and 1."""
+@pytest.mark.parametrize("p01,p10", [(0.002, 0.03), (0.05, 0.9)])
+def test_directional_rates_within_4_sigma(qtensor_factory, p01, p10):
+    """0->1 and 1->0 flips happen at their own rates, counted over the bits holding 0 and 1
+    (the second pair crosses the dense top level of the ladder, p > 2^-0.5)."""
     qt = qtensor_factory(2 * N_BITS // 8, 8, False, seed=1)
-    p01, p10 = 0.002, 0.03
     out = RandomBitErrors(0.0, chip=5, p01=p01, p10=p10).perturb({"w": qt})["w"]
     bits_before = (to_words(qt.codes, 8)[:, None].astype(np.int64) >> np.arange(8)) & 1
     flips = flipped_bits(qt, out)
