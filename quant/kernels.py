@@ -158,9 +158,9 @@ def scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0
     Elements are cut into blocks of 2^block_bits (the last one into the smallest power of two that
     holds it: its virtual size). Each (block, plane, level) stream is a Poisson process of
     ``rate[level]`` points per element: a Poisson count for the virtual block (2^span elements,
-    constants ``counts[level, span]``), then that many
-    hashes, each a uniform position (low bits; positions past the tensor are dropped) and a
-    uniform 46-bit mark (high bits). Level 0 has rate infinity: one point on every element.
+    constants ``counts[level, span]``), then that many hashes, each a uniform position (low bits;
+    positions past the tensor are dropped) and a uniform 46-bit mark (high bits). Level 0 has rate
+    infinity: one point on every element.
     ``thr0[level]`` / ``thr1[level]`` are the mark thresholds for bits holding 0 / 1. FLIP: ``out``
     = ``src`` with kept bits flipped (XOR ``plane_xor[plane]``, which sign-extends a narrow
     signed code). MARK: the bit of each kept point is ORed into ``out``.
