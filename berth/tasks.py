@@ -37,8 +37,11 @@ def _setup_worker() -> None:
     import numba
     import torch
 
-    torch.set_num_threads(1)
+    from quant.kernels import start_pool
+
+    start_pool()  # before numba.set_num_threads, which would start it and reset torch's count
     numba.set_num_threads(1)
+    torch.set_num_threads(1)
 
 
 @lru_cache(maxsize=4)

@@ -97,23 +97,27 @@ def poisson(s, table, row, col):
 _pool_started = False
 
 
-def parallel(kernel, *args):
-    """Call a ``parallel=True`` kernel without changing torch's thread count.
+def start_pool() -> None:
+    """Start numba's thread pool now, without changing torch's thread count.
 
-    Numba's OpenMP pool shares libgomp with torch, and starting it (the first parallel call in a
-    process) resets the calling thread's OpenMP thread count, which torch reads as its own: a run
-    on one torch thread would silently train on all cores after its first chip, and change its
-    float summation order. The first call puts torch's count back.
+    Numba's OpenMP pool shares libgomp with torch, and starting it (the first parallel call,
+    ``numba.get_num_threads()`` or ``numba.set_num_threads()`` in a process) resets the calling
+    thread's OpenMP thread count, which torch reads as its own: a run on one torch thread would
+    silently train on all cores after its first chip, and change its float summation order.
     """
     global _pool_started
     if _pool_started:
-        return kernel(*args)
+        return
     threads = torch.get_num_threads()
-    try:
-        return kernel(*args)
-    finally:
-        torch.set_num_threads(threads)
-        _pool_started = True
+    nb.get_num_threads()  # launches the pool
+    torch.set_num_threads(threads)
+    _pool_started = True
+
+
+def parallel(kernel, *args):
+    """Call a ``parallel=True`` kernel (``start_pool`` first, so torch keeps its thread count)."""
+    start_pool()
+    return kernel(*args)
 
 
 @nb.njit(parallel=True, cache=True)
