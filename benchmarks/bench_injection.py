@@ -10,12 +10,15 @@ For a ResNet-20 (0.27M weights) and a ~10M-weight MLP, at p = 1e-4 and 1e-2:
   (which re-quantizes the float weights, as a plain ``model(x)`` does) and against a forward
   pass on the cached clean codes (``use_codes(model, clean)``, the strict baseline).
 
+Every figure is the median of ``--repeats`` runs taken in turn with its baselines (interleaved).
+
 Run: python benchmarks/bench_injection.py [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 import numba
 import torch
@@ -23,12 +26,25 @@ import torch
 from models import create_model
 from quant.errors import RandomBitErrors
 from quant.inject import model_codes, use_codes
-from timing import median_time
+from timing import interleaved_medians
 
+PS = (1e-4, 1e-2)
 MODELS = {
     "resnet20": dict(name="resnet20", in_channels=3, input_size=32),
     "mlp-10M": dict(name="mlp", in_channels=3, input_size=32, hidden=(2048, 2048)),
 }
+
+
+def on_one_thread(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with the numba sampler held to one thread."""
+    def run() -> object:
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(threads)
+    return run
 
 
 def bench_model(label: str, kw: dict, repeats: int) -> None:
@@ -37,30 +53,35 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
     clean = model_codes(model)
     n_weights = sum(qt.codes.size for qt in clean.values())
     x = torch.rand(256, kw["in_channels"], kw["input_size"], kw["input_size"])
-    copy_s = median_time(lambda: {k: qt.codes.copy() for k, qt in clean.items()}, repeats)
-    with torch.no_grad():
-        clean_eval = median_time(lambda: model(x), repeats)
-    with torch.no_grad(), use_codes(model, clean):
-        cached_eval = median_time(lambda: model(x), repeats)
-    print(f"\n{label}: {n_weights / 1e6:.2f}M weights, copy of codes {copy_s * 1e3:.2f} ms")
-    print(f"{'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16} "
-          f"{'eval/clean':>11} {'eval/cached codes':>18}")
-    for p in (1e-4, 1e-2):
-        inject = median_time(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            inject_one = median_time(lambda: RandomBitErrors(p, chip=1).perturb(clean), repeats)
-        finally:
-            numba.set_num_threads(threads)
 
-        def eval_under_chip():
+    def clean_eval():
+        with torch.no_grad():
+            model(x)
+
+    def cached_eval():
+        with torch.no_grad(), use_codes(model, clean):
+            model(x)
+
+    def chip_eval(p: float) -> Callable[[], None]:
+        def run():
             with use_codes(model, RandomBitErrors(p, chip=2).perturb(clean)), torch.no_grad():
                 model(x)
+        return run
 
-        chip_eval = median_time(eval_under_chip, repeats)
-        print(f"{p:>7.0e} {inject * 1e3:>10.2f} {inject / copy_s:>7.1f} {n_weights / inject / 1e6:>11.0f} "
-              f"{inject_one / copy_s:>16.1f} {chip_eval / clean_eval:>11.3f} {chip_eval / cached_eval:>18.3f}")
+    fns: dict[str, Callable[[], object]] = {"copy": lambda: {k: qt.codes.copy() for k, qt in clean.items()},
+                                            "clean": clean_eval, "cached": cached_eval}
+    for p in PS:
+        inject = (lambda p=p: RandomBitErrors(p, chip=1).perturb(clean))
+        fns |= {f"inject {p}": inject, f"inject1 {p}": on_one_thread(inject), f"chip {p}": chip_eval(p)}
+    t = interleaved_medians(fns, repeats)
+    print(f"\n{label}: {n_weights / 1e6:.2f}M weights, copy of codes {t['copy'] * 1e3:.2f} ms")
+    print(f"{'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16} "
+          f"{'eval/clean':>11} {'eval/cached codes':>18}")
+    for p in PS:
+        inject = t[f"inject {p}"]
+        print(f"{p:>7.0e} {inject * 1e3:>10.2f} {inject / t['copy']:>7.1f} {n_weights / inject / 1e6:>11.0f} "
+              f"{t[f'inject1 {p}'] / t['copy']:>16.1f} {t[f'chip {p}'] / t['clean']:>11.3f} "
+              f"{t[f'chip {p}'] / t['cached']:>18.3f}")
 
 
 def main() -> None:
@@ -68,7 +89,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}, numba threads: {numba.get_num_threads()}; "
-          f"eval batch 256; median of {args.repeats} runs")
+          f"eval batch 256; median of {args.repeats} interleaved runs")
     for label, kw in MODELS.items():
         bench_model(label, kw, args.repeats)
 

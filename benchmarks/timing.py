@@ -25,3 +25,18 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 def best_time(fn: Callable[[], object], repeats: int = 3) -> float:
     """Fastest wall time of ``fn`` over ``repeats`` runs (seconds): the least disturbed by other load."""
     return min(wall_times(fn, repeats))
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time (seconds) of each of ``fns``, run in turn ``repeats`` times.
+
+    Interleaving puts every candidate and its baseline under the same drift of a noisy machine,
+    so their ratio is steadier than that of back-to-back blocks of runs.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
