@@ -35,13 +35,6 @@ from hardware.latency.report import open_table
 from hardware.latency.tables import open_store
 
 
-def where(device: torch.device, args: argparse.Namespace) -> str:
-    """What the timings ran on, for the header line."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)}, CUDA events"
-    return f"CPU {args.threads} thread(s), {args.clock} clock"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=30)
@@ -72,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, open_store(args.store or Path(tmp) / "t.sqlite") as store:
         table = open_table(store, settings, "float32", args.statistic)
         print(f"{args.models} GENet-style models, input {'x'.join(map(str, shape))}, batch {args.batch}, "
-              f"float32, {where(device, args)}, {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+              f"float32, {settings.where()}, {args.statistic} of samples; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
         cal = calibrate(table, measure, calibration_archs(args.calibration_models, args.seed, shape, widths=widths),
                         shape, args.batch)
         print(f"calibration on {cal.models} other backbones: scale {cal.scale:.3f} (IQR of measured / sum "

@@ -49,12 +49,16 @@ def level_p(level: int) -> float:
     return 2.0 ** (-level / STEPS)
 
 
+def union_intensity(level: int) -> float:
+    """Intensity of the union of levels >= ``level``: -log(1 - p_level) (0 past the tail)."""
+    return 0.0 if level > TAIL else -math.log1p(-level_p(level))
+
+
 def level_rate(level: int) -> float:
     """Intensity lambda_k of one level, in points per position (infinite for level 0)."""
     if level == 0:
         return math.inf
-    below = 0.0 if level == TAIL else math.log1p(-level_p(level + 1))
-    return below - math.log1p(-level_p(level))
+    return union_intensity(level) - union_intensity(level + 1)
 
 
 RATE = np.array([level_rate(k) for k in range(TAIL + 1)])
@@ -87,8 +91,7 @@ def thin_threshold(p: float) -> float:
     if k == 0:  # one point per position: Bernoulli thinning
         t = 1.0 - (1.0 - p) / (1.0 - level_p(1))
     else:
-        below = 0.0 if k == TAIL else math.log1p(-level_p(k + 1))
-        t = (below - math.log1p(-p)) / level_rate(k)
+        t = (-math.log1p(-p) - union_intensity(k + 1)) / level_rate(k)
     return min(1.0, max(0.0, t))
 
 

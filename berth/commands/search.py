@@ -65,11 +65,10 @@ def run(args: argparse.Namespace) -> int:
     device = check_device(args.device)
     s = ProfileSettings(device=str(device), batches=(1,), variants=("simulation", "float"), repeats=args.repeats,
                         threads=args.threads, clock=args.clock)
-    where = f"{device}, CUDA events" if device.type == "cuda" else f"CPU, {s.threads} thread(s), {s.clock} clock"
     data = load_dataset(cfg.dataset, seed=cfg.seed)
     shape = data.shape
     with open_store(args.store) as store:
-        print(f"results store: {store.path}; {where}; budget {cfg.latency_budget_ms:g} ms "
+        print(f"results store: {store.path}; {s.where()}; budget {cfg.latency_budget_ms:g} ms "
               "(float-equivalent model, batch 1, float32)")
         cands = S.candidates(cfg, shape, data.num_classes)
         print(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"

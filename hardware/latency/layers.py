@@ -212,22 +212,20 @@ class LatencyTable:
             self.entries[CONTAINER] = self._store(CONTAINER, extra)
         return self.entries[CONTAINER]
 
-    def on_target(self, model: nn.Module, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
-        """Copies of ``model`` and ``x`` on the table's device and dtype, to measure end to end."""
+    def on_target(self, model: nn.Module, *inputs: torch.Tensor) -> tuple[nn.Module, ...]:
+        """A copy of ``model`` and ``inputs`` on the table's device and dtype (what gets timed)."""
         from hardware.latency.profiler import DTYPES
 
         dtype = DTYPES[self.dtype]
-        return copy.deepcopy(model).eval().to(device=self.device, dtype=dtype), x.to(device=self.device, dtype=dtype)
+        return (copy.deepcopy(model).eval().to(device=self.device, dtype=dtype),
+                *(x.to(device=self.device, dtype=dtype) for x in inputs))
 
     def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> LatencyStats:
         """Latency of ``module`` alone on random inputs of ``shapes``."""
-        from hardware.latency.profiler import DTYPES, torch_call
+        from hardware.latency.profiler import torch_call
 
-        dtype = DTYPES[self.dtype]
-        module = copy.deepcopy(module).eval().to(device=self.device, dtype=dtype)
         gen = torch.Generator().manual_seed(0)
-        inputs = [torch.rand(s, generator=gen).to(device=self.device, dtype=dtype) for s in shapes]
-        stats, _ = self.measure(torch_call(module, *inputs))
+        stats, _ = self.measure(torch_call(*self.on_target(module, *(torch.rand(s, generator=gen) for s in shapes))))
         return stats
 
     def _store(self, config: LayerConfig, stats: LatencyStats) -> float:

@@ -78,6 +78,12 @@ class ProfileSettings:
     def thread_count(self) -> int:
         return self.threads
 
+    def where(self) -> str:
+        """Where and with what timer latency is measured, for headers."""
+        if self.device.startswith("cuda"):
+            return f"{self.device}, CUDA events"
+        return f"CPU, {self.threads} thread(s), {self.clock} clock"
+
 
 def model_key(config: dict | None, name: str) -> str:
     """Identity of a model's structure for latency: its config without seed and clipping (16 hex)."""
