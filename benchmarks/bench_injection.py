@@ -1,23 +1,29 @@
 """Cost of injecting one chip, as ratios against baselines measured in the same run.
 
 For a ResNet-20 (0.27M weights) and a ~10M-weight MLP, at p = 1e-4 and 1e-2:
-* inject: a new chip — sample its bit positions and return corrupted copies of all codes
-  (nothing is cached between chips, so this is the cost of every chip);
+* inject: a new chip (a new chip number every call) — sample its bit positions and return
+  corrupted copies of all codes, in one pass over the packed weight memory that
+  ``model_codes`` returns (nothing is cached between chips, so this is the cost of every chip);
 * copy: a plain copy of the same integer code arrays (the baseline; numpy copies on one thread);
 * inject on one thread: the same with the sampler held to one thread (it runs blocks of 2^18
-  weights in parallel), for a like-for-like ratio against the one-thread copy;
+  weights in parallel when there is more than one), for a like-for-like ratio against the
+  one-thread copy;
 * eval under chip vs clean: inject + forward pass on a batch, against the clean forward pass
   (which re-quantizes the float weights, as a plain ``model(x)`` does) and against a forward
   pass on the cached clean codes (``use_codes(model, clean)``, the strict baseline).
 
 Every figure is the median of ``--repeats`` runs taken in turn with its baselines (interleaved).
+Injection and copy are measured twice: each right after an untimed forward pass, as in chip
+evaluation (caches hold activations; on these machines everything, Python included, then runs
+2-4x slower), and back to back (warm caches).
 
-Run: python benchmarks/bench_injection.py [--repeats 5]
+Run: python benchmarks/bench_injection.py [--repeats 5] [--models resnet20 mlp-10M]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 from typing import Callable
 
 import numba
@@ -62,36 +68,44 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
         with torch.no_grad(), use_codes(model, clean):
             model(x)
 
+    chips = itertools.count()  # every injection is a new chip: nothing of the last one is reused
+
     def chip_eval(p: float) -> Callable[[], None]:
         def run():
-            with use_codes(model, RandomBitErrors(p, chip=2).perturb(clean)), torch.no_grad():
+            with use_codes(model, RandomBitErrors(p, chip=next(chips)).perturb(clean)), torch.no_grad():
                 model(x)
         return run
 
-    fns: dict[str, Callable[[], object]] = {"copy": lambda: {k: qt.codes.copy() for k, qt in clean.items()},
-                                            "clean": clean_eval, "cached": cached_eval}
+    injections: dict[str, Callable[[], object]] = {"copy": lambda: {k: qt.codes.copy() for k, qt in clean.items()}}
+    evals: dict[str, Callable[[], object]] = {"clean": clean_eval, "cached": cached_eval}
     for p in PS:
-        inject = (lambda p=p: RandomBitErrors(p, chip=1).perturb(clean))
-        fns |= {f"inject {p}": inject, f"inject1 {p}": on_one_thread(inject), f"chip {p}": chip_eval(p)}
-    t = interleaved_medians(fns, repeats)
-    print(f"\n{label}: {n_weights / 1e6:.2f}M weights, copy of codes {t['copy'] * 1e3:.2f} ms")
-    print(f"{'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16} "
-          f"{'eval/clean':>11} {'eval/cached codes':>18}")
+        inject = (lambda p=p: RandomBitErrors(p, chip=next(chips)).perturb(clean))
+        injections |= {f"inject {p}": inject, f"inject1 {p}": on_one_thread(inject)}
+        evals[f"chip {p}"] = chip_eval(p)
+    print(f"\n{label}: {n_weights / 1e6:.2f}M weights")
+    for state, before in (("after a forward pass", clean_eval), ("back to back", None)):
+        t = interleaved_medians(injections, repeats, before=before)
+        print(f"  {state}: copy of codes {t['copy'] * 1e3:.3f} ms")
+        print(f"  {'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16}")
+        for p in PS:
+            inject = t[f"inject {p}"]
+            print(f"  {p:>7.0e} {inject * 1e3:>10.3f} {inject / t['copy']:>7.1f} {n_weights / inject / 1e6:>11.0f} "
+                  f"{t[f'inject1 {p}'] / t['copy']:>16.1f}")
+    t = interleaved_medians(evals, repeats)
+    print(f"  evaluation: {'p':>7} {'eval under chip / clean':>24} {'/ eval on cached codes':>23}")
     for p in PS:
-        inject = t[f"inject {p}"]
-        print(f"{p:>7.0e} {inject * 1e3:>10.2f} {inject / t['copy']:>7.1f} {n_weights / inject / 1e6:>11.0f} "
-              f"{t[f'inject1 {p}'] / t['copy']:>16.1f} {t[f'chip {p}'] / t['clean']:>11.3f} "
-              f"{t[f'chip {p}'] / t['cached']:>18.3f}")
+        print(f"  {'':11} {p:>7.0e} {t[f'chip {p}'] / t['clean']:>24.3f} {t[f'chip {p}'] / t['cached']:>23.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}, numba threads: {numba.get_num_threads()}; "
           f"eval batch 256; median of {args.repeats} interleaved runs")
-    for label, kw in MODELS.items():
-        bench_model(label, kw, args.repeats)
+    for label in args.models:
+        bench_model(label, MODELS[label], args.repeats)
 
 
 if __name__ == "__main__":

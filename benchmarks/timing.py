@@ -27,15 +27,19 @@ def best_time(fn: Callable[[], object], repeats: int = 3) -> float:
     return min(wall_times(fn, repeats))
 
 
-def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int,
+                        before: Callable[[], object] | None = None) -> dict[str, float]:
     """Median wall time (seconds) of each of ``fns``, run in turn ``repeats`` times.
 
     Interleaving puts every candidate and its baseline under the same drift of a noisy machine,
-    so their ratio is steadier than that of back-to-back blocks of runs.
+    so their ratio is steadier than that of back-to-back blocks of runs. ``before`` (untimed)
+    runs before every timed call, so each starts from the same state (e.g. after a forward pass).
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            if before is not None:
+                before()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -1,9 +1,10 @@
 """Bit-error models: what low-voltage SRAM (or a profiled chip) does to stored weight codes.
 
-Every model maps ``{tensor name: QTensor}`` to a new dict with corrupted codes; clean codes, scales
-and zero points are never modified (ranges come from the clean weights). Random flips are XORed
-into a copy of the codes by one compiled pass (``quant.kernels``); stuck-at and profiled maps are
-vectorized AND / OR masks — no Python loop over weights, no model copies.
+Every model maps ``{tensor name: QTensor}`` to a new mapping with corrupted codes; clean codes,
+scales and zero points are never modified (ranges come from the clean weights). Random flips are
+XORed into a copy of the whole weight memory (``quant.memory``) by one compiled pass
+(``quant.kernels``); stuck-at and profiled maps are vectorized AND / OR masks — no Python loop
+over weights, no model copies.
 
 Random models are *persistent chips*: ``chip`` is a seed, and the bits it corrupts are a pure
 function of (chip, tensor name, element, bit, p) — independent of parameter order and of other
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -22,7 +24,8 @@ import numpy as np
 from berth.errors import BerthError, check_choice, check_range
 from quant.bits import check_selection, from_words, plane_mask, to_words, word_dtype
 from quant.codes import QTensor
-from quant.sampling import flip_bits, sampled_mask
+from quant.memory import Segment, WeightMemory
+from quant.sampling import flip_bits, flip_words, sampled_mask
 
 Tensors = Mapping[str, QTensor]
 
@@ -65,23 +68,32 @@ class RandomBitErrors(ErrorModel):
 
     def flip_mask(self, name: str, words: np.ndarray, bits: int) -> np.ndarray:
         """XOR mask (per word) of the bits this chip flips in tensor ``name`` holding ``words``."""
-        return self._flip(name, words, bits, False) ^ words
-
-    def _flip(self, name: str, stored: np.ndarray, bits: int, sign_extend: bool) -> np.ndarray:
         allowed = plane_mask(bits, self.bits, self.protect)
-        return flip_bits(stored, bits, allowed, "flip", self.chip, name, self.p01, self.p10, sign_extend)
+        return flip_bits(words, bits, allowed, "flip", self.chip, name, self.p01, self.p10) ^ words
 
-    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
-        out = {}
-        for name, qt in tensors.items():
-            stored = qt.codes.reshape(-1).view(word_dtype(8 * qt.codes.itemsize))
-            flipped = self._flip(name, stored, qt.bits, qt.codes.dtype.kind == "i")
-            out[name] = qt.with_codes(flipped.view(qt.codes.dtype).reshape(qt.shape))
-        return out
+    def perturb(self, tensors: Tensors) -> WeightMemory:
+        """Corrupted copies, in one pass per segment of the weight memory (``WeightMemory.pack``
+        copies ``tensors`` into one first unless it already is one, as ``model_codes`` returns)."""
+        memory = WeightMemory.pack(tensors)
+        return memory.holding(tuple(self._flip(seg) for seg in memory.segments))
+
+    def _flip(self, seg: Segment) -> np.ndarray:
+        allowed = _allowed(seg.packing.bits, _hashable(self.bits), self.protect)
+        return flip_words(seg.words, seg.packing, allowed, "flip", self.chip, self.p01, self.p10)
 
     def describe(self) -> dict[str, object]:
         return {"model": "random", "p": self.p, "p01": self.p01, "p10": self.p10, "chip": self.chip,
                 "bits": self.bits, "protect": list(self.protect)}
+
+
+@lru_cache(maxsize=256)
+def _allowed(bits: tuple[int, ...], select: str | tuple[int, ...], protect: tuple[int, ...]) -> tuple[int, ...]:
+    """``plane_mask`` per tensor (cached: the same few layouts come back for every chip)."""
+    return tuple(plane_mask(m, select, protect) for m in bits)
+
+
+def _hashable(select: str | list[int]) -> str | tuple[int, ...]:
+    return select if isinstance(select, str) else tuple(select)
 
 
 class StuckAtErrors(ErrorModel):

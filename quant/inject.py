@@ -15,12 +15,14 @@ from torch import nn
 from quant.brevitas_quant import quantized_layers, scheme_quantizers
 from quant.codes import QTensor
 from quant.errors import ErrorModel
+from quant.memory import WeightMemory
 
 
-def model_codes(model: nn.Module) -> dict[str, QTensor]:
-    """Clean codes of every quantized layer's weight, keyed by layer name (registration order)."""
+def model_codes(model: nn.Module) -> WeightMemory:
+    """Clean codes of every quantized layer's weight, keyed by layer name (registration order),
+    packed as one weight memory (what bit-error models corrupt in one pass)."""
     layers = quantized_layers(model)
-    return {name: q.qtensor(layers[name].weight) for name, q in scheme_quantizers(model).items()}
+    return WeightMemory.pack({name: q.qtensor(layers[name].weight) for name, q in scheme_quantizers(model).items()})
 
 
 @contextmanager

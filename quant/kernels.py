@@ -114,6 +114,12 @@ def start_pool() -> None:
     _pool_started = True
 
 
+def threads() -> int:
+    """Numba's thread count (``start_pool`` first, so torch keeps its own)."""
+    start_pool()
+    return nb.get_num_threads()
+
+
 def parallel(kernel, *args):
     """Call a ``parallel=True`` kernel (``start_pool`` first, so torch keeps its thread count)."""
     start_pool()
@@ -139,6 +145,24 @@ def copy(src, out):
     """``out[:] = src`` for two equal-length views (numba's slice assignment is ~10x slower: not vectorized)."""
     for i in range(src.size):
         out[i] = src[i]
+
+
+@nb.njit(inline="always", cache=True)
+def select(t0, t1, bit):
+    """``t1 if bit else t0`` in arithmetic: on random bits a branch would mispredict half the time."""
+    return t0 + (t1 - t0) * np.uint64(bit)
+
+
+@nb.njit(inline="always", cache=True)
+def position(h, span_mask, size, e0):
+    """(element, 1 or 0) of a point with hash ``h`` in a block of ``size`` elements from ``e0``.
+
+    A point past the block's end is dropped without a branch (it would mispredict on random
+    positions): it gets element ``e0`` and 0, which zeroes its threshold so nothing is kept.
+    """
+    i = np.int64(h & span_mask)
+    inside = np.uint64(i < size)
+    return e0 + i * np.int64(inside), inside
 
 
 @nb.njit(inline="always", cache=True)
@@ -175,6 +199,7 @@ def scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0
     while (1 << span_bits) < size:
         span_bits += 1
     span_mask = np.uint64((1 << span_bits) - 1)
+    full = size == 1 << span_bits
     if mode == FLIP:
         copy(src[e0:e0 + size], out[e0:e0 + size])
     hashes = np.empty(CHUNK, dtype=np.uint64)
@@ -188,30 +213,56 @@ def scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0
             t0, t1 = thr0[level], thr1[level]
             if math.isinf(rate[level]):  # every element holds one point, hash index = offset
                 for i in range(size):
-                    t = t1 if (src[e0 + i] >> plane) & 1 else t0
+                    t = select(t0, t1, (src[e0 + i] >> plane) & 1)
                     place(src, out, mode, e0 + i, plane, xor, draw(s, i), t)
                 continue
             count = poisson(s ^ COUNT_SALT, counts, level, span_bits)
-            if t0 == t1:  # one threshold (the common case): hashes in vectorizable chunks, no load of the bit
-                for j0 in range(0, count, CHUNK):
-                    m = min(CHUNK, count - j0)
+            directional = t0 != t1
+            for j0 in range(0, count, CHUNK):  # hashes in vectorizable chunks, then placed
+                m = min(CHUNK, count - j0)
+                for q in range(m):
+                    hashes[q] = draw(s, j0 + q)
+                if directional:
                     for q in range(m):
-                        hashes[q] = draw(s, j0 + q)
+                        pos, inside = position(hashes[q], span_mask, size, e0)
+                        t = select(t0, t1, (src[pos] >> plane) & 1) * inside
+                        place(src, out, mode, pos, plane, xor, hashes[q], t)
+                elif full:  # one threshold (the common case), every position inside
                     for q in range(m):
-                        i = np.int64(hashes[q] & span_mask)
-                        if i < size:
-                            place(src, out, mode, e0 + i, plane, xor, hashes[q], t0)
-            else:  # the threshold depends on the bit's value
-                for j in range(count):
-                    h = draw(s, j)
-                    i = np.int64(h & span_mask)
-                    if i < size:
-                        t = t1 if (src[e0 + i] >> plane) & 1 else t0
-                        place(src, out, mode, e0 + i, plane, xor, h, t)
+                        place(src, out, mode, e0 + np.int64(hashes[q] & span_mask), plane, xor, hashes[q], t0)
+                else:  # one threshold, a partial block
+                    for q in range(m):
+                        pos, inside = position(hashes[q], span_mask, size, e0)
+                        place(src, out, mode, pos, plane, xor, hashes[q], t0 * inside)
+
+
+@nb.njit(inline="always", cache=True)
+def run_units(w, src, out, mode, units, order, starts, keys, allowed, plane_xor, first, thr0, thr1, rate, counts,
+              block_bits):
+    """Worker ``w``'s share of the units: ``scatter_block`` for each unit ``order[starts[w]:starts[w + 1]]``.
+
+    A unit is a row (tensor, first element in the buffer, tensor size, block index); tensor t
+    has stream key ``keys[t]``, planes ``allowed[t]`` and plane XORs ``plane_xor[t]``.
+    """
+    for j in range(starts[w], starts[w + 1]):
+        u = order[j]
+        t, o, n, b = units[u, 0], units[u, 1], units[u, 2], units[u, 3]
+        scatter_block(b, src[o:o + n], out[o:o + n], mode, keys[t, 0], keys[t, 1], allowed[t], plane_xor[t], first,
+                      thr0, thr1, rate, counts, block_bits)
 
 
 @nb.njit(parallel=True, cache=True)
-def scatter(src, out, mode, key0, key1, allowed, plane_xor, first, thr0, thr1, rate, counts, block_bits):
-    """``scatter_block`` over every block of ``src``, blocks in parallel."""
-    for b in nb.prange((src.size + (1 << block_bits) - 1) >> block_bits):
-        scatter_block(b, src, out, mode, key0, key1, allowed, plane_xor, first, thr0, thr1, rate, counts, block_bits)
+def scatter(src, out, mode, units, order, starts, keys, allowed, plane_xor, first, thr0, thr1, rate, counts,
+            block_bits):
+    """``run_units`` for every worker, workers in parallel (each unit is independent of the others)."""
+    for w in nb.prange(starts.size - 1):
+        run_units(w, src, out, mode, units, order, starts, keys, allowed, plane_xor, first, thr0, thr1, rate, counts,
+                  block_bits)
+
+
+@nb.njit(cache=True)
+def scatter_serial(src, out, mode, units, order, starts, keys, allowed, plane_xor, first, thr0, thr1, rate, counts,
+                   block_bits):
+    """``scatter`` with one worker, without entering the thread pool (no launch cost)."""
+    run_units(0, src, out, mode, units, order, starts, keys, allowed, plane_xor, first, thr0, thr1, rate, counts,
+              block_bits)

@@ -19,12 +19,16 @@ integers, so t is exact to 2^-46.
 A tensor's elements are cut into blocks of 2^18; each (block, bit plane, level) is its own
 stream, seeded by hashing (stream name, chip, tensor name) with (block, plane, level): "how many
 points, then where" — an exact Poisson count for the block, then one counter-based splitmix64
-hash per point giving its position and its mark (``quant.kernels.scatter``). A tensor's last,
+hash per point giving its position and its mark (``quant.kernels.scatter_block``). A tensor's last,
 partial block is drawn over the smallest power of two that holds it (positions past the end are
 dropped), so its points also depend on the tensor's length (fixed for a given tensor). So the
 points of bit plane b are the same whatever the word width, the tensor's place in the model or
 the other tensors, and the work is independent per block (blocks run in parallel; results do not
 depend on the thread count).
+
+Tensors stored back to back in one buffer (``Packing``, as ``quant.memory.WeightMemory`` keeps a
+model's codes) are sampled by one compiled call over all their blocks (``flip_words``): for a
+small model, per-tensor calls from Python cost more than the flips.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -111,63 +116,117 @@ def mark_thresholds(p: float) -> tuple[int, np.ndarray]:
     return k, thr
 
 
-@lru_cache(maxsize=1 << 14)
-def stream_key(stream: str, chip: int, tensor: str) -> tuple[np.uint64, np.uint64]:
-    """128-bit key of (stream name, chip, tensor name)."""
-    digest = hashlib.blake2b(f"{stream}\0{int(chip)}\0{tensor}".encode(), digest_size=16).digest()
-    key0, key1 = np.frombuffer(digest, dtype=np.uint64)
-    return key0, key1
+class Packing(NamedTuple):
+    """How tensors lie back to back in one buffer of unsigned container words, in buffer order:
+    per tensor its name, size, code width and whether its codes are sign-extended in the container."""
+
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    bits: tuple[int, ...]
+    sign_extend: tuple[bool, ...]
+
+
+@lru_cache(maxsize=1024)
+def stream_keys(stream: str, chip: int, tensors: tuple[str, ...]) -> np.ndarray:
+    """128-bit key of (stream name, chip, tensor name) per tensor: rows (key0, key1).
+
+    Cached (read-only): a sweep evaluates each chip at several rates.
+    """
+    prefix = f"{stream}\0{int(chip)}\0"
+    digests = b"".join(hashlib.blake2b(f"{prefix}{t}".encode(), digest_size=16).digest() for t in tensors)
+    return np.frombuffer(digests, dtype=np.uint64).reshape(len(tensors), 2)  # read-only: bytes
 
 
 @lru_cache(maxsize=256)
-def plane_xors(bits: int, dtype: np.dtype, sign_extend: bool) -> np.ndarray:
-    """What flipping bit plane b XORs into a stored container word.
+def plane_xors(bits: tuple[int, ...], sign_extend: tuple[bool, ...], dtype: np.dtype) -> np.ndarray:
+    """Per tensor (row) and bit plane b (column), what flipping b XORs into a stored container word.
 
     ``1 << b``, except the top plane of a signed code narrower than its container, which also
-    flips the container bits above it so the stored code stays sign-extended.
+    flips the container bits above it so the stored code stays sign-extended. Planes at and above
+    a tensor's width hold 0 (they are never allowed).
     """
-    xors = [1 << b for b in range(bits)]
     width = dtype.itemsize * 8
-    if sign_extend and bits < width:
-        xors[-1] = ((1 << width) - 1) ^ ((1 << (bits - 1)) - 1)
-    out = np.array(xors, dtype=dtype)
+    out = np.zeros((len(bits), width), dtype=dtype)
+    for row, (m, extend) in enumerate(zip(bits, sign_extend)):
+        xors = [1 << b for b in range(m)]
+        if extend and m < width:
+            xors[-1] = ((1 << width) - 1) ^ ((1 << (m - 1)) - 1)
+        out[row, :m] = xors
     out.flags.writeable = False  # shared by the cache
+    return out
+
+
+@lru_cache(maxsize=256)
+def work_units(sizes: tuple[int, ...], workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(units, order, starts) of tensors packed back to back: what ``kernels.scatter`` runs.
+
+    A unit is one block of one tensor, a row (tensor, its first element, its size, block index).
+    Units go to ``workers`` by longest first onto the least loaded worker (a unit costs about its
+    virtual block size plus a fixed share for its streams); worker w runs
+    ``order[starts[w]:starts[w + 1]]``. The split only balances time: every unit's bits are the
+    same whichever worker runs it.
+    """
+    rows, offset = [], 0
+    for t, n in enumerate(sizes):
+        rows += [(t, offset, n, b) for b in range(-(-n // (1 << BLOCK_BITS)))]
+        offset += n
+    units = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    virtual = [1 << max(0, int(min(n - (b << BLOCK_BITS), 1 << BLOCK_BITS) - 1).bit_length()) for _, _, n, b in rows]
+    load, share = [0] * workers, [[] for _ in range(workers)]
+    for u in sorted(range(len(rows)), key=lambda u: -virtual[u]):
+        w = load.index(min(load))
+        share[w].append(u)
+        load[w] += virtual[u] + (1 << 12)
+    order = np.array([u for s in share for u in s], dtype=np.int64)
+    starts = np.cumsum([0] + [len(s) for s in share]).astype(np.int64)
+    for a in (units, order, starts):
+        a.flags.writeable = False
+    return units, order, starts
+
+
+def flip_words(words: np.ndarray, packing: Packing, allowed: tuple[int, ...], stream: str, chip: int,
+               p0: float, p1: float) -> np.ndarray:
+    """A copy of ``words`` (tensors back to back as ``packing`` says) with the sampled bits flipped.
+
+    A bit holding 0 flips when its position is included at rate ``p0``, a bit holding 1 at
+    ``p1``; only planes set in the tensor's ``allowed`` mask are touched. One compiled pass
+    covers every tensor; tensors and blocks run in parallel.
+    """
+    out = np.empty_like(words)
+    _scatter(words, out, kernels.FLIP, packing, allowed, stream, chip, p0, p1)
     return out
 
 
 def flip_bits(words: np.ndarray, bits: int, allowed: int, stream: str, chip: int, tensor: str,
               p0: float, p1: float, sign_extend: bool = False) -> np.ndarray:
-    """A copy of ``words`` (unsigned containers of ``bits``-bit codes) with the sampled bits flipped.
-
-    A bit holding 0 flips when its position is included at rate ``p0``, a bit holding 1 at ``p1``;
-    only planes set in ``allowed`` are touched.
-    """
-    out = np.empty_like(words)
-    _scatter(words, out, kernels.FLIP, bits, allowed, stream, chip, tensor, p0, p1, sign_extend)
-    return out
+    """``flip_words`` for the words of one tensor."""
+    return flip_words(words, Packing((tensor,), (words.size,), (bits,), (sign_extend,)), (allowed,), stream, chip,
+                      p0, p1)
 
 
 def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor: str, p: float,
                  dtype: np.dtype) -> np.ndarray:
     """Per word, the OR of the bits included at rate ``p`` (words of ``dtype``)."""
     out = np.zeros(n, dtype=dtype)
-    _scatter(out, out, kernels.MARK, bits, allowed, stream, chip, tensor, p, p, False)
+    _scatter(out, out, kernels.MARK, Packing((tensor,), (n,), (bits,), (False,)), (allowed,), stream, chip, p, p)
     return out
 
 
-def _scatter(src: np.ndarray, out: np.ndarray, mode: int, bits: int, allowed: int, stream: str, chip: int,
-             tensor: str, p0: float, p1: float, sign_extend: bool) -> None:
-    """Run the compiled scatter (``quant.kernels.scatter_block``) of one tensor's streams over ``src``."""
+def _scatter(src: np.ndarray, out: np.ndarray, mode: int, packing: Packing, allowed: tuple[int, ...], stream: str,
+             chip: int, p0: float, p1: float) -> None:
+    """Run the compiled scatter (``quant.kernels.scatter``) of the packed tensors' streams over ``src``."""
     (k0, thr0), (k1, thr1) = mark_thresholds(float(p0)), mark_thresholds(float(p1))
     first = min(k0, k1)
-    if first == NEVER or allowed == 0 or src.size == 0:
+    if first == NEVER or not any(allowed) or src.size == 0:
         if mode == kernels.FLIP:
             out[...] = src
         return
-    key0, key1 = stream_key(stream, chip, tensor)
-    args = (src, out, mode, key0, key1, allowed, plane_xors(bits, src.dtype, sign_extend), first, thr0, thr1,
+    workers = 1 if src.size <= 1 << BLOCK_BITS else kernels.threads()
+    units, order, starts = work_units(packing.sizes, workers)
+    args = (src, out, mode, units, order, starts, stream_keys(stream, chip, packing.names),
+            np.array(allowed, np.int64), plane_xors(packing.bits, packing.sign_extend, src.dtype), first, thr0, thr1,
             RATE, COUNTS, BLOCK_BITS)
-    if src.size <= 1 << BLOCK_BITS:  # one block: skip the cost of starting the thread pool
-        kernels.scatter_block(0, *args)
+    if workers == 1:  # skip the cost of starting (and entering) the thread pool
+        kernels.scatter_serial(*args)
     else:
         kernels.parallel(kernels.scatter, *args)
