@@ -14,8 +14,9 @@ For a ResNet-20 (0.27M weights) and a ~10M-weight MLP, at p = 1e-4 and 1e-2:
 
 Every figure is the median of ``--repeats`` runs taken in turn with its baselines (interleaved).
 Injection and copy are measured twice: each right after an untimed forward pass, as in chip
-evaluation (caches hold activations; on these machines everything, Python included, then runs
-2-4x slower), and back to back (warm caches).
+evaluation, and back to back (warm caches). Right after a forward pass everything on these
+machines runs several times slower for a while, whatever torch's thread count (np.empty: 0.5 ->
+21 us; a numba call that does nothing: 0.6 -> 15 us), so fixed costs weigh differently there.
 
 Run: python benchmarks/bench_injection.py [--repeats 5] [--models resnet20 mlp-10M]
 """
