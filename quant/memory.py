@@ -70,6 +70,10 @@ class WeightMemory(Mapping[str, QTensor]):
             tensors = {name: tensors[name] for name in self._tensors}
         return WeightMemory(tensors, tuple(segments))
 
+    def __reduce__(self) -> tuple[object, tuple[dict[str, QTensor]]]:
+        """Pickle as the tensors, packed again on load, so the codes stay views of the buffers."""
+        return WeightMemory.pack, (dict(self._tensors),)
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{s.words.size} {s.words.dtype} words" for s in self.segments)
         return f"WeightMemory({len(self)} tensors in {parts or 'no words'})"

@@ -1,5 +1,7 @@
 """Weight memory (quant.memory): packed codes, and one-pass injection equal to per-tensor injection."""
 
+import pickle
+
 import numba
 import numpy as np
 import pytest
@@ -30,6 +32,13 @@ def test_pack_views_one_buffer_per_width_in_order(tensors):
             assert (qt.scale, qt.zero_point, qt.bits, qt.signed) == (tensors[name].scale, tensors[name].zero_point,
                                                                       tensors[name].bits, tensors[name].signed)
     assert WeightMemory.pack(memory) is memory
+
+
+def test_pickled_memory_keeps_views(tensors):
+    memory = pickle.loads(pickle.dumps(WeightMemory.pack(tensors)))
+    for seg in memory.segments:
+        assert all(np.shares_memory(memory[name].codes, seg.words) for name in seg.packing.names)
+    assert all(np.array_equal(memory[n].codes, qt.codes) for n, qt in tensors.items())
 
 
 def test_one_pass_equals_each_tensor_alone(tensors):
