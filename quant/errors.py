@@ -34,8 +34,8 @@ class ErrorModel(ABC):
     """A corruption of stored codes."""
 
     @abstractmethod
-    def perturb(self, tensors: Tensors) -> dict[str, QTensor]:
-        """Corrupted copies of ``tensors`` (same keys, same order)."""
+    def perturb(self, tensors: Tensors) -> Tensors:
+        """Corrupted copies of ``tensors`` (same keys, same order; a read-only mapping)."""
 
     @abstractmethod
     def describe(self) -> dict[str, object]:
