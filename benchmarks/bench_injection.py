@@ -31,6 +31,7 @@ import numba
 import torch
 
 from models import create_model
+from quant import kernels
 from quant.errors import RandomBitErrors
 from quant.inject import model_codes, use_codes
 from timing import interleaved_medians
@@ -103,7 +104,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
     args = parser.parse_args()
-    print(f"torch threads: {torch.get_num_threads()}, numba threads: {numba.get_num_threads()}; "
+    numba_threads = kernels.threads()  # starts numba's pool first, so torch keeps its thread count
+    print(f"torch threads: {torch.get_num_threads()}, numba threads: {numba_threads}; "
           f"eval batch 256; median of {args.repeats} interleaved runs")
     for label in args.models:
         bench_model(label, MODELS[label], args.repeats)

@@ -171,7 +171,7 @@ def work_units(sizes: tuple[int, ...], workers: int) -> tuple[np.ndarray, np.nda
         rows += [(t, offset, n, b) for b in range(-(-n // (1 << BLOCK_BITS)))]
         offset += n
     units = np.array(rows, dtype=np.int64).reshape(-1, 4)
-    virtual = [1 << max(0, int(min(n - (b << BLOCK_BITS), 1 << BLOCK_BITS) - 1).bit_length()) for _, _, n, b in rows]
+    virtual = [1 << (min(n - (b << BLOCK_BITS), 1 << BLOCK_BITS) - 1).bit_length() for _, _, n, b in rows]
     load, share = [0] * workers, [[] for _ in range(workers)]
     for u in sorted(range(len(rows)), key=lambda u: -virtual[u]):
         w = load.index(min(load))
