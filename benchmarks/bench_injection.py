@@ -1,14 +1,18 @@
 """Cost of injecting one chip, as ratios against baselines measured in the same run.
 
 For a ResNet-20 (0.27M weights) and a ~10M-weight MLP, at p = 1e-4 and 1e-2:
-* inject: a new chip (a new chip number every call) — sample its bit positions and return
-  corrupted copies of all codes, in one pass over the packed weight memory that
-  ``model_codes`` returns (nothing is cached between chips, so this is the cost of every chip);
+* new chip: a new chip number every call — sample its bit positions and return corrupted copies
+  of all codes, in one pass over the packed weight memory that ``model_codes`` returns (nothing
+  is cached between chips: the cost of a chip seen once, as in RandBET training);
+* drawn chip: a chip drawn once up to p = 1e-2 (``RandomBitErrors.draw``, as a sweep draws each
+  chip at its highest rate) applied at p: the same bits, without sampling again. The calls cycle
+  through 16 drawn chips, so no call finds the last one's points in cache;
+* drawing: what drawing one chip up to 1e-2 costs (once per chip), and the memory it holds;
 * copy: a plain copy of the same integer code arrays (the baseline; numpy copies on one thread);
-* inject on one thread: the same with the sampler held to one thread (it runs blocks of 2^18
+* on one thread: the new chip with the sampler held to one thread (it runs blocks of 2^18
   weights in parallel when there is more than one), for a like-for-like ratio against the
   one-thread copy;
-* eval under chip vs clean: inject + forward pass on a batch, against the clean forward pass
+* eval under chip vs clean: new chip + forward pass on a batch, against the clean forward pass
   (which re-quantizes the float weights, as a plain ``model(x)`` does) and against a forward
   pass on the cached clean codes (``use_codes(model, clean)``, the strict baseline).
 
@@ -37,6 +41,7 @@ from quant.inject import model_codes, use_codes
 from timing import interleaved_medians
 
 PS = (1e-4, 1e-2)
+DRAWN = 16  # drawn chips the "drawn chip" calls cycle through
 MODELS = {
     "resnet20": dict(name="resnet20", in_channels=3, input_size=32),
     "mlp-10M": dict(name="mlp", in_channels=3, input_size=32, hidden=(2048, 2048)),
@@ -78,21 +83,29 @@ def bench_model(label: str, kw: dict, repeats: int) -> None:
                 model(x)
         return run
 
-    injections: dict[str, Callable[[], object]] = {"copy": lambda: {k: qt.codes.copy() for k, qt in clean.items()}}
+    drawn = [RandomBitErrors(max(PS), chip=next(chips)).draw(clean) for _ in range(DRAWN)]
+    held = sum(m.nbytes for m in drawn[0].maps)
+    cycle = itertools.cycle(drawn)
+    injections: dict[str, Callable[[], object]] = {
+        "copy": lambda: {k: qt.codes.copy() for k, qt in clean.items()},
+        "draw": lambda: RandomBitErrors(max(PS), chip=next(chips)).draw(clean)}
     evals: dict[str, Callable[[], object]] = {"clean": clean_eval, "cached": cached_eval}
     for p in PS:
         inject = (lambda p=p: RandomBitErrors(p, chip=next(chips)).perturb(clean))
-        injections |= {f"inject {p}": inject, f"inject1 {p}": on_one_thread(inject)}
+        injections |= {f"inject {p}": inject, f"inject1 {p}": on_one_thread(inject),
+                       f"drawn {p}": lambda p=p: next(cycle).at(p).perturb(clean)}
         evals[f"chip {p}"] = chip_eval(p)
     print(f"\n{label}: {n_weights / 1e6:.2f}M weights")
     for state, before in (("after a forward pass", clean_eval), ("back to back", None)):
         t = interleaved_medians(injections, repeats, before=before)
-        print(f"  {state}: copy of codes {t['copy'] * 1e3:.3f} ms")
-        print(f"  {'p':>7} {'inject ms':>10} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16}")
+        print(f"  {state}: copy of codes {t['copy'] * 1e3:.3f} ms; drawing a chip up to p = {max(PS):g} "
+              f"{t['draw'] * 1e3:.3f} ms ({t['draw'] / t['copy']:.1f}x copy; it holds {held / 1e6:.2f} MB)")
+        print(f"  {'p':>7} {'new chip ms':>12} {'x copy':>7} {'Mweights/s':>11} {'1 thread x copy':>16} "
+              f"{'drawn chip ms':>14} {'x copy':>7}")
         for p in PS:
-            inject = t[f"inject {p}"]
-            print(f"  {p:>7.0e} {inject * 1e3:>10.3f} {inject / t['copy']:>7.1f} {n_weights / inject / 1e6:>11.0f} "
-                  f"{t[f'inject1 {p}'] / t['copy']:>16.1f}")
+            inject, applied = t[f"inject {p}"], t[f"drawn {p}"]
+            print(f"  {p:>7.0e} {inject * 1e3:>12.3f} {inject / t['copy']:>7.1f} {n_weights / inject / 1e6:>11.0f} "
+                  f"{t[f'inject1 {p}'] / t['copy']:>16.1f} {applied * 1e3:>14.3f} {applied / t['copy']:>7.1f}")
     t = interleaved_medians(evals, repeats)
     print(f"  evaluation: {'p':>7} {'eval under chip / clean':>24} {'/ eval on cached codes':>23}")
     for p in PS:

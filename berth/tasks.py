@@ -11,11 +11,13 @@ import io
 import os
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 FAULT_ENV = "BERTH_FAULT_DIE_ONCE"
+DRAW_LIMIT_BYTES = 256 << 20  # the most memory one drawn chip may take in an evaluation
+BYTES_PER_POINT = 24  # a drawn point (12 bytes), twice: short tensors draw over a power of two
 
 
 def maybe_die_for_test() -> None:
@@ -122,6 +124,26 @@ def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple
     return [(float(p), k) for k in range(chips) for p in sorted(ps)]
 
 
+def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) -> Iterator[tuple[float, int, Any]]:
+    """``(p, chip, error model)`` per point. A random chip is drawn once, at its highest rate, and
+    applied at each of its rates (``quant.faultmap``: the same bits, without drawing again), unless
+    its drawn points would take more than ``DRAW_LIMIT_BYTES``."""
+    from quant.errors import RandomBitErrors
+
+    highest: dict[int, float] = {}
+    for p, chip in points:
+        highest[chip] = max(highest.get(chip, 0.0), p)
+    bits = sum(qt.codes.size * qt.bits for qt in clean.values())
+    drawn = None
+    for p, chip in points:
+        if spec["kind"] != "random" or highest[chip] * bits * BYTES_PER_POINT > DRAW_LIMIT_BYTES:
+            yield p, chip, error_model(spec, p, chip)
+            continue
+        if drawn is None or drawn.errors.chip != chip:
+            drawn = RandomBitErrors(highest[chip], chip=chip).draw(clean)
+        yield p, chip, drawn.at(p)
+
+
 def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[tuple[float, int]]) -> tuple[float, list]:
     """Clean error and ``[(p, chip, rerr)]``: RErr counts an example wrong if clean or chip is wrong.
 
@@ -136,8 +158,8 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
     xs, ys = x[keep], y[keep]
     clean = model_codes(model)
     rows = []
-    for p, chip in points:
-        with use_codes(model, error_model(spec, p, chip).perturb(clean)):
+    for p, chip, errors in chip_models(spec, points, clean):
+        with use_codes(model, errors.perturb(clean)):
             wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
         rows.append((p, chip, 1.0 - (len(keep) - wrong) / len(y)))
     return 1.0 - float(clean_ok.mean()), rows

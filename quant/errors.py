@@ -24,6 +24,7 @@ import numpy as np
 from berth.errors import BerthError, check_choice, check_range
 from quant.bits import check_selection, from_words, plane_mask, to_words, word_dtype
 from quant.codes import QTensor
+from quant.faultmap import FaultMap
 from quant.memory import Segment, WeightMemory
 from quant.sampling import flip_bits, flip_words, sampled_mask
 
@@ -54,17 +55,27 @@ class RandomBitErrors(ErrorModel):
 
     def __init__(self, p: float, chip: int = 0, p01: float | None = None, p10: float | None = None,
                  bits: str | list[int] = "all", protect: tuple[int, ...] = ()):
-        for name, value in (("p", p), ("p01", p01), ("p10", p10)):
-            if value is not None:
-                check_range(f"bit error rate {name}", value, 0.0, 1.0)
         check_selection(bits)
         check_selection(list(protect))
-        self.p = float(p)
-        self.p01 = float(p if p01 is None else p01)
-        self.p10 = float(p if p10 is None else p10)
         self.chip = int(chip)
         self.bits = bits
         self.protect = tuple(protect)
+        self._set_rates(p, p01, p10)
+
+    def _set_rates(self, p: float, p01: float | None, p10: float | None) -> None:
+        for name, value in (("p", p), ("p01", p01), ("p10", p10)):
+            if value is not None:
+                check_range(f"bit error rate {name}", value, 0.0, 1.0)
+        self.p = float(p)
+        self.p01 = float(p if p01 is None else p01)
+        self.p10 = float(p if p10 is None else p10)
+
+    def at(self, p: float, p01: float | None = None, p10: float | None = None) -> RandomBitErrors:
+        """The same chip (and bit selection) at other rates."""
+        new = object.__new__(RandomBitErrors)
+        new.__dict__.update(self.__dict__)
+        new._set_rates(p, p01, p10)
+        return new
 
     def flip_mask(self, name: str, words: np.ndarray, bits: int) -> np.ndarray:
         """XOR mask (per word) of the bits this chip flips in tensor ``name`` holding ``words``."""
@@ -84,6 +95,42 @@ class RandomBitErrors(ErrorModel):
     def describe(self) -> dict[str, object]:
         return {"model": "random", "p": self.p, "p01": self.p01, "p10": self.p10, "chip": self.chip,
                 "bits": self.bits, "protect": list(self.protect)}
+
+    def draw(self, tensors: Tensors) -> DrawnChip:
+        """This chip's errors drawn once over the layout of ``tensors``, up to this model's rates:
+        ``draw(t).at(p).perturb(t)`` equals ``RandomBitErrors(p, chip, ...).perturb(t)`` bit for
+        bit at every rate up to them, at the cost of a copy plus one write per flipped bit."""
+        memory = WeightMemory.pack(tensors)
+        maps = tuple(FaultMap.draw(seg.packing, _allowed(seg.packing.bits, _hashable(self.bits), self.protect),
+                                   seg.words.dtype, "flip", self.chip, max(self.p01, self.p10))
+                     for seg in memory.segments)
+        return DrawnChip(self, maps)
+
+
+class DrawnChip(ErrorModel):
+    """A ``RandomBitErrors`` chip whose flips were drawn once (``RandomBitErrors.draw``), so it can
+    be applied at any rate up to the drawn ones (``at``) without drawing again: a sweep draws each
+    chip at its highest rate. Same flips, same ``describe()`` as the ``RandomBitErrors`` it stands for."""
+
+    def __init__(self, errors: RandomBitErrors, maps: tuple[FaultMap, ...]):
+        self.errors = errors
+        self.maps = maps
+
+    def at(self, p: float, p01: float | None = None, p10: float | None = None) -> DrawnChip:
+        """The same chip at rate ``p`` (or ``p01``/``p10``), each at most the rate it was drawn up to."""
+        return DrawnChip(self.errors.at(p, p01, p10), self.maps)
+
+    def perturb(self, tensors: Tensors) -> WeightMemory:
+        """Corrupted copies of ``tensors`` (laid out as the ones the chip was drawn over)."""
+        memory = WeightMemory.pack(tensors)
+        if tuple(seg.packing for seg in memory.segments) != tuple(m.packing for m in self.maps):
+            raise BerthError("these tensors are laid out differently from the ones this chip was drawn over; "
+                             "draw it again over them")
+        e = self.errors
+        return memory.holding(tuple(m.apply(seg.words, e.p01, e.p10) for m, seg in zip(self.maps, memory.segments)))
+
+    def describe(self) -> dict[str, object]:
+        return self.errors.describe()
 
 
 @lru_cache(maxsize=256)

@@ -37,6 +37,7 @@ class WeightMemory(Mapping[str, QTensor]):
     def __init__(self, tensors: dict[str, QTensor], segments: tuple[Segment, ...]):
         self._tensors = tensors
         self.segments = segments
+        self._views: tuple[tuple[tuple[str, dict, tuple[int, ...], np.dtype, int], ...], ...] | None = None
 
     @classmethod
     def pack(cls, tensors: Mapping[str, QTensor]) -> WeightMemory:
@@ -58,17 +59,34 @@ class WeightMemory(Mapping[str, QTensor]):
 
     def holding(self, words: tuple[np.ndarray, ...]) -> WeightMemory:
         """A memory laid out like this one that holds ``words`` (one buffer per segment): the same
-        quantizers (scale, zero point, bits, sign) over other codes."""
-        tensors, segments = {}, []
-        for seg, buffer in zip(self.segments, words):
-            segments.append(Segment(buffer, seg.packing, seg.offsets))
-            for name, offset in zip(seg.packing.names, seg.offsets):
-                qt = self._tensors[name]
-                codes = np.ndarray(qt.codes.shape, qt.codes.dtype, buffer, offset * buffer.itemsize)
-                tensors[name] = qt.with_codes(codes)
-        if len(segments) > 1:  # back to the caller's order
+        quantizers (scale, zero point, bits, sign) over other codes.
+
+        Every chip builds one, so each tensor is made as ``QTensor.with_codes`` makes it, from
+        fields and view geometry worked out once per layout (``_view_specs``).
+        """
+        views = self._view_specs()
+        tensors, new = {}, object.__new__
+        for seg_views, buffer in zip(views, words):
+            for name, fields, shape, dtype, offset in seg_views:
+                qt = new(QTensor)
+                qt.__dict__.update(fields)
+                qt.__dict__["codes"] = np.ndarray(shape, dtype, buffer, offset)
+                tensors[name] = qt
+        if len(words) > 1:  # back to the caller's order
             tensors = {name: tensors[name] for name in self._tensors}
-        return WeightMemory(tensors, tuple(segments))
+        memory = WeightMemory(tensors, tuple(Segment(b, s.packing, s.offsets) for s, b in zip(self.segments, words)))
+        memory._views = views
+        return memory
+
+    def _view_specs(self) -> tuple[tuple[tuple[str, dict, tuple[int, ...], np.dtype, int], ...], ...]:
+        """Per segment, per tensor: (name, its QTensor fields, codes shape, codes dtype, byte offset)."""
+        if self._views is None:
+            self._views = tuple(
+                tuple((name, dict(self._tensors[name].__dict__), self._tensors[name].codes.shape,
+                       self._tensors[name].codes.dtype, offset * seg.words.itemsize)
+                      for name, offset in zip(seg.packing.names, seg.offsets))
+                for seg in self.segments)
+        return self._views
 
     def __reduce__(self) -> tuple[object, tuple[dict[str, QTensor]]]:
         """Pickle as the tensors, packed again on load, so the codes stay views of the buffers."""
