@@ -6,7 +6,7 @@ import pytest
 
 from berth.errors import BerthError
 from quant import sampling
-from quant.errors import RandomBitErrors
+from quant.errors import DrawnChip, RandomBitErrors
 from quant.memory import WeightMemory
 
 
@@ -80,3 +80,16 @@ def test_rate_above_the_drawn_one_and_another_layout_fail(memory, qtensor_factor
         drawn.at(0.02).perturb(memory)
     with pytest.raises(BerthError, match="laid out differently"):
         drawn.perturb({"a": qtensor_factory(999, 5, True)})
+
+
+def test_sweep_draws_each_chip_once_within_its_memory_limit(memory, monkeypatch):
+    from berth import tasks
+
+    points = [(p, k) for k in range(2) for p in (0.001, 0.01)]
+    models = list(tasks.chip_models({"kind": "random"}, points, memory))
+    assert [type(e) for *_, e in models] == [DrawnChip] * 4
+    assert models[0][2].maps is models[1][2].maps and models[1][2].maps is not models[2][2].maps
+    for p, k, errors in models:
+        assert same(errors.perturb(memory), RandomBitErrors(p, chip=k).perturb(memory))
+    monkeypatch.setattr(tasks, "DRAW_LIMIT_BYTES", 0)
+    assert [type(e) for *_, e in tasks.chip_models({"kind": "random"}, points, memory)] == [RandomBitErrors] * 4
