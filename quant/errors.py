@@ -9,6 +9,8 @@ over weights, no model copies.
 Random models are *persistent chips*: ``chip`` is a seed, and the bits it corrupts are a pure
 function of (chip, tensor name, element, bit, p) — independent of parameter order and of other
 layers — and nested in p. See ``quant.sampling`` for the exact construction.
+``RandomBitErrors.draw`` keeps a chip's flips (``quant.faultmap``), so the chip can be applied at
+many rates without sampling it again.
 """
 
 from __future__ import annotations

@@ -3,17 +3,17 @@
 Why: a chip is persistent: its weak cells are fixed, and the rate p (the supply voltage) only
 decides how many of them fail, nested in p. Stutz et al. model a chip as one stored uniform per
 bit, drawn once and compared with p at every rate. ``quant.sampling`` draws the same nested sets
-sparsely, but afresh on every call, and drawing is what costs: a Poisson count per stream and
-a hash per point. A ``FaultMap`` keeps the drawn points: every point of the chip's streams (see
-``quant.sampling``) that some p <= ``p_max`` keeps, with its bit plane and mark, grouped per
-block and ladder level. Applying it at p keeps the levels deeper than k(p) whole and thins
-level k(p) by mark, exactly as the sampler does: the flipped bits equal
-``sampling.flip_words`` at the same (chip, p) bit for bit (a test asserts it). A sweep draws
-each chip once at its highest rate and applies it at every rate; the applying costs a copy of
-the words plus one read per kept point.
+sparsely, but afresh on every call, and drawing is what costs: a Poisson count per stream and a
+hash per point. A ``FaultMap`` keeps the drawn points: for each bit that some p <= ``p_max``
+flips, the point that flips it at the lowest rate (its element and its mark), grouped by block,
+bit plane and ladder level. Applying it at p keeps the levels deeper than k(p) whole and thins
+level k(p) by mark, exactly as the sampler does: the flipped bits equal ``sampling.flip_words``
+at the same (chip, p) bit for bit (tests assert it). A sweep draws each chip once at its highest
+rate and applies it at every rate: a copy of the words plus one XOR per flipped bit.
 
-Memory: 13 bytes per point that p_max can keep (about p_max * bits points, ~1.8x that for short
-tensors, whose last block is drawn over a power of two).
+Memory: 12 bytes per drawn point (a uint32 element, a uint64 mark). The arrays are sized for every
+point drawn at the levels p_max reaches, kept or not: about p_max * bits points, up to twice that
+for short tensors (their last block is drawn over a power of two).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from berth.errors import BerthError
-from quant import kernels
+from quant import drawn_kernels, kernels
 from quant.sampling import (BLOCK_BITS, COUNTS, NEVER, RATE, Packing, mark_thresholds, plane_xors, stream_keys,
                             work_units)
 
@@ -32,7 +32,7 @@ class FaultMap:
 
     ``rel`` (uint32: each point's element in its block), ``marks`` (uint64: its 46-bit mark) and
     ``starts`` (int64, units x planes x levels + 1: where each stream's points begin) are what
-    ``kernels.draw_points`` returns; ``first`` is the shallowest level drawn, k(p_max).
+    ``drawn_kernels.draw_points`` returns; ``first`` is the shallowest level drawn, k(p_max).
     """
 
     def __init__(self, packing: Packing, allowed: tuple[int, ...], dtype: np.dtype, p_max: float, first: int,
@@ -42,7 +42,8 @@ class FaultMap:
         self.size = sum(packing.sizes)
         # What every apply passes the kernel, worked out once: a chip is applied at many rates.
         self.workers = 1 if self.size <= 1 << BLOCK_BITS else kernels.threads()
-        self._plan = (*work_units(packing.sizes, self.workers), plane_xors(packing.bits, packing.sign_extend, self.dtype))
+        xors = plane_xors(packing.bits, packing.sign_extend, self.dtype)
+        self._plan = (*work_units(packing.sizes, self.workers), xors)
 
     @classmethod
     def draw(cls, packing: Packing, allowed: tuple[int, ...], dtype: np.dtype, stream: str, chip: int,
@@ -55,8 +56,9 @@ class FaultMap:
             empty = np.zeros((len(units), width, RATE.size + 1), dtype=np.int64)
             return cls(packing, allowed, dtype, float(p_max), NEVER, np.zeros(0, np.uint32), np.zeros(0, np.uint64),
                        empty)
-        points = kernels.parallel(kernels.draw_points, units, order, starts_w, stream_keys(stream, chip, packing.names),
-                                  np.array(allowed, np.int64), width, first, thr, RATE, COUNTS, BLOCK_BITS)
+        points = kernels.parallel(drawn_kernels.draw_points, units, order, starts_w,
+                                  stream_keys(stream, chip, packing.names), np.array(allowed, np.int64), width, first,
+                                  thr, RATE, COUNTS, BLOCK_BITS)
         return cls(packing, allowed, dtype, float(p_max), first, *points)
 
     @property
@@ -85,7 +87,7 @@ class FaultMap:
         out = np.empty_like(words)
         args = (words, out, *self._plan, BLOCK_BITS, first, thr0, thr1, p0 != p1, self.starts, self.rel, self.marks)
         if self.workers == 1:
-            kernels.apply_points_serial(*args)
+            drawn_kernels.apply_points_serial(*args)
         else:
-            kernels.parallel(kernels.apply_points, *args)
+            kernels.parallel(drawn_kernels.apply_points, *args)
         return out
