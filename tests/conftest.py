@@ -1,5 +1,9 @@
-"""Shared fixtures: small deterministic code tensors."""
+"""Shared fixtures: small deterministic code tensors; numba held to one thread."""
 
+from contextlib import contextmanager
+from typing import Iterator
+
+import numba
 import numpy as np
 import pytest
 
@@ -17,3 +21,14 @@ def make_qtensor(n: int, bits: int, signed: bool, seed: int = 0) -> QTensor:
 @pytest.fixture
 def qtensor_factory():
     return make_qtensor
+
+
+@contextmanager
+def one_numba_thread() -> Iterator[None]:
+    """Within the context the sampler runs on one numba thread (to compare with all threads)."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)

@@ -1,6 +1,5 @@
 """Drawn chips (quant.faultmap): drawn once, applied at any rate, bit-identical to the sampler."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -8,6 +7,8 @@ from berth.errors import BerthError
 from quant import sampling
 from quant.errors import DrawnChip, RandomBitErrors
 from quant.memory import WeightMemory
+
+from conftest import one_numba_thread
 
 
 @pytest.fixture
@@ -54,12 +55,8 @@ def test_one_point_per_flipped_bit(qtensor_factory):
 
 
 def test_drawing_whatever_the_thread_count(memory):
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with one_numba_thread():
         one = RandomBitErrors(0.01, chip=4).draw(memory)
-    finally:
-        numba.set_num_threads(threads)
     many = RandomBitErrors(0.01, chip=4).draw(memory)
     for a, b in zip(one.maps, many.maps):
         assert a.points == b.points and np.array_equal(a.starts, b.starts)

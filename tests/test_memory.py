@@ -2,13 +2,14 @@
 
 import pickle
 
-import numba
 import numpy as np
 import pytest
 
 from quant import sampling
 from quant.errors import RandomBitErrors
 from quant.memory import WeightMemory
+
+from conftest import one_numba_thread
 
 
 @pytest.fixture
@@ -65,11 +66,7 @@ def test_work_units_cover_every_block_once():
 
 def test_packed_chip_whatever_the_thread_count(tensors):
     memory = WeightMemory.pack(tensors)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with one_numba_thread():
         one = RandomBitErrors(0.003, chip=4).perturb(memory)
-    finally:
-        numba.set_num_threads(threads)
     many = RandomBitErrors(0.003, chip=4).perturb(memory)
     assert all(np.array_equal(one[n].codes, many[n].codes) for n in tensors)

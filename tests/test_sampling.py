@@ -13,7 +13,11 @@ from scipy import stats
 
 from quant import kernels, sampling
 from quant.errors import RandomBitErrors
+
+from conftest import one_numba_thread
 from test_bit_errors import flipped_bits, within_4_sigma
+
+
 @numba.njit
 def _poissons(n, seed, constants):
     out = np.empty(n, dtype=np.int64)
@@ -74,12 +78,8 @@ def test_short_tensors_flip_at_rate_p():
 def test_same_chip_whatever_the_thread_count(qtensor_factory):
     """Blocks are independent streams: one thread and all threads flip the same bits."""
     qt = qtensor_factory(3 * 2**sampling.BLOCK_BITS + 12_345, 8, True)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with one_numba_thread():
         one = RandomBitErrors(0.003, chip=4).perturb({"w": qt})["w"]
-    finally:
-        numba.set_num_threads(threads)
     many = RandomBitErrors(0.003, chip=4).perturb({"w": qt})["w"]
     assert np.array_equal(one.codes, many.codes)
     bits = qt.codes.size * 8
