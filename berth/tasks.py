@@ -17,7 +17,6 @@ import numpy as np
 
 FAULT_ENV = "BERTH_FAULT_DIE_ONCE"
 DRAW_LIMIT_BYTES = 256 << 20  # the most memory one drawn chip may take in an evaluation
-BYTES_PER_POINT = 24  # a drawn point (12 bytes), twice: short tensors draw over a power of two
 
 
 def maybe_die_for_test() -> None:
@@ -129,6 +128,7 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
     applied at each of its rates (``quant.faultmap``: the same bits, without drawing again), unless
     its drawn points would take more than ``DRAW_LIMIT_BYTES``."""
     from quant.errors import RandomBitErrors
+    from quant.faultmap import drawn_bytes
 
     highest: dict[int, float] = {}
     for p, chip in points:
@@ -136,7 +136,7 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
     bits = sum(qt.codes.size * qt.bits for qt in clean.values())
     drawn = None
     for p, chip in points:
-        if spec["kind"] != "random" or highest[chip] * bits * BYTES_PER_POINT > DRAW_LIMIT_BYTES:
+        if spec["kind"] != "random" or drawn_bytes(bits, highest[chip]) > DRAW_LIMIT_BYTES:
             yield p, chip, error_model(spec, p, chip)
             continue
         if drawn is None or drawn.errors.chip != chip:

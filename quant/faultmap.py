@@ -26,6 +26,15 @@ from quant.sampling import (BLOCK_BITS, COUNTS, NEVER, RATE, Packing, mark_thres
                             work_units)
 
 
+POINT_BYTES = 12  # a uint32 element and a uint64 mark
+
+
+def drawn_bytes(bits: int, p_max: float) -> float:
+    """About the most memory a chip drawn up to ``p_max`` over ``bits`` stored bits holds (twice
+    p_max * bits points: short tensors are drawn over a power of two)."""
+    return 2 * p_max * bits * POINT_BYTES
+
+
 class FaultMap:
     """The points one chip's stream keeps at some p <= ``p_max`` over a buffer of ``dtype`` words
     packed as ``packing`` (planes ``allowed`` per tensor).
