@@ -37,16 +37,16 @@ def drawn_bytes(bits: int, p_max: float) -> float:
 
 class FaultMap:
     """The points one chip's stream keeps at some p <= ``p_max`` over a buffer of ``dtype`` words
-    packed as ``packing`` (planes ``allowed`` per tensor).
+    packed as ``packing``.
 
     ``rel`` (uint32: each point's element in its block), ``marks`` (uint64: its 46-bit mark) and
     ``starts`` (int64, units x planes x levels + 1: where each stream's points begin) are what
     ``drawn_kernels.draw_points`` returns; ``first`` is the shallowest level drawn, k(p_max).
     """
 
-    def __init__(self, packing: Packing, allowed: tuple[int, ...], dtype: np.dtype, p_max: float, first: int,
-                 rel: np.ndarray, marks: np.ndarray, starts: np.ndarray):
-        self.packing, self.allowed, self.dtype, self.p_max, self.first = packing, allowed, np.dtype(dtype), p_max, first
+    def __init__(self, packing: Packing, dtype: np.dtype, p_max: float, first: int, rel: np.ndarray,
+                 marks: np.ndarray, starts: np.ndarray):
+        self.packing, self.dtype, self.p_max, self.first = packing, np.dtype(dtype), p_max, first
         self.rel, self.marks, self.starts = rel, marks, starts
         self.size = sum(packing.sizes)
         # What every apply passes the kernel, worked out once: a chip is applied at many rates.
@@ -57,18 +57,18 @@ class FaultMap:
     @classmethod
     def draw(cls, packing: Packing, allowed: tuple[int, ...], dtype: np.dtype, stream: str, chip: int,
              p_max: float) -> FaultMap:
-        """Draw chip ``chip``'s points of ``stream`` up to rate ``p_max`` (in [0, 1])."""
+        """Draw chip ``chip``'s points of ``stream`` up to rate ``p_max`` (in [0, 1]) on the planes
+        ``allowed`` per tensor."""
         first, thr = mark_thresholds(float(p_max))
         units, order, starts_w = work_units(packing.sizes, kernels.threads())
         width = max(packing.bits, default=0)
         if first == NEVER or not any(allowed) or not units.size:
             empty = np.zeros((len(units), width, RATE.size + 1), dtype=np.int64)
-            return cls(packing, allowed, dtype, float(p_max), NEVER, np.zeros(0, np.uint32), np.zeros(0, np.uint64),
-                       empty)
+            return cls(packing, dtype, float(p_max), NEVER, np.zeros(0, np.uint32), np.zeros(0, np.uint64), empty)
         points = kernels.parallel(drawn_kernels.draw_points, units, order, starts_w,
                                   stream_keys(stream, chip, packing.names), np.array(allowed, np.int64), width, first,
                                   thr, RATE, COUNTS, BLOCK_BITS)
-        return cls(packing, allowed, dtype, float(p_max), first, *points)
+        return cls(packing, dtype, float(p_max), first, *points)
 
     @property
     def points(self) -> int:
