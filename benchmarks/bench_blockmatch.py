@@ -18,11 +18,11 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from hardware.blockmatch import block_match
-from hardware.blockmatch.stimuli import PHOTOS, NOISE_SIGMAS, stimulus
-from sim.native import run_native
-from sim.runner import run
-from sim.suite import FRAME, FRAME_IMAGE, MAIN
+from berth.hardware.blockmatch import block_match
+from berth.hardware.blockmatch.stimuli import PHOTOS, NOISE_SIGMAS, stimulus
+from berth.sim.native import run_native
+from berth.sim.runner import run
+from berth.sim.suite import FRAME, FRAME_IMAGE, MAIN
 from timing import median_time
 
 CLOCK_NS = 10  # the cocotb bench's clock period

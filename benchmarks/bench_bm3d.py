@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from hardware.blockmatch import block_match
-from hardware.bm3d import add_noise, bm3d, psnr, reference_params, sample_photo
+from berth.hardware.blockmatch import block_match
+from berth.hardware.bm3d import add_noise, bm3d, psnr, reference_params, sample_photo
 
 # PSNR (dB) of the reference BM3D on the same photographs and sigmas (from the issue text).
 REFERENCE_DB = {("china", 15): 29.4, ("china", 25): 26.3, ("china", 50): 23.1,
@@ -61,8 +61,8 @@ def main() -> int:
                   flush=True)
     print(f"block matching took {match_s / total_s:.0%} of the BM3D wall time ({total_s:.0f} s in all)")
     if args.json:
-        from berth.fsutil import atomic_write_json
-        from berth.provenance import provenance
+        from berth.core.files import atomic_write_json
+        from berth.core.provenance import provenance
 
         atomic_write_json(args.json, {"rows": rows, "match_share": match_s / total_s,
                                       "provenance": provenance({"noise": args.seed})})

@@ -1,6 +1,6 @@
 """Cost of evaluating one model over many chips, as a ratio against clean evaluations.
 
-The sweep's evaluation task (``berth.tasks.rerr_over_chips``): the clean integer codes are
+The sweep's evaluation task (``berth.flows.tasks.rerr_over_chips``): the clean integer codes are
 computed once, each chip perturbs them, and only the examples the clean model gets right are run
 again. Baseline, measured in the same run: ``chips`` clean evaluations of the same test set.
 Target (issue 4): 50 chips at one p cost <= 1.2x fifty clean evaluations. Models are trained
@@ -18,11 +18,11 @@ import argparse
 import numba
 import torch
 
-from berth.data import load_dataset
-from berth.tasks import rerr_over_chips
-from models import create_model
-from quant.evaluate import predict
-from quant.train import TrainConfig, train
+from berth.data.datasets import load_dataset
+from berth.flows.tasks import rerr_over_chips
+from berth.models import create_model
+from berth.quant.evaluate import predict
+from berth.train.loop import TrainConfig, train
 from timing import median_time
 
 MODELS = {"lenet": {}, "simplenet": {}, "mlp": {"hidden": (256, 256)}}

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import torch
 
-from berth.data import load_dataset
-from berth.errors import BerthError
-from hardware.hls import HlsTarget, export_project, inject_chips, verify_project
-from hardware.hls.compare import csim_outputs, on_grid
-from models import create_model
-from quant.train import TrainConfig, train
+from berth.data.datasets import load_dataset
+from berth.core.errors import BerthError
+from berth.hardware.hls4ml.chips import inject_chips
+from berth.hardware.hls4ml.export import export_project
+from berth.hardware.hls4ml.target import HlsTarget
+from berth.hardware.hls4ml.verify import verify_project
+from berth.hardware.hls4ml.compare import csim_outputs, on_grid
+from berth.models import create_model
+from berth.train.loop import TrainConfig, train
 from timing import best_time
 
 SIZES = {

@@ -34,10 +34,10 @@ from typing import Callable
 import numba
 import torch
 
-from models import create_model
-from quant import kernels
-from quant.errors import RandomBitErrors
-from quant.inject import model_codes, use_codes
+from berth.models import create_model
+from berth.quant import kernels
+from berth.quant.faults import RandomBitErrors
+from berth.quant.inject import model_codes, use_codes
 from timing import interleaved_medians
 
 PS = (1e-4, 1e-2)

@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from berth.errors import BerthError
-from hardware.latency.genet import flops, plain_model, random_arch
-from hardware.latency.calibration import calibrate, calibration_archs
-from hardware.latency.cuda import check_device
-from hardware.latency.layers import predict_model_raw
-from hardware.latency.profiler import Measurer, ProfileSettings, torch_call
-from hardware.latency.report import open_table
-from hardware.latency.tables import open_store
+from berth.core.errors import BerthError
+from berth.models.genet import flops, plain_model, random_arch
+from berth.hardware.latency.calibration import calibrate, calibration_archs
+from berth.hardware.latency.cuda import check_device
+from berth.hardware.latency.layers import predict_model_raw
+from berth.hardware.latency.profiler import Measurer, ProfileSettings, torch_call
+from berth.hardware.latency.report import open_table
+from berth.hardware.latency.tables import open_store
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ import argparse
 import os
 from collections import defaultdict
 
-from hardware.latency.profiler import ProfileSettings, profile_model
-from models import create_model
+from berth.hardware.latency.profiler import ProfileSettings, profile_model
+from berth.models import create_model
 
 MODELS = {"lenet": dict(name="lenet"), "resnet20": dict(name="resnet20", in_channels=3, input_size=32)}
 

@@ -25,14 +25,14 @@ import time
 
 import numpy as np
 
-from berth.data import load_digits
-from berth.fsutil import atomic_write_json
-from models import create_model
-from quant.attack import bit_flip_attack, progressive_bit_search, random_flips
-from quant.errors import RandomBitErrors
-from quant.evaluate import predict, robust_error
-from quant.inject import use_codes
-from quant.train import TrainConfig, train
+from berth.data.datasets import load_digits
+from berth.core.files import atomic_write_json
+from berth.models import create_model
+from berth.quant.attack import bit_flip_attack, progressive_bit_search, random_flips
+from berth.quant.faults import RandomBitErrors
+from berth.quant.evaluate import predict, robust_error
+from berth.quant.inject import use_codes
+from berth.train.loop import TrainConfig, train
 
 METHODS = {
     "QAT": dict(w_max=None, method="qat"),

@@ -16,7 +16,7 @@ import sys
 import berth.commands
 
 from berth import __version__
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 
 

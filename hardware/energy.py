@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
+from berth.core.files import package_file
 
-DEFAULT_PROFILE = Path(__file__).parent / "data" / "sram_profile_stutz2021.json"
+DEFAULT_PROFILE = package_file("berth.hardware", "data", "sram_profile_stutz2021.json")
 
 
 @dataclass(frozen=True)

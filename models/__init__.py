@@ -1,5 +1,5 @@
 """Model zoo: Brevitas-quantized networks behind a registry (``create_model(name, **kw)``)."""
 
-from models.registry import create_model, list_models
+from berth.models.registry import create_model, list_models
 
 __all__ = ["create_model", "list_models"]

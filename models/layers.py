@@ -17,9 +17,9 @@ from brevitas.quant import Int8BiasPerTensorFixedPointInternalScaling, Uint8ActP
 from brevitas.quant.fixed_point import Uint8ActPerTensorFixedPointMaxInit
 from torch import nn
 
-from berth.errors import BerthError
-from quant.brevitas_quant import bind_global_ranges, weight_quant
-from quant.scheme import QuantScheme, get_scheme
+from berth.core.errors import BerthError
+from berth.quant.brevitas_quant import bind_global_ranges, weight_quant
+from berth.quant.scheme import QuantScheme, get_scheme
 
 
 HW_BIAS_BITS = 16

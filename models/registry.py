@@ -15,10 +15,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from berth.errors import BerthError
-from models.layers import QuantSpec
-from models.zoo import LeNet, MLP, ResNet20, SimpleNet
-from quant.scheme import get_scheme
+from berth.core.errors import BerthError
+from berth.models.layers import QuantSpec
+from berth.models.zoo import LeNet, MLP, ResNet20, SimpleNet
+from berth.quant.scheme import get_scheme
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.layers import QuantSpec, ReparamBatchNorm2d, ReparamGroupNorm
+from berth.models.layers import QuantSpec, ReparamBatchNorm2d, ReparamGroupNorm
 
 
 class MLP(nn.Module):

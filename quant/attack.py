@@ -10,9 +10,9 @@ of flipped bits and the loss/accuracy trajectory; none modifies the model's floa
   ``restarts`` random restarts; untargeted (maximize cross-entropy on ``y``) or ``target``-ed
   (push every prediction to class ``target``).
 * ``progressive_bit_search(model, x, y, ...) -> SearchResult`` — the baseline of Rakin et al.
-  (Bit-Flip Attack, ICCV 2019), in ``quant.bfa``.
+  (Bit-Flip Attack, ICCV 2019), in ``berth.quant.bfa``.
 * ``random_flips(model, x, y, counts, ...) -> RandomFlipResult`` — uniformly random distinct
-  bit flips, the random baseline, in ``quant.bfa``.
+  bit flips, the random baseline, in ``berth.quant.bfa``.
 
 How ``bit_flip_attack`` steps: at the current codes c, the gradient g of the objective w.r.t. the
 weights gives code gradients g·scale; a step moves the real-valued codes by
@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from berth.errors import BerthError
-from quant.bfa import RandomFlipResult, SearchResult, progressive_bit_search, random_flips
-from quant.codes import QTensor
-from quant.flips import attacked_codes, flip_deltas, loss_and_grads, popcount, with_words, words
+from berth.core.errors import BerthError
+from berth.quant.bfa import RandomFlipResult, SearchResult, progressive_bit_search, random_flips
+from berth.quant.codes import QTensor
+from berth.quant.flips import attacked_codes, flip_deltas, loss_and_grads, popcount, with_words, words
 
 __all__ = ["AttackResult", "bit_flip_attack", "SearchResult", "progressive_bit_search",
            "RandomFlipResult", "random_flips"]

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from berth.errors import BerthError
-from quant.codes import QTensor
-from quant.evaluate import predict
-from quant.flips import (attacked_codes, flip_deltas, loss_and_accuracy, loss_and_grads, popcount,
+from berth.core.errors import BerthError
+from berth.quant.codes import QTensor
+from berth.quant.evaluate import predict
+from berth.quant.flips import (attacked_codes, flip_deltas, loss_and_accuracy, loss_and_grads, popcount,
                          with_words, words)
 
 

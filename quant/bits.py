@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 
 def word_dtype(bits: int) -> np.dtype:

@@ -2,7 +2,7 @@
 
 ``weight_quant(scheme)`` returns a Brevitas injector whose ``tensor_quant`` is ``SchemeTensorQuant``:
 Brevitas layers (``QuantConv2d``/``QuantLinear``) then train with straight-through gradients on
-exactly the integers ``quant.codes`` produces, and ``layer.quant_weight().int()`` equals the
+exactly the integers ``berth.quant.codes`` produces, and ``layer.quant_weight().int()`` equals the
 QTensor codes. A global-range scheme needs the other layers' weights: ``bind_global_ranges``
 gives every quantizer its peers. ``SchemeTensorQuant.override`` makes a layer use given
 (e.g. corrupted) codes without touching its float weights — how chips are evaluated without
@@ -18,8 +18,8 @@ from brevitas.inject.enum import FloatToIntImplType
 from brevitas.proxy import WeightQuantProxyFromInjector
 from torch import nn
 
-from quant.codes import QTensor, fake_quant, quantize_tensor, weight_range
-from quant.scheme import QuantScheme
+from berth.quant.codes import QTensor, fake_quant, quantize_tensor, weight_range
+from berth.quant.scheme import QuantScheme
 
 
 class _IntQuantView(nn.Module):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from quant.scheme import QuantScheme
+from berth.quant.scheme import QuantScheme
 
 
 def container_dtype(bits: int, signed: bool) -> np.dtype:
@@ -123,7 +123,7 @@ class QTensor:
         look the codes up in that table: the same float32 numbers, at memory speed, which is
         what evaluating a new chip costs after its bits are flipped.
         """
-        from quant.kernels import lookup, parallel  # numba: imported only when a large tensor needs it
+        from berth.quant.kernels import lookup, parallel  # numba: imported only when a large tensor needs it
 
         unsigned = np.dtype(f"uint{8 * self.codes.itemsize}")
         if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize):

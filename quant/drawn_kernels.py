@@ -1,4 +1,4 @@
-"""Compiled loops of drawn chips (``quant.faultmap``), on the primitives of ``quant.kernels``.
+"""Compiled loops of drawn chips (``berth.quant.faultmap``), on the primitives of ``berth.quant.kernels``.
 
 Drawing runs the same streams as ``kernels.scatter_block`` (same seeds, counts, hashes), but keeps
 each point that some rate up to p_max keeps, instead of placing it: Poisson counts first (so
@@ -13,7 +13,7 @@ import math
 import numba as nb
 import numpy as np
 
-from quant.kernels import COUNT_SALT, MARK_BITS, block_geometry, copy, draw, plane_seed, poisson, select
+from berth.quant.kernels import COUNT_SALT, MARK_BITS, block_geometry, copy, draw, plane_seed, poisson, select
 
 
 @nb.njit(inline="always", cache=True)

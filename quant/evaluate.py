@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from quant.errors import ErrorModel
-from quant.inject import model_codes, use_codes
+from berth.quant.faults import ErrorModel
+from berth.quant.inject import model_codes, use_codes
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 Why: a chip is persistent: its weak cells are fixed, and the rate p (the supply voltage) only
 decides how many of them fail, nested in p. Stutz et al. model a chip as one stored uniform per
-bit, drawn once and compared with p at every rate. ``quant.sampling`` draws the same nested sets
+bit, drawn once and compared with p at every rate. ``berth.quant.sampling`` draws the same nested sets
 sparsely, but afresh on every call, and drawing is what costs: a Poisson count per stream and a
 hash per point. A ``FaultMap`` keeps the drawn points: for each bit that some p <= ``p_max``
 flips, the point that flips it at the lowest rate (its element and its mark), grouped by block,
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from berth.errors import BerthError
-from quant import drawn_kernels, kernels
-from quant.sampling import (BLOCK_BITS, COUNTS, NEVER, RATE, Packing, mark_thresholds, plane_xors, stream_keys,
+from berth.core.errors import BerthError
+from berth.quant import drawn_kernels, kernels
+from berth.quant.sampling import (BLOCK_BITS, COUNTS, NEVER, RATE, Packing, mark_thresholds, plane_xors, stream_keys,
                             work_units)
 
 

@@ -1,7 +1,7 @@
 """Bit flips on a model's stored codes: word views, per-bit effects, exact counts, gradients.
 
-Shared by the attacks (``quant.attack``, ``quant.bfa``). A layer's codes are handled as flat
-m-bit words (``quant.bits``); a flip set is a per-word XOR mask against the clean words, so the
+Shared by the attacks (``berth.quant.attack``, ``berth.quant.bfa``). A layer's codes are handled as flat
+m-bit words (``berth.quant.bits``); a flip set is a per-word XOR mask against the clean words, so the
 number of flipped bits is exactly the popcount of ``words ^ clean``.
 """
 
@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from berth.errors import BerthError
-from quant.bits import from_words, to_words
-from quant.brevitas_quant import quantized_layers
-from quant.codes import QTensor
-from quant.inject import model_codes, use_codes
+from berth.core.errors import BerthError
+from berth.quant.bits import from_words, to_words
+from berth.quant.brevitas_quant import quantized_layers
+from berth.quant.codes import QTensor
+from berth.quant.inject import model_codes, use_codes
 
 
 def attacked_codes(model: nn.Module, layers: list[str] | None = None) -> dict[str, QTensor]:

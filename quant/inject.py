@@ -12,10 +12,10 @@ from typing import Iterator, Mapping
 
 from torch import nn
 
-from quant.brevitas_quant import quantized_layers, scheme_quantizers
-from quant.codes import QTensor
-from quant.errors import ErrorModel
-from quant.memory import WeightMemory
+from berth.quant.brevitas_quant import quantized_layers, scheme_quantizers
+from berth.quant.codes import QTensor
+from berth.quant.faults import ErrorModel
+from berth.quant.memory import WeightMemory
 
 
 def model_codes(model: nn.Module) -> WeightMemory:

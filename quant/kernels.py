@@ -1,9 +1,9 @@
 """Compiled inner loop of the bit-error sampler (numba).
 
-``quant.sampling`` owns the semantics (the ladder of rates, stream keys, what a chip flips); this
+``berth.quant.sampling`` owns the semantics (the ladder of rates, stream keys, what a chip flips); this
 module holds only what must run at memory speed: a counter-based random number per draw, an exact
 Poisson count per stream, and the scatter of each stream's points onto bit positions, flipping
-or marking them in place. Drawn chips' loops (``quant.faultmap``) are in ``quant.drawn_kernels``.
+or marking them in place. Drawn chips' loops (``berth.quant.faultmap``) are in ``berth.quant.drawn_kernels``.
 
 Every draw is a pure function of (stream seed, draw index), so results do not depend on the
 number of threads or the order blocks run in. Floating point is strict (no fastmath) so a chip is

@@ -2,7 +2,7 @@
 
 Why: an accelerator stores a model's weights back to back, and a chip corrupts that memory as a
 whole. Keeping the codes packed the same way lets a bit-error model corrupt every tensor in one
-compiled pass over one buffer (``quant.sampling.flip_words``) instead of one call per tensor,
+compiled pass over one buffer (``berth.quant.sampling.flip_words``) instead of one call per tensor,
 which for a small model like ResNet-20 cost more than the flips themselves.
 
 Tensors are grouped by container width (8 or 16 bits): each group is a ``Segment``, its words
@@ -17,9 +17,9 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from quant.bits import word_dtype
-from quant.codes import QTensor
-from quant.sampling import Packing
+from berth.quant.bits import word_dtype
+from berth.quant.codes import QTensor
+from berth.quant.sampling import Packing
 
 
 @dataclass(frozen=True)

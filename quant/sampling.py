@@ -19,14 +19,14 @@ integers, so t is exact to 2^-46.
 A tensor's elements are cut into blocks of 2^18; each (block, bit plane, level) is its own
 stream, seeded by hashing (stream name, chip, tensor name) with (block, plane, level): "how many
 points, then where" — an exact Poisson count for the block, then one counter-based splitmix64
-hash per point giving its position and its mark (``quant.kernels.scatter_block``). A tensor's last,
+hash per point giving its position and its mark (``berth.quant.kernels.scatter_block``). A tensor's last,
 partial block is drawn over the smallest power of two that holds it (positions past the end are
 dropped), so its points also depend on the tensor's length (fixed for a given tensor). So the
 points of bit plane b are the same whatever the word width, the tensor's place in the model or
 the other tensors, and the work is independent per block (blocks run in parallel; results do not
 depend on the thread count).
 
-Tensors stored back to back in one buffer (``Packing``, as ``quant.memory.WeightMemory`` keeps a
+Tensors stored back to back in one buffer (``Packing``, as ``berth.quant.memory.WeightMemory`` keeps a
 model's codes) are sampled by one compiled call over all their blocks (``flip_words``): for a
 small model, per-tensor calls from Python cost more than the flips.
 """
@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from quant import kernels
+from berth.quant import kernels
 
 STEPS = 2  # ladder levels per octave
 TAIL = 20 * STEPS  # tail level: p_T = 2^-20
@@ -214,7 +214,7 @@ def sampled_mask(n: int, bits: int, allowed: int, stream: str, chip: int, tensor
 
 def _scatter(src: np.ndarray, out: np.ndarray, mode: int, packing: Packing, allowed: tuple[int, ...], stream: str,
              chip: int, p0: float, p1: float) -> None:
-    """Run the compiled scatter (``quant.kernels.scatter``) of the packed tensors' streams over ``src``."""
+    """Run the compiled scatter (``berth.quant.kernels.scatter``) of the packed tensors' streams over ``src``."""
     (k0, thr0), (k1, thr1) = mark_thresholds(float(p0)), mark_thresholds(float(p1))
     first = min(k0, k1)
     if first == NEVER or not any(allowed) or src.size == 0:

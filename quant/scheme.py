@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from berth.errors import BerthError, check_choice
+from berth.core.errors import BerthError, check_choice
 
 MIN_BITS, MAX_BITS = 2, 16
 

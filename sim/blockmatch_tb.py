@@ -4,7 +4,7 @@ The bench reads the frame size and every matcher parameter back from the design,
 tests run on any build. Environment variables (set by ``sim/runner.py``):
 
 * ``BM_IMAGES``: an ``.npz`` file of named 8-bit frames (made by the runner with
-  ``hardware.blockmatch.stimuli``), streamed in the order stored;
+  ``berth.hardware.blockmatch.stimuli``), streamed in the order stored;
 * ``BM_SEED``: seed of the input gaps and the output back-pressure;
 * ``BM_GAP`` / ``BM_STALL``: probability of an idle input cycle / of m_ready low.
 """
@@ -19,7 +19,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from hardware.blockmatch import BMParams, block_match
+from berth.hardware.blockmatch import BMParams, block_match
 
 Record = tuple[int, int, int, int, int]  # ref_y, ref_x, dy, dx, dist
 

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.errors import BerthError
-from berth.fsutil import atomic_write_bytes
-from berth.tools import require_tool
-from hardware.blockmatch import MatchResult, block_match
-from sim.runner import ROOT, RTL, TOP, RTLConfig, simulator_env
+from berth.core.errors import BerthError
+from berth.core.files import atomic_write_bytes
+from berth.core.tools import require_tool
+from berth.hardware.blockmatch import MatchResult, block_match
+from berth.core.files import package_file, work_dir
+from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
+from berth.sim.runner import simulator_env
 
-BENCH = ROOT / "sim" / "native" / "tb_blockmatch.cpp"
+BENCH = package_file("berth.sim", "native", "tb_blockmatch.cpp")
 # Verilator's own optimisation, and -O2 instead of verilated.mk's -Os (1.6x faster here).
 FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-MAKEFLAGS", "OPT_FAST=-O2")
 
@@ -47,11 +49,11 @@ def _check(cmd: list[str], log: Path, what: str) -> None:
         raise BerthError(f"{what} failed with exit status {proc.returncode}; see {log}")
 
 
-def build_native(cfg: RTLConfig, root: Path = ROOT / "sim_build") -> Path:
+def build_native(cfg: RTLConfig, root: Path | None = None) -> Path:
     """Compile the design and the C++ bench (once per configuration); return the executable."""
     simulator_env("verilator")
     verilator = require_tool("verilator")
-    out = root / f"native-{cfg.tag(BENCH, flags=FLAGS)}"
+    out = work_dir(root, "sim_build") / f"native-{cfg.tag(BENCH, flags=FLAGS)}"
     exe = out / "tb_blockmatch"
     if exe.exists():
         return exe
@@ -60,7 +62,7 @@ def build_native(cfg: RTLConfig, root: Path = ROOT / "sim_build") -> Path:
            "-Wno-fatal", "--top-module", TOP,
            "--Mdir", str(out / "obj"), "-o", str(exe),
            *(f"-G{k}={v}" for k, v in cfg.parameters().items()), *(f"+define+{d}" for d in cfg.defines),
-           str(RTL), str(BENCH)]
+           str(rtl_source()), str(BENCH)]
     _check(cmd, out / "build.log", "native Verilator build")
     return exe
 
@@ -84,7 +86,7 @@ def decode(records: np.ndarray, cfg: RTLConfig) -> MatchResult:
     return MatchResult(refs=rec[:, 0, :2], offsets=offs, dist=dist, count=count)
 
 
-def run_native(cfg: RTLConfig, image: np.ndarray, root: Path = ROOT / "sim_build") -> NativeRun:
+def run_native(cfg: RTLConfig, image: np.ndarray, root: Path | None = None) -> NativeRun:
     """Simulate one frame natively and return the decoded matches, cycles and wall time."""
     if image.shape != (cfg.h, cfg.w):
         raise BerthError(f"image shape {image.shape} does not match the design's frame {cfg.h}x{cfg.w}")

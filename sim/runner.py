@@ -1,54 +1,21 @@
 """Build and run the block-matching RTL under cocotb (Verilator or Icarus) via the Python runner.
 
 Each (simulator, parameters, defines) combination is built once into its own directory under
-``sim_build/`` and reused; the cocotb tests module is ``sim.blockmatch_tb``.
+``sim_build/`` and reused; the cocotb tests module is ``berth.sim.blockmatch_tb``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from berth.errors import BerthError, check_choice
-from berth.tools import require_tool
-from hardware.blockmatch import BMParams
+from berth.core.errors import BerthError, check_choice
+from berth.core.files import work_dir
+from berth.core.tools import require_tool
+from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
 
-ROOT = Path(__file__).resolve().parent.parent
-RTL = ROOT / "rtl" / "blockmatch.sv"
-TOP = "blockmatch"
 SIMULATORS = ("verilator", "icarus")
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
-
-
-@dataclass(frozen=True)
-class RTLConfig:
-    """One build of the core: frame size, matcher parameters, parallel units, Verilog defines."""
-
-    h: int = 24
-    w: int = 24
-    params: BMParams = BMParams(window=7)
-    p: int = 4
-    defines: tuple[str, ...] = field(default=())
-
-    def parameters(self) -> dict[str, int]:
-        """The Verilog parameters of ``rtl/blockmatch.sv``."""
-        bp = self.params
-        if not 1 <= self.p <= bp.window:
-            raise BerthError(f"parallel units P = {self.p} must be in [1, window = {bp.window}]")
-        if min(self.h, self.w) < bp.block:
-            raise BerthError(f"frame {self.h}x{self.w} is smaller than a {bp.block}x{bp.block} block")
-        return {"W": self.w, "H": self.h, "N": bp.block, "WS": bp.window, "STRIDE": bp.stride,
-                "METRIC": ("ssd", "sad").index(bp.metric), "K": bp.k, "TAU": bp.tau, "P": self.p}
-
-    def tag(self, *extra_sources: Path, flags: tuple[str, ...] = ()) -> str:
-        """A short name for build directories: changes with the parameters, defines, sources, flags."""
-        key = json.dumps([self.parameters(), sorted(self.defines), list(flags)]).encode()
-        for src in (RTL, *extra_sources):
-            key += src.read_bytes()
-        return hashlib.sha1(key).hexdigest()[:10]
 
 
 def simulator_env(sim: str) -> None:
@@ -72,41 +39,43 @@ def simulator_env(sim: str) -> None:
         require_tool("vvp")
 
 
-def build(sim: str, cfg: RTLConfig, root: Path = ROOT / "sim_build"):
-    """Build ``cfg`` for ``sim`` (once; later calls reuse the directory) and return the runner."""
+def build(sim: str, cfg: RTLConfig, root: Path | None = None):
+    """Build ``cfg`` for ``sim`` (once; later calls reuse the directory under ``root``, default
+    ``./sim_build``) and return the runner."""
     from cocotb_tools.runner import get_runner
 
     simulator_env(sim)
+    root = work_dir(root, "sim_build")
     runner = get_runner(sim)
     build_dir = root / f"{sim}-{cfg.tag()}"
     args = ["-Wno-fatal"] if sim == "verilator" else []
-    runner.build(sources=[RTL], hdl_toplevel=TOP, parameters=cfg.parameters(),
+    runner.build(sources=[rtl_source()], hdl_toplevel=TOP, parameters=cfg.parameters(),
                  defines={d: 1 for d in cfg.defines}, build_args=args, build_dir=build_dir,
                  timescale=("1ns", "1ps"), log_file=build_dir / "build.log")
     return runner
 
 
 def run(sim: str, cfg: RTLConfig, stimuli: list[str], seed: int = 0, gap: float = 0.2, stall: float = 0.3,
-        testcase: str | None = None, root: Path = ROOT / "sim_build") -> tuple[int, int, Path]:
+        testcase: str | None = None, root: Path | None = None) -> tuple[int, int, Path]:
     """Run the cocotb bench; return (tests, failures, path of the simulation log)."""
     from cocotb_tools.runner import get_results
 
     import numpy as np
 
-    from hardware.blockmatch.stimuli import stimulus
+    from berth.hardware.blockmatch.stimuli import stimulus
 
+    root = work_dir(root, "sim_build")
     runner = build(sim, cfg, root)
     build_dir = root / f"{sim}-{cfg.tag()}"
     frames = {name: stimulus(name, cfg.h, cfg.w, seed + i) for i, name in enumerate(stimuli)}
     images = build_dir / "images.npz"
     with open(images, "wb") as f:  # the simulator's Python loads these; scikit-learn is slow there
         np.savez(f, **frames)
-    env = {"BM_IMAGES": str(images), "BM_SEED": str(seed), "BM_GAP": str(gap), "BM_STALL": str(stall),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {"BM_IMAGES": str(images), "BM_SEED": str(seed), "BM_GAP": str(gap), "BM_STALL": str(stall)}
     xml = build_dir / f"results-{testcase or 'all'}.xml"
     log = build_dir / f"test-{testcase or 'all'}.log"
     try:
-        runner.test(test_module="sim.blockmatch_tb", hdl_toplevel=TOP, testcase=testcase, extra_env=env,
+        runner.test(test_module="berth.sim.blockmatch_tb", hdl_toplevel=TOP, testcase=testcase, extra_env=env,
                     build_dir=build_dir, test_dir=build_dir, timescale=("1ns", "1ps"), results_xml=str(xml),
                     log_file=log)
     except SystemExit:

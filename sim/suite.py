@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from hardware.blockmatch import BMParams, block_match
-from hardware.blockmatch.stimuli import ALL_STIMULI, PHOTOS, SYNTHETIC, stimulus
-from sim.runner import RTLConfig, run
+from berth.hardware.blockmatch import BMParams, block_match
+from berth.hardware.blockmatch.stimuli import ALL_STIMULI, PHOTOS, SYNTHETIC, stimulus
+from berth.hardware.blockmatch.params import RTLConfig
+from berth.sim.runner import run
 
 # The acceptance parameter sets, N1 in {4, 8} x {SSD, SAD} x K in {8, 16}, on small windows and
 # frames that are not multiples of the stride, with P not dividing the window. SAD thresholds
@@ -61,7 +62,7 @@ def _cocotb_row(sim: str, cfg: RTLConfig, stimuli: list[str], seed: int) -> dict
 
 
 def _native_row(cfg: RTLConfig, seed: int) -> dict:
-    from sim.native import mismatches, run_native
+    from berth.sim.native import mismatches, run_native
 
     image = stimulus(FRAME_IMAGE, cfg.h, cfg.w, seed)
     native = run_native(cfg, image)

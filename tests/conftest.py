@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from quant.codes import QTensor, container_dtype
+from berth.quant.codes import QTensor, container_dtype
 
 
 def make_qtensor(n: int, bits: int, signed: bool, seed: int = 0) -> QTensor:

@@ -43,10 +43,10 @@ def snapshot(store_path: Path) -> list[tuple]:
 
 def reference(tmp: Path) -> list[tuple]:
     """The table of an uninterrupted tiny sweep run in this process."""
-    from berth.driver import Driver
-    from berth.executors import SerialExecutor
-    from berth.store import Store
-    from berth.sweep import load_sweep
+    from berth.flows.driver import Driver
+    from berth.flows.executors import SerialExecutor
+    from berth.core.store import Store
+    from berth.flows.sweep import load_sweep
 
     sweep, _ = load_sweep(write_tiny(tmp, tmp / "out"))
     with Store(tmp / "ref.sqlite") as store:

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from berth.data import load_digits
-from berth.errors import BerthError
-from models import create_model
-from quant.attack import bit_flip_attack, progressive_bit_search, random_flips
-from quant.attack import _msb
-from quant.errors import RandomBitErrors
-from quant.evaluate import predict, robust_error
-from quant.flips import count_flips, popcount, words
-from quant.inject import model_codes
-from quant.train import TrainConfig, train
+from berth.data.datasets import load_digits
+from berth.core.errors import BerthError
+from berth.models import create_model
+from berth.quant.attack import bit_flip_attack, progressive_bit_search, random_flips
+from berth.quant.attack import _msb
+from berth.quant.faults import RandomBitErrors
+from berth.quant.evaluate import predict, robust_error
+from berth.quant.flips import count_flips, popcount, words
+from berth.quant.inject import model_codes
+from berth.train.loop import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_layer_subset_and_targeted_attack(trained, digits):
     last = list(clean)[-1]
     result = bit_flip_attack(trained, x, y, 8, layers=[last], target=3, iterations=8)
     assert set(result.codes) == {last} and result.flips == flipped_bits({last: clean[last]}, result.codes)[last] <= 8
-    from quant.inject import use_codes
+    from berth.quant.inject import use_codes
 
     with use_codes(trained, result.codes):
         hit = (predict(trained, x) == 3).mean()

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from berth.errors import BerthError
-from models import create_model
-from quant.errors import RandomBitErrors, StuckAtErrors
-from quant.scheme import get_scheme
+from berth.core.errors import BerthError
+from berth.models import create_model
+from berth.quant.faults import RandomBitErrors, StuckAtErrors
+from berth.quant.scheme import get_scheme
 
 CASES = [
     (lambda: RandomBitErrors(1.5), "1.5", "[0.0, 1.0]"),

@@ -1,10 +1,10 @@
-"""Statistics and semantics of the bit-error models (quant.errors)."""
+"""Statistics and semantics of the bit-error models (berth.quant.faults)."""
 
 import numpy as np
 import pytest
 
-from quant.bits import to_words
-from quant.errors import RandomBitErrors, StuckAtErrors
+from berth.quant.bits import to_words
+from berth.quant.faults import RandomBitErrors, StuckAtErrors
 
 N_BITS = 1_200_000  # >= 10^6 bits per measured rate
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from hardware.blockmatch import block_match
-from hardware.bm3d import (BM3DConfig, add_noise, bm3d, denoise_with_hardware, load_gray8, psnr,
+from berth.core.errors import BerthError
+from berth.hardware.blockmatch import block_match
+from berth.hardware.bm3d import (BM3DConfig, add_noise, bm3d, denoise_with_hardware, load_gray8, psnr,
                            reference_params, sample_photo, to_pixels)
-from hardware.bm3d.matchers import line_buffer_errors, reduce_pixel_bits, ssd_to_sad_tau
-from hardware.bm3d.study import centre_crop
-from hardware.bm3d.transforms import bior15_matrix, dct_matrix, haar_matrix, transform_2d
+from berth.hardware.bm3d.matchers import line_buffer_errors, reduce_pixel_bits, ssd_to_sad_tau
+from berth.hardware.bm3d.study import centre_crop
+from berth.hardware.bm3d.transforms import bior15_matrix, dct_matrix, haar_matrix, transform_2d
 
 # Measured (2026-11, seed 0): (noisy, final) dB on the 96 x 96 centre crops at sigma = 25.
 CROP_DB = {"china": (20.46, 25.53), "flower": (20.26, 25.01)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from hardware.blockmatch import BMParams, block_match, ref_positions
+from berth.core.errors import BerthError
+from berth.hardware.blockmatch import BMParams, block_match, ref_positions
 
 
 def spec_matches(img: np.ndarray, p: BMParams) -> np.ndarray:

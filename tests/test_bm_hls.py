@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from hardware.blockmatch import BMParams, block_match
-from hardware.blockmatch_hls import compile_csim, mismatches, read_matches, run_csim, write_pgm, write_project
-from hardware.bm3d import add_noise, reference_params, sample_photo, to_pixels
+from berth.core.errors import BerthError
+from berth.hardware.blockmatch import BMParams, block_match
+from berth.hardware.blockmatch.vitis import compile_csim, mismatches, read_matches, run_csim, write_pgm, write_project
+from berth.hardware.bm3d import add_noise, reference_params, sample_photo, to_pixels
 
 pytestmark = pytest.mark.hls
 

@@ -1,24 +1,21 @@
-"""``berth bm hls | denoise | study`` through argparse, as ``berth bm`` wires them (register_bm)."""
+"""``berth bm hls | denoise | study`` through berth's own argument parser, handlers called directly."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from berth.commands.bm_hls import register_bm
-from berth.errors import BerthError
-from hardware.bm3d.study import centre_crop
-from hardware.bm3d import sample_photo
+from berth.cli import build_parser
+from berth.core.errors import BerthError
+from berth.hardware.bm3d.study import centre_crop
+from berth.hardware.bm3d import sample_photo
 
 
 def bm(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="berth bm")
-    register_bm(parser.add_subparsers(dest="bm_command", required=True))
-    args = parser.parse_args(list(argv))
+    args = build_parser().parse_args(["bm", *argv])
     return args.handler(args)
 
 

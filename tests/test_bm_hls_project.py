@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from hardware.blockmatch import BMParams
-from hardware.blockmatch_hls import parse_csynth_xml, write_project
-from hardware.blockmatch_hls import project as project_mod
-from hardware.blockmatch_hls.report import parse_report_dir
-from hardware.blockmatch_hls.vendor import run_synthesis, store_synthesis
+from berth.core.errors import BerthError
+from berth.hardware.blockmatch import BMParams
+from berth.hardware.blockmatch.vitis import parse_csynth_xml, write_project
+from berth.hardware.blockmatch.vitis import project as project_mod
+from berth.hardware.blockmatch.vitis.report import parse_report_dir
+from berth.hardware.blockmatch.vitis.vendor import run_synthesis, store_synthesis
 
 TOP_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <profile>
@@ -195,7 +195,7 @@ def test_synthesis_with_fake_vendor_tool(tmp_path, monkeypatch):
     stored = json.loads((out / "results" / "csynth.json").read_text())
     assert stored["resources"]["LUT"] == 9876 == result["resources"]["LUT"]
     assert stored["sweep_ii"] == 1 and stored["tool"] == "vitis_hls" and stored["params"]["k"] == 8
-    from berth.store import Store
+    from berth.core.store import Store
 
     store_synthesis(result, tmp_path / "results.sqlite")
     store_synthesis(result, tmp_path / "results.sqlite")  # same configuration: replaced, not duplicated

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware.blockmatch import block_match
-from hardware.blockmatch_hls import compile_csim, mismatches, read_matches, run_csim, write_pgm, write_project
-from hardware.bm3d import add_noise, reference_params, sample_photo, to_pixels
-from hardware.bm3d.matchers import line_buffer_errors
+from berth.hardware.blockmatch import block_match
+from berth.hardware.blockmatch.vitis import compile_csim, mismatches, read_matches, run_csim, write_pgm, write_project
+from berth.hardware.bm3d import add_noise, reference_params, sample_photo, to_pixels
+from berth.hardware.bm3d.matchers import line_buffer_errors
 
 pytestmark = [pytest.mark.hls, pytest.mark.rtl, pytest.mark.slow]
 
@@ -26,8 +26,8 @@ SETS = [(8, "ssd", 16), (4, "sad", 8)]
 
 @pytest.mark.parametrize("pset", SETS, ids=lambda s: f"N1={s[0]}-{s[1]}-K={s[2]}")
 def test_golden_rtl_hls_agree(pset, tmp_path):
-    native = pytest.importorskip("sim.native")
-    from sim.runner import RTLConfig
+    native = pytest.importorskip("berth.sim.native")
+    from berth.hardware.blockmatch.params import RTLConfig
 
     n1, metric, k = pset
     params = reference_params(metric, block=n1, window=11, stride=3, k_ht=k)[0]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.blockmatch import block_match
-from hardware.blockmatch.perf import cycles_per_frame
-from hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
-from sim.runner import RTLConfig, run
-from sim.suite import ACCEPTANCE, FRAME, FRAME_IMAGE, MAIN, acceptance_stimuli, cfg_id
+from berth.hardware.blockmatch import block_match
+from berth.hardware.blockmatch.perf import cycles_per_frame
+from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
+from berth.hardware.blockmatch.params import RTLConfig
+from berth.sim.runner import run
+from berth.sim.suite import ACCEPTANCE, FRAME, FRAME_IMAGE, MAIN, acceptance_stimuli, cfg_id
 
 pytestmark = pytest.mark.rtl
 
@@ -49,7 +50,7 @@ def test_planted_bug_is_caught() -> None:
 
 @pytest.mark.slow
 def test_native_full_frame_default_window_equals_golden() -> None:
-    from sim.native import mismatches, run_native
+    from berth.sim.native import mismatches, run_native
 
     image = stimulus(FRAME_IMAGE, FRAME.h, FRAME.w, seed=0)
     native = run_native(FRAME, image)
@@ -61,9 +62,10 @@ def test_native_full_frame_default_window_equals_golden() -> None:
 def test_verilator_lint_wall_clean(cfg: RTLConfig) -> None:
     import subprocess
 
-    from sim.runner import RTL, simulator_env
+    from berth.hardware.blockmatch.params import rtl_source
+    from berth.sim.runner import simulator_env
 
     simulator_env("verilator")
     params = [f"-G{k}={v}" for k, v in cfg.parameters().items()]
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", *params, str(RTL)], capture_output=True, text=True)
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", *params, str(rtl_source())], capture_output=True, text=True)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr

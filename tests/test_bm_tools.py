@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from berth.cli import main
-from hardware.blockmatch import BMParams
-from hardware.blockmatch.perf import RESOLUTIONS, cycles_per_frame, distances_per_frame, ramb36_line_buffers
+from berth.hardware.blockmatch import BMParams
+from berth.hardware.blockmatch.perf import RESOLUTIONS, cycles_per_frame, distances_per_frame, ramb36_line_buffers
 
 
 def test_model_reproduces_the_papers_distance_rate() -> None:
@@ -31,7 +31,7 @@ def test_perf_prints_every_resolution(capsys) -> None:
 def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
     from PIL import Image
 
-    from hardware.blockmatch.stimuli import stimulus
+    from berth.hardware.blockmatch.stimuli import stimulus
 
     path = tmp_path / "photo.png"
     Image.fromarray(stimulus("flower-s15", 40, 48, seed=0)).save(path)
@@ -67,7 +67,7 @@ def test_match_rejects_colour_image(tmp_path, capsys) -> None:
 @pytest.mark.yosys
 @pytest.mark.slow
 def test_synthesis_estimates_in_range(tmp_path) -> None:
-    from hardware.blockmatch.synth import SETS, synthesize
+    from berth.hardware.blockmatch.synth import SETS, synthesize
 
     cfg = SETS["small"][0]  # N1=4, SSD, K=8, window 7, P=2, 640-pixel rows
     r = synthesize(cfg, tmp_path)
@@ -82,8 +82,8 @@ def test_synthesis_estimates_in_range(tmp_path) -> None:
 def test_native_comparison_names_the_first_difference() -> None:
     from dataclasses import replace
 
-    from hardware.blockmatch import block_match
-    from sim.native import mismatches
+    from berth.hardware.blockmatch import block_match
+    from berth.sim.native import mismatches
 
     want = block_match(np.arange(16 * 16, dtype=np.uint8).reshape(16, 16), BMParams(window=5, k=8))
     dist = want.dist.copy()

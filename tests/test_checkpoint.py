@@ -11,10 +11,10 @@ import time
 import pytest
 import torch
 
-from berth.checkpoint import build_model_from_checkpoint, load_checkpoint, save_checkpoint
-from berth.errors import BerthError
-from models import create_model
-from quant.evaluate import predict
+from berth.train.checkpoint import build_model_from_checkpoint, load_checkpoint, save_checkpoint
+from berth.core.errors import BerthError
+from berth.models import create_model
+from berth.quant.evaluate import predict
 
 
 def small_model():
@@ -131,9 +131,9 @@ def test_resume_after_sigkill_reaches_the_same_weights(tmp_path):
 
 def test_build_model_from_file_reads_both_formats(tmp_path):
     """Training checkpoints and the sweep driver's model files rebuild the same model."""
-    from berth.checkpoint import build_model_from_file, save_checkpoint
-    from berth.tasks import model_to_bytes
-    from models import create_model
+    from berth.train.checkpoint import build_model_from_file, save_checkpoint
+    from berth.flows.tasks import model_to_bytes
+    from berth.models import create_model
 
     model = create_model("lenet", scheme="fixed", bits=4, hw=True, act_bits=8, seed=3)
     model.train()(torch.rand(8, 1, 8, 8))  # Brevitas sets activation scales on the first training pass

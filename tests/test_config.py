@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from berth.config import load_config
-from berth.errors import BerthError
+from berth.core.config import load_config
+from berth.core.errors import BerthError
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from berth.data import load_dataset, load_digits
-from berth.datafiles import CIFAR_MD5, MNIST_FILES
-from berth.errors import BerthError
+from berth.data.datasets import load_dataset, load_digits
+from berth.data.readers import CIFAR_MD5, MNIST_FILES
+from berth.core.errors import BerthError
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

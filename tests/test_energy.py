@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from hardware.energy import DEFAULT_PROFILE, load_profile
+from berth.core.errors import BerthError
+from berth.hardware.energy import DEFAULT_PROFILE, load_profile
 
 
 def test_profile_has_source_and_provenance():

@@ -1,12 +1,12 @@
-"""Drawn chips (quant.faultmap): drawn once, applied at any rate, bit-identical to the sampler."""
+"""Drawn chips (berth.quant.faultmap): drawn once, applied at any rate, bit-identical to the sampler."""
 
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from quant import sampling
-from quant.errors import DrawnChip, RandomBitErrors
-from quant.memory import WeightMemory
+from berth.core.errors import BerthError
+from berth.quant import sampling
+from berth.quant.faults import DrawnChip, RandomBitErrors
+from berth.quant.memory import WeightMemory
 
 from conftest import one_numba_thread
 
@@ -80,7 +80,7 @@ def test_rate_above_the_drawn_one_and_another_layout_fail(memory, qtensor_factor
 
 
 def test_sweep_draws_each_chip_once_within_its_memory_limit(memory, monkeypatch):
-    from berth import tasks
+    from berth.flows import tasks
 
     points = [(p, k) for k in range(2) for p in (0.001, 0.01)]
     models = list(tasks.chip_models({"kind": "random"}, points, memory))

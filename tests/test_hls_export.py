@@ -12,17 +12,21 @@ import numpy as np
 import pytest
 import torch
 
-from berth.checkpoint import save_checkpoint
+from berth.train.checkpoint import save_checkpoint
 from berth.cli import main
-from berth.data import Dataset, load_dataset
-from berth.store import Store
-from berth.tools import find_tool
-from hardware.hls import HlsProject, HlsTarget, export_project, inject_chips, verify_project
-from hardware.hls.compare import csim_outputs, on_grid, software_outputs
-from models import create_model
-from quant.errors import RandomBitErrors, StuckAtErrors
-from quant.inject import model_codes, use_codes
-from quant.train import TrainConfig, train
+from berth.data.datasets import Dataset, load_dataset
+from berth.core.store import Store
+from berth.core.tools import find_tool
+from berth.hardware.hls4ml.chips import inject_chips
+from berth.hardware.hls4ml.export import export_project
+from berth.hardware.hls4ml.project import HlsProject
+from berth.hardware.hls4ml.target import HlsTarget
+from berth.hardware.hls4ml.verify import verify_project
+from berth.hardware.hls4ml.compare import csim_outputs, on_grid, software_outputs
+from berth.models import create_model
+from berth.quant.faults import RandomBitErrors, StuckAtErrors
+from berth.quant.inject import model_codes, use_codes
+from berth.train.loop import TrainConfig, train
 
 pytestmark = [pytest.mark.hls, pytest.mark.slow,
               pytest.mark.skipif(find_tool("g++") is None, reason="C simulation needs g++")]

@@ -9,17 +9,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from berth.config import load_config
-from berth.errors import BerthError
-from berth.store import Store
-from hardware.hls import HlsProject, HlsTarget, build_project, export_project, parse_csynth_xml, report_project
-from hardware.hls.check import check_modules, is_pow2
-from hardware.hls.cost import memory_words
-from hardware.hls.fold import fold_batchnorm
-from hardware.hls.weightmap import Slot, format_values, load_slots, save_slots, slot_values
-from models import create_model
-from models.layers import ReparamBatchNorm2d
-from quant.codes import QTensor
+from berth.core.config import load_config
+from berth.core.errors import BerthError
+from berth.core.store import Store
+from berth.hardware.hls4ml.export import export_project
+from berth.hardware.hls4ml.project import HlsProject
+from berth.hardware.hls4ml.synth import build_project, parse_csynth_xml, report_project
+from berth.hardware.hls4ml.target import HlsTarget
+from berth.hardware.hls4ml.check import check_modules, is_pow2
+from berth.hardware.hls4ml.cost import memory_words
+from berth.hardware.hls4ml.fold import fold_batchnorm
+from berth.hardware.hls4ml.weightmap import Slot, format_values, load_slots, save_slots, slot_values
+from berth.models import create_model
+from berth.models.layers import ReparamBatchNorm2d
+from berth.quant.codes import QTensor
 
 HW = dict(scheme="fixed", bits=8, act_bits=8, hw=True)
 

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from hardware.latency import blocks
-from hardware.latency.genet import Block, GenetArch, PlainFactory, Stage, flops, plain_model, quant_model, random_arch
-from hardware.latency.layers import LatencyTable, hook_times, layer_calls, predict
-from hardware.latency.stats import summarize
-from hardware.latency.tables import open_store
-from hardware.latency.timing import wall_timer
+from berth.hardware.latency import blocks
+from berth.models.genet import Block, GenetArch, PlainFactory, Stage, flops, plain_model, quant_model, random_arch
+from berth.hardware.latency.layers import LatencyTable, hook_times, layer_calls, predict
+from berth.hardware.latency.stats import summarize
+from berth.hardware.latency.tables import open_store
+from berth.hardware.latency.timing import wall_timer
 
 ARCH = GenetArch(8, (Stage("XX", 8, 1, 1), Stage("BL", 16, 1, 2), Stage("DW", 16, 2, 2)))
 COST = {"conv": 0.5, "batchnorm": 0.1, "relu": 0.01, "add": 0.02}
@@ -108,7 +108,7 @@ def test_block_types_shapes():
 
 
 def test_container_calls_are_counted_and_priced(tmp_path):
-    from hardware.latency.layers import CONTAINER, container_calls, predict_model
+    from berth.hardware.latency.layers import CONTAINER, container_calls, predict_model
 
     net, x = plain_model(ARCH), torch.rand(1, 1, 8, 8)
     # the model, its stem, the blocks Sequential; per block the block and its body; two projection shortcuts
@@ -136,8 +136,8 @@ def test_table_statistic_min_or_median(tmp_path):
 
 
 def test_calibration_is_the_median_ratio_and_needs_three_models():
-    from berth.errors import BerthError
-    from hardware.latency.calibration import fit
+    from berth.core.errors import BerthError
+    from berth.hardware.latency.calibration import fit
 
     cal = fit([1.0, 2.0, 4.0, 1.0], [1.2, 2.6, 5.0, 1.3])
     assert cal.scale == pytest.approx(1.275) and cal.models == 4 and cal.ratio_q1 <= cal.scale <= cal.ratio_q3
@@ -146,8 +146,8 @@ def test_calibration_is_the_median_ratio_and_needs_three_models():
 
 
 def test_stored_calibration_scales_every_prediction(tmp_path):
-    from hardware.latency.calibration import calibrate, calibration_archs, load
-    from hardware.latency.layers import predict_model, predict_model_raw
+    from berth.hardware.latency.calibration import calibrate, calibration_archs, load
+    from berth.hardware.latency.layers import predict_model, predict_model_raw
 
     shape = (1, 8, 8)
     net, x = plain_model(ARCH), torch.rand(1, *shape)

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from hardware.latency.profiler import ProfileSettings, model_key, profile_model
-from hardware.latency.tables import open_store
-from hardware.latency.variants import float_equivalent, integer_path
-from models import create_model
+from berth.hardware.latency.profiler import ProfileSettings, model_key, profile_model
+from berth.hardware.latency.tables import open_store
+from berth.hardware.latency.variants import float_equivalent, integer_path
+from berth.models import create_model
 
 QUICK = dict(repeats=5, warmup_s=0.0, block_s=0.0005)
 

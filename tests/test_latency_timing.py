@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from berth.errors import BerthError
-from hardware.latency.cuda import check_device, parse_smi
-from hardware.latency.profiler import ProfileSettings, parse_dtype
-from hardware.latency.stats import summarize
-from hardware.latency.timing import Timer, cpu_samples, event_samples, num_threads, wall_timer, warmup_by_time
+from berth.core.errors import BerthError
+from berth.hardware.latency.cuda import check_device, parse_smi
+from berth.hardware.latency.profiler import ProfileSettings, parse_dtype
+from berth.hardware.latency.stats import summarize
+from berth.hardware.latency.timing import Timer, cpu_samples, event_samples, num_threads, wall_timer, warmup_by_time
 
 NO_CUDA = not torch.cuda.is_available()
 
@@ -86,7 +86,7 @@ def test_wall_timer_stand_in_and_cpu_path_record_threads():
 
 
 def test_thread_clock_needs_one_thread_and_measures_cpu_time():
-    from hardware.latency.timing import thread_timer
+    from berth.hardware.latency.timing import thread_timer
 
     got = cpu_samples(lambda: torch.ones(8) * 2, threads=1, repeats=5, block_s=0.0005, warmup_s=0.0, clock="thread")
     assert len(got.samples_ms) == 5 and all(s >= 0 for s in got.samples_ms)
@@ -143,8 +143,8 @@ def test_parse_nvidia_smi_line():
 @pytest.mark.skipif(NO_CUDA, reason="needs an NVIDIA GPU")
 @pytest.mark.parametrize("flush,graph", [(False, False), (True, True)])
 def test_cuda_profile_runs_on_a_gpu(flush, graph):
-    from hardware.latency.profiler import profile_model
-    from models import create_model
+    from berth.hardware.latency.profiler import profile_model
+    from berth.models import create_model
 
     s = ProfileSettings(device="cuda", batches=(1, 64), dtypes=("fp32", "fp16", "bf16"), variants=("simulation", "float"),
                         repeats=20, warmup_s=0.1, l2_flush=flush, cuda_graph=graph)

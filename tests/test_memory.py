@@ -1,13 +1,13 @@
-"""Weight memory (quant.memory): packed codes, and one-pass injection equal to per-tensor injection."""
+"""Weight memory (berth.quant.memory): packed codes, and one-pass injection equal to per-tensor injection."""
 
 import pickle
 
 import numpy as np
 import pytest
 
-from quant import sampling
-from quant.errors import RandomBitErrors
-from quant.memory import WeightMemory
+from berth.quant import sampling
+from berth.quant.faults import RandomBitErrors
+from berth.quant.memory import WeightMemory
 
 from conftest import one_numba_thread
 

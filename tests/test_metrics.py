@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from berth.metrics import bootstrap_ci, paired, sign_test, summarize
+from berth.flows.metrics import bootstrap_ci, paired, sign_test, summarize
 
 
 def test_bootstrap_is_seeded_and_brackets_the_mean():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models import create_model, list_models
+from berth.models import create_model, list_models
 
 
 def flat(model):

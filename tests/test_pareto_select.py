@@ -3,10 +3,10 @@
 import pytest
 
 from berth.cli import main
-from berth.errors import BerthError
-from hardware.latency.pareto import pareto_front, select
-from hardware.latency.records import LatencyQuery, model_records
-from hardware.latency.tables import open_store
+from berth.core.errors import BerthError
+from berth.hardware.latency.pareto import pareto_front, select
+from berth.hardware.latency.records import LatencyQuery, model_records
+from berth.hardware.latency.tables import open_store
 
 # run label -> (clean error, {p: rerr}, float latency ms at batch 1)
 RUNS = {"normal": (0.02, {0.001: 0.05, 0.01: 0.60}, 0.30),
@@ -88,9 +88,9 @@ def test_pareto_and_select_commands(tmp_path, capsys):
 
 
 def test_records_carry_weight_bits_and_memory_energy_from_the_model_file(tmp_path):
-    from berth.tasks import model_to_bytes
-    from models import create_model
-    from quant.inject import model_codes
+    from berth.flows.tasks import model_to_bytes
+    from berth.models import create_model
+    from berth.quant.inject import model_codes
 
     model = create_model("mlp", scheme="rquant", bits=4, hidden=(16,))
     path = tmp_path / "m.pt"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from berth.cli import main
-from hardware.latency.tables import open_store
+from berth.hardware.latency.tables import open_store
 
 QUICK = ["--repeats", "5", "--warmup", "0", "--block-ms", "0.5"]
 
@@ -52,15 +52,15 @@ def test_profile_runs_skips_unbuildable_checkpoints(tmp_path, capsys):
 @pytest.fixture
 def small_digits(monkeypatch):
     """``load_dataset`` cut to 160 training and 60 test digits (the demo's steps, fast)."""
-    import berth.data
+    import berth.data.datasets
 
-    real = berth.data.load_dataset
+    real = berth.data.datasets.load_dataset
 
     def small(name, seed=0, **kw):
         d = real(name, seed=seed, **kw)
-        return berth.data.Dataset(d.name, d.x_train[:160], d.y_train[:160], d.x_test[:60], d.y_test[:60])
+        return berth.data.datasets.Dataset(d.name, d.x_train[:160], d.y_train[:160], d.x_test[:60], d.y_test[:60])
 
-    monkeypatch.setattr(berth.data, "load_dataset", small)
+    monkeypatch.setattr(berth.data.datasets, "load_dataset", small)
 
 
 @pytest.mark.cuda

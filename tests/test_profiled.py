@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from berth.errors import BerthError
-from quant.bits import to_words
-from quant.errors import ProfiledErrors, memory_layout
+from berth.core.errors import BerthError
+from berth.quant.bits import to_words
+from berth.quant.faults import ProfiledErrors, memory_layout
 
 
 def test_layout_packs_codes_into_words(qtensor_factory):

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from models import create_model
-from quant.bits import from_words, to_words
-from quant.brevitas_quant import quantized_layers
-from quant.codes import QTensor, _dequantize, grid_limits, quantize_tensor, weight_range
-from quant.inject import model_codes, use_codes
-from quant.scheme import PRESETS, get_scheme
+from berth.models import create_model
+from berth.quant.bits import from_words, to_words
+from berth.quant.brevitas_quant import quantized_layers
+from berth.quant.codes import QTensor, _dequantize, grid_limits, quantize_tensor, weight_range
+from berth.quant.inject import model_codes, use_codes
+from berth.quant.scheme import PRESETS, get_scheme
 
 BITS = [2, 3, 4, 8, 12, 16]
 
@@ -97,7 +97,7 @@ def test_override_changes_output_and_restores():
 
 def test_clipping_bounds_weights_but_not_norm_scales():
     model = create_model("resnet20", width=4, in_channels=3, input_size=8, scheme="symmetric", w_max=0.1)
-    from quant.train import clip_weights
+    from berth.train.loop import clip_weights
 
     with torch.no_grad():
         for p in model.parameters():

@@ -9,10 +9,10 @@ ray = pytest.importorskip("ray")
 
 
 def test_sweep_on_ray_survives_a_dying_worker(tmp_path):
-    from berth.driver import Driver
-    from berth.executors import RayExecutor
-    from berth.store import Store
-    from berth.sweep import load_sweep
+    from berth.flows.driver import Driver
+    from berth.flows.executors import RayExecutor
+    from berth.core.store import Store
+    from berth.flows.sweep import load_sweep
 
     (tmp_path / "ref").mkdir()
     expected = reference(tmp_path / "ref")

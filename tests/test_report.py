@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from berth.report import paired_table, paper_table, summaries, write_report
-from berth.store import Store
+from berth.flows.report import paired_table, paper_table, summaries, write_report
+from berth.core.store import Store
 
 LABELS = ["normal", "clipping"]
 

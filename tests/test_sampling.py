@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from quant import kernels, sampling
-from quant.errors import RandomBitErrors
+from berth.quant import kernels, sampling
+from berth.quant.faults import RandomBitErrors
 
 from conftest import one_numba_thread
 from test_bit_errors import flipped_bits, within_4_sigma

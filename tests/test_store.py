@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from berth.errors import BerthError
-from berth.store import Store
+from berth.core.errors import BerthError
+from berth.core.store import Store
 
 
 def test_core_tables_and_wal(tmp_path):
@@ -67,7 +67,7 @@ def test_not_a_database(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from berth.store import Store
+    from berth.core.store import Store
     path, who = sys.argv[1], int(sys.argv[2])
     store = Store(path)
     for i in range(150):

@@ -5,7 +5,7 @@ import io
 import json
 
 from berth.cli import main
-from berth.store import Store
+from berth.core.store import Store
 
 
 def make_store(path):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from berth.errors import BerthError
-from berth.sweep import available_methods, default_sweep_path, load_sweep, plan, read_toml
+from berth.core.errors import BerthError
+from berth.flows.sweep import available_methods, default_sweep_path, load_sweep, plan, read_toml
 from sweep_helpers import TINY, reference, snapshot, write_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ def test_default_sweep_is_packaged_and_valid():
     assert [v["name"] for v in data["variants"]] == ["normal", "rquant", "clipping", "randbet"]
     assert data["bits"] == [8, 4] and data["chips"] == 50
     if "randbet" not in available_methods():
-        pytest.skip("quant.train has no RandBET yet")
+        pytest.skip("berth.train.loop has no RandBET yet")
     sweep, _ = load_sweep(None)
     assert len(plan(sweep)) == len(sweep.models) * 4 * 2
 

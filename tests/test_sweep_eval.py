@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from berth.data import load_dataset
-from berth.tasks import chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
-from models import create_model
-from quant.errors import RandomBitErrors
-from quant.evaluate import robust_error
-from quant.inject import model_codes
+from berth.data.datasets import load_dataset
+from berth.flows.tasks import chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
+from berth.models import create_model
+from berth.quant.faults import RandomBitErrors
+from berth.quant.evaluate import robust_error
+from berth.quant.inject import model_codes
 
 
 def test_rerr_matches_the_engine_and_survives_a_round_trip():
@@ -27,10 +27,10 @@ def test_rerr_matches_the_engine_and_survives_a_round_trip():
 
 
 def test_stuck_at_and_profiled_maps_in_a_sweep(tmp_path):
-    from berth.driver import Driver
-    from berth.executors import SerialExecutor
-    from berth.store import Store
-    from berth.sweep import load_sweep
+    from berth.flows.driver import Driver
+    from berth.flows.executors import SerialExecutor
+    from berth.core.store import Store
+    from berth.flows.sweep import load_sweep
 
     rng = np.random.default_rng(0)
     np.save(tmp_path / "chipA.npy", rng.uniform(0, 0.02, size=(64, 32)))
@@ -69,8 +69,8 @@ word_width = 32
 
 
 def test_missing_map_is_named(tmp_path):
-    from berth.errors import BerthError
-    from berth.sweep import load_sweep
+    from berth.core.errors import BerthError
+    from berth.flows.sweep import load_sweep
 
     (tmp_path / "s.toml").write_text('[[errors]]\nkind = "profiled"\nmaps = ["nope.npy"]\n')
     with pytest.raises(BerthError, match="nope.npy"):

@@ -7,14 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from berth.data import Dataset, load_digits
-from berth.errors import BerthError
-from models import create_model
-from quant.brevitas_quant import quantized_layers
-from quant.flips import count_flips
-from quant.inject import model_codes
-from quant.randbet import RandomPerturbation, batch_seed, bet_backward
-from quant.train import TrainConfig, clip_weights, train
+from berth.data.datasets import Dataset, load_digits
+from berth.core.errors import BerthError
+from berth.models import create_model
+from berth.quant.brevitas_quant import quantized_layers
+from berth.quant.flips import count_flips
+from berth.quant.inject import model_codes
+from berth.train.randbet import RandomPerturbation, batch_seed, bet_backward
+from berth.train.loop import TrainConfig, clip_weights, train
 
 
 @pytest.fixture(scope="module")

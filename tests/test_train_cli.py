@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from berth.checkpoint import build_model_from_checkpoint
+from berth.train.checkpoint import build_model_from_checkpoint
 from berth.cli import main
 
 TINY = ["--set", "model='mlp'", "--set", "arch={hidden=[16]}", "--set", "train.epochs=1", "--set", "chips=2",

@@ -8,6 +8,8 @@
   berth bm hls --out DIR a Vitis-HLS project of the kernel, C-simulated against the golden model
   berth bm denoise IMAGE BM3D denoising on the hardware matcher (--sigma S)
   berth bm study         PSNR and resources of each hardware saving; line-buffer bit errors
+
+The pipelines are in ``berth.flows.blockmatch``; this module parses flags and prints.
 """
 
 from __future__ import annotations
@@ -15,26 +17,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.errors import BerthError
+import numpy as np
+
+from berth.commands.common import run_dir
+from berth.core.errors import BerthError
 
 OUT = Path("runs") / "bm"
+MATCH_FLAGS = ("block", "window", "stride", "metric", "k", "tau")
 
 
-def add_match_params(parser: argparse.ArgumentParser) -> None:
-    """Flags for every BMParams field (defaults: BM3D's hard-threshold stage)."""
-    parser.add_argument("--block", type=int, default=8, help="block side N1: 8 or 4 (default 8)")
-    parser.add_argument("--window", type=int, default=39, help="search window side, odd (default 39)")
-    parser.add_argument("--stride", type=int, default=3, help="reference stride (default 3)")
-    parser.add_argument("--metric", default="ssd", help="ssd or sad (default ssd)")
-    parser.add_argument("--k", type=int, default=16, help="group size, a power of two <= 32 (default 16)")
-    parser.add_argument("--tau", type=int, default=192_000, help="distance threshold, keep d < tau (default 192000)")
+def add_match_params(parser: argparse.ArgumentParser, fields: tuple[str, ...] = MATCH_FLAGS,
+                     k_help: str = "group size K, a power of two <= 32 (default 16)") -> None:
+    """Flags for the block matcher's parameters (defaults: BM3D's hard-threshold stage)."""
+    flags = {
+        "block": dict(type=int, default=8, help="block side N1: 8 or 4 (default 8)"),
+        "window": dict(type=int, default=39, help="search window side, odd (default 39)"),
+        "stride": dict(type=int, default=3, help="reference stride (default 3)"),
+        "metric": dict(default="ssd", help="ssd or sad (default ssd)"),
+        "k": dict(type=int, default=16, help=k_help),
+        "tau": dict(type=int, default=192_000, help="distance threshold, keep d < tau (default 192000)"),
+        "pixel_bits": dict(type=int, default=8, help="matcher pixel bits (default 8)"),
+    }
+    for name in fields:
+        parser.add_argument("--" + name.replace("_", "-"), **flags[name])
 
 
 def match_params(args: argparse.Namespace):
-    from hardware.blockmatch import BMParams
+    """The BMParams the match flags describe."""
+    from berth.hardware.blockmatch import BMParams
 
-    return BMParams(block=args.block, window=args.window, stride=args.stride, metric=args.metric, k=args.k,
-                    tau=args.tau)
+    return BMParams(**{name: getattr(args, name) for name in MATCH_FLAGS})
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,80 +87,72 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_match_params(p)
     p.set_defaults(handler=run_perf)
 
-    from berth.commands.bm_hls import register_bm
+    p = bm.add_parser("hls", help="write a Vitis HLS project; g++ C-sim == golden; vendor synthesis if installed")
+    p.add_argument("--out", required=True, help="project directory (created; an existing berth project is replaced)")
+    p.add_argument("--image", help="stimulus: an 8-bit image file (sets the frame size); default: the china "
+                   "photograph, 8-bit luma, 427x640")
+    add_match_params(p)
+    p.add_argument("--part", default="xc7z030sbg485-1", help="FPGA part for synthesis (default: Zynq-7030)")
+    p.add_argument("--clock-ns", type=float, default=4.0, help="target clock period in ns (default 4)")
+    p.add_argument("--no-csim", action="store_true", help="skip the g++ C simulation")
+    p.add_argument("--synth", choices=("auto", "yes", "no"), default="auto",
+                   help="vendor csynth: auto = when vitis-run/vitis_hls is on PATH (default), yes = required")
+    p.add_argument("--store", default=str(OUT / "results.sqlite"),
+                   help=f"results store for synthesis figures, table hls_synth (default {OUT / 'results.sqlite'})")
+    p.set_defaults(handler=run_hls)
 
-    register_bm(bm)
+    p = bm.add_parser("denoise", help="BM3D (both stages) on the hardware block matcher: PNG and PSNR")
+    p.add_argument("image", metavar="IMAGE", help="clean 8-bit image file (noise is added), or 'china'/'flower'")
+    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0..255 scale (> 0)")
+    p.add_argument("--noisy", action="store_true", help="IMAGE is already noisy: denoise it, no PSNR")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    add_match_params(p, ("metric", "window", "stride", "k", "pixel_bits"),
+                     k_help="stage-1 group size K; the Wiener stage uses 2K (default 16)")
+    p.add_argument("--out", help="output directory (default runs/bm/denoise-<time>)")
+    p.set_defaults(handler=run_denoise)
 
-
-def load_image(spec: str, size: str, seed: int):
-    """An image file (must be 8-bit grayscale) or a built-in stimulus name."""
-    import numpy as np
-
-    from hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
-
-    path = Path(spec)
-    if not path.exists():
-        try:
-            h, w = (int(v) for v in size.lower().split("x"))
-        except ValueError:
-            raise BerthError(f"--size {size!r} is not HxW, e.g. 256x256") from None
-        if spec.split("-s")[0] not in {s.split("-s")[0] for s in ALL_STIMULI}:
-            raise BerthError(f"IMAGE {spec!r} is neither a file nor a built-in stimulus "
-                             f"({', '.join(ALL_STIMULI)})")
-        return stimulus(spec, h, w, seed)
-    from PIL import Image
-
-    try:
-        img = Image.open(path)
-    except OSError as exc:
-        raise BerthError(f"cannot read image {path}: {exc}") from None
-    if img.mode != "L":
-        raise BerthError(f"image {path} has mode {img.mode!r}; need 8-bit grayscale (mode 'L')")
-    return np.asarray(img, dtype=np.uint8)
+    p = bm.add_parser("study", help="PSNR per hardware saving beside resources; PSNR vs line-buffer bit errors")
+    p.add_argument("--photos", nargs="+", default=["china", "flower"], help="sample photographs (default both)")
+    p.add_argument("--crop", type=int, default=256, help="centre crop side in pixels, 0 = full image (default 256)")
+    p.add_argument("--sigma", type=float, default=25.0, help="noise sigma (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--p", type=float, nargs="+", default=[0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1],
+                   help="line-buffer bit error rates (default 0 1e-4 1e-3 1e-2 3e-2 1e-1)")
+    p.add_argument("--chips", type=int, default=3, help="simulated chips per error rate (default 3)")
+    p.add_argument("--resources", choices=("auto", "no"), default="auto",
+                   help="Yosys estimates per variant when yosys is installed (default auto)")
+    p.add_argument("--out", help="output directory (default runs/bm/study-<time>)")
+    p.set_defaults(handler=run_study)
 
 
 def run_match(args: argparse.Namespace) -> int:
-    import io
-    import time
-
-    import numpy as np
-
-    from berth.fsutil import atomic_write_bytes
-    from hardware.blockmatch import block_match
-    from hardware.blockmatch.plot import nearest_reference, plot_matches
+    from berth.flows.blockmatch import load_image, match_image
 
     params = match_params(args)
-    image = load_image(args.image, args.size, args.seed)
-    start = time.perf_counter()
-    result = block_match(image, params)
-    seconds = time.perf_counter() - start
-    out = Path(args.out)
-    y, x = (image.shape[0] // 2, image.shape[1] // 2)
+    ref = None
     if args.ref:
         try:
-            y, x = (int(v) for v in args.ref.split(","))
+            ref = tuple(int(v) for v in args.ref.split(","))
         except ValueError:
             raise BerthError(f"--ref {args.ref!r} is not Y,X") from None
-    index = nearest_reference(result, y, x)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, refs=result.refs, offsets=result.offsets, dist=result.dist, count=result.count)
-    matches = atomic_write_bytes(out / "matches.npz", buf.getvalue())
-    png = plot_matches(image, result, params, index, out / "matches.png")
+        if len(ref) != 2:
+            raise BerthError(f"--ref {args.ref!r} is not Y,X")
+    image = load_image(args.image, args.size, args.seed)
+    run = match_image(image, params, Path(args.out), ref)
+    result = run.result
     sizes = np.bincount(result.count, minlength=params.k + 1)
     print(f"{image.shape[0]}x{image.shape[1]} image, {len(result.refs)} reference blocks, "
-          f"golden model {seconds:.2f} s")
+          f"golden model {run.seconds:.2f} s")
     print("group sizes: " + ", ".join(f"{s}: {sizes[s]}" for s in range(1, params.k + 1) if sizes[s]))
-    print(f"reference {tuple(int(v) for v in result.refs[index])}: group of {result.count[index]}")
-    print(f"wrote {matches} and {png}")
+    print(f"reference {tuple(int(v) for v in result.refs[run.reference])}: group of {result.count[run.reference]}")
+    print(f"wrote {run.matches} and {run.png}")
     return 0
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    from berth.fsutil import atomic_write_json
-    from sim.suite import simulate_all
+    from berth.flows.blockmatch import simulate
 
-    rows = simulate_all(args.simulator, args.seed, args.every_image)
-    path = atomic_write_json(Path(args.out) / "sim.json", rows)
+    rows, path = simulate(args.simulator, args.seed, args.every_image, Path(args.out))
     print(f"{'run':<44} {'result':<8} {'detail'}")
     for row in rows:
         print(f"{row['run']:<44} {'PASS' if row['passed'] else 'FAIL':<8} {row['detail']}")
@@ -157,44 +161,26 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from berth.flows.blockmatch import synthesize_sets
+    from berth.hardware.blockmatch.synth import table
 
-    from berth.fsutil import atomic_write_json
-    from hardware.blockmatch.synth import SETS, synthesize, table
-
-    out = Path(args.out)
-    results = []
-    for i, cfg in enumerate(tqdm(SETS[args.sets], desc="yosys synth_xilinx", unit="set")):
-        results.append(synthesize(cfg, out / "synth" / f"set{i}-{cfg.tag()}"))
-    path = atomic_write_json(out / "synth.json", [r.row() for r in results])
+    results, path = synthesize_sets(args.sets, Path(args.out))
     print(table(results))
     print(f"wrote {path}")
     return 0
 
 
 def run_perf(args: argparse.Namespace) -> int:
-    import json
-
-    from berth.errors import check_range
-    from hardware.blockmatch.perf import PAPER, cycles_per_frame, throughput
+    from berth.flows.blockmatch import throughput_rows
+    from berth.hardware.blockmatch.perf import PAPER
 
     params = match_params(args)
-    check_range("clock MHz", args.clock_mhz, 1, 2000)
-    check_range("parallel units P", args.p, 1, params.window)
-    scale, note = 1.0, "cycle model only (run 'berth bm sim' to check it against a simulated frame)"
-    sim_path = Path(args.sim_results)
-    if sim_path.exists():
-        native = [r for r in json.loads(sim_path.read_text()) if r.get("cycles")]
-        for r in native:
-            model = cycles_per_frame(r["h"], r["w"], params, args.p)
-            if r["params"] == {k: getattr(params, k) for k in r["params"]} and r["p"] == args.p:
-                scale = r["cycles"] / model
-                note = f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} (x{scale:.4f})"
+    note, rows = throughput_rows(params, args.p, args.clock_mhz, Path(args.sim_results))
     print(f"P = {args.p} distance units at {args.clock_mhz:g} MHz, N1={params.block}, window {params.window}, "
           f"stride {params.stride}, K={params.k}; {note}")
     print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'line-buffer RAMB36':>19} "
           f"{'dist/cycle for 30 fps':>22} {'P for 30 fps':>13}")
-    for t in throughput(params, args.p, args.clock_mhz, scale):
+    for t in rows:
         units = t.units_for_30fps if t.units_for_30fps else "> window"
         print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} "
               f"{t.distances_per_cycle_needed_30fps:>22.1f} {units:>13}")
@@ -202,4 +188,58 @@ def run_perf(args: argparse.Namespace) -> int:
           f"resources {PAPER['other_resources_share']}, {PAPER['clock_mhz']['plain']} MHz plain / "
           f"{PAPER['clock_mhz']['optimised']} MHz optimised, ~{PAPER['distances_per_cycle_1080p30_at_250mhz']} "
           f"distances per cycle needed for 1080p30 at 250 MHz")
+    return 0
+
+
+def run_hls(args: argparse.Namespace) -> int:
+    from berth.flows.blockmatch import hls_project
+
+    params = match_params(args)
+    run = hls_project(Path(args.out), params, args.image, args.part, args.clock_ns, csim=not args.no_csim,
+                      synth=args.synth, store=Path(args.store))
+    print(f"wrote {run.project} ({run.shape[0]}x{run.shape[1]} frames, N1={params.block} window={params.window} "
+          f"stride={params.stride} {params.metric.upper()} K={params.k} tau={params.tau})")
+    if run.csim is not None:
+        c = run.csim
+        print(f"g++ C simulation: {c['references']} references in {c['csim_seconds']:.1f} s, "
+              + ("bit-exact to the golden model" if c["bit_exact"]
+                 else "DIFFERS from the golden model: " + "; ".join(c["differences"])))
+    for note in run.notes:
+        print(note)
+    if run.synthesis is not None:
+        r, res = run.synthesis, run.synthesis["resources"]
+        print(f"csynth ({r['tool']}): latency {r['latency_best']}..{r['latency_worst']} cycles, interval "
+              f"{r['interval_min']}..{r['interval_max']}, sweep II {r['sweep_ii']}, est. clock "
+              f"{r['estimated_clock_ns']} ns; LUT {res['LUT']} FF {res['FF']} BRAM_18K {res['BRAM_18K']} "
+              f"DSP {res['DSP']} -> {run.project / 'results' / 'csynth.json'} and {args.store} (table hls_synth)")
+    return 0 if run.csim is None or run.csim["bit_exact"] else 1
+
+
+def run_denoise(args: argparse.Namespace) -> int:
+    from berth.flows.blockmatch import denoise
+
+    out = Path(args.out) if args.out else run_dir(OUT, "denoise")
+    rec = denoise(args.image, args.sigma, out, noisy_input=args.noisy, seed=args.seed, metric=args.metric,
+                  window=args.window, stride=args.stride, k=args.k, pixel_bits=args.pixel_bits)
+    h, w = rec["shape"]
+    if args.noisy:
+        print(f"denoised {h}x{w} at sigma {args.sigma:g} in {rec['seconds']:.1f} s (no clean image: no PSNR)")
+    else:
+        print(f"PSNR {rec['psnr_db']:.2f} dB (noisy {rec['noisy_db']:.2f}, basic estimate "
+              f"{rec['basic_db']:.2f}), sigma {args.sigma:g}, seed {args.seed}, {rec['seconds']:.1f} s")
+    print(f"wrote {out / 'denoised.png'} and {out / 'result.json'}")
+    return 0
+
+
+def run_study(args: argparse.Namespace) -> int:
+    from berth.hardware.bm3d.study import run_study as study
+
+    if not args.sigma > 0:
+        raise BerthError(f"--sigma {args.sigma!r} must be > 0")
+    out = Path(args.out) if args.out else run_dir(OUT, "study")
+    result = study(out, photos=args.photos, crop=args.crop, sigma=args.sigma, seed=args.seed, ps=args.p,
+                   chips=args.chips, resources=args.resources == "auto")
+    print(result["table"])
+    print(result["errors_table"])
+    print(f"wrote {out}/study.json, study.md, study.png, errors.png")
     return 0

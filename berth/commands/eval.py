@@ -10,8 +10,8 @@ import argparse
 from dataclasses import dataclass, field
 
 from berth.commands.common import add_config_args, run_dir
-from berth.config import load_config, to_dict
-from berth.errors import BerthError, check_range
+from berth.core.config import load_config, to_dict
+from berth.core.errors import BerthError, check_range
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from berth.data import load_dataset
-    from berth.fsutil import atomic_write_json
-    from berth.provenance import provenance
-    from models import create_model
-    from quant.errors import RandomBitErrors
-    from quant.evaluate import robust_error
-    from quant.scheme import get_scheme
-    from quant.train import TrainConfig, train
+    from berth.data.datasets import load_dataset
+    from berth.core.files import atomic_write_json
+    from berth.core.provenance import provenance
+    from berth.models import create_model
+    from berth.quant.faults import RandomBitErrors
+    from berth.quant.evaluate import robust_error
+    from berth.quant.scheme import get_scheme
+    from berth.train.loop import TrainConfig, train
 
     cfg = load_config(EvalConfig, args.config, args.overrides)
     for name in cfg.schemes:

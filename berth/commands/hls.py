@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from berth.commands.common import add_config_args
-from berth.errors import BerthError
-from hardware.hls.target import HlsTarget
+from berth.core.errors import BerthError
+from berth.hardware.hls4ml.target import HlsTarget
 
 ZOO_DEFAULTS: dict[str, dict[str, Any]] = {"resnet20": {"head": "max"}}
 
@@ -88,17 +88,17 @@ def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
     """The model to export and how it was obtained: a checkpoint file, or a zoo model trained now."""
     from pathlib import Path
 
-    from models import list_models
+    from berth.models import list_models
 
     if Path(source).is_file():
-        from berth.checkpoint import build_model_from_file
+        from berth.train.checkpoint import build_model_from_file
 
         return build_model_from_file(source), {"checkpoint": str(Path(source).resolve())}
     if source not in list_models():
         raise BerthError(f"{source!r} is neither a checkpoint file nor a zoo model; models: {', '.join(list_models())}")
-    from berth.data import load_dataset
-    from models import create_model
-    from quant.train import TrainConfig, train
+    from berth.data.datasets import load_dataset
+    from berth.models import create_model
+    from berth.train.loop import TrainConfig, train
 
     spec = cfg.model
     data = load_dataset(cfg.dataset, seed=cfg.data_seed)
@@ -113,9 +113,9 @@ def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from berth.config import load_config
-    from hardware.hls.export import export_project
-    from hardware.hls.results import store_cost
+    from berth.core.config import load_config
+    from berth.hardware.hls4ml.export import export_project
+    from berth.hardware.hls4ml.results import store_cost
 
     cfg = load_config(HlsExportConfig, args.config, args.overrides)
     model, extra = load_model(args.model, cfg)
@@ -134,9 +134,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from berth.fsutil import atomic_write_json
-    from hardware.hls.project import HlsProject
-    from hardware.hls.verify import verify_project
+    from berth.core.files import atomic_write_json
+    from berth.hardware.hls4ml.project import HlsProject
+    from berth.hardware.hls4ml.verify import verify_project
 
     project = HlsProject.load(args.project)
     res = verify_project(project, n=args.n)
@@ -153,10 +153,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
-    from berth.errors import check_range
-    from hardware.hls.inject import inject_chips
-    from hardware.hls.project import HlsProject
-    from hardware.hls.results import store_inject
+    from berth.core.errors import check_range
+    from berth.hardware.hls4ml.chips import inject_chips
+    from berth.hardware.hls4ml.project import HlsProject
+    from berth.hardware.hls4ml.results import store_inject
 
     check_range("bit error rate p", args.p, 0.0, 1.0)
     project = HlsProject.load(args.project)
@@ -172,7 +172,7 @@ def run_inject(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from hardware.hls.synth import build_project
+    from berth.hardware.hls4ml.synth import build_project
 
     xml = build_project(args.project)
     print(f"synthesis report: {xml}")
@@ -180,7 +180,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from hardware.hls.synth import report_project
+    from berth.hardware.hls4ml.synth import report_project
 
     row = report_project(args.project, args.store)
     print(f"{row['top']} on {row['part']}: latency {row['latency_best']}..{row['latency_worst']} cycles, "

@@ -1,7 +1,7 @@
 """``berth pareto``: one record per trained model, and RErr vs latency / energy saving with Pareto fronts.
 
 Joins, per trained model in the results store: clean error, mean RErr over chips at each p,
-SRAM energy saving at p (``hardware.energy``), the model's stored weight bits (from its model
+SRAM energy saving at p (``berth.hardware.energy``), the model's stored weight bits (from its model
 file), latency for one (device, batch, dtype, variant) from ``berth profile``, and the FPGA cost
 estimate of ``berth hls`` where one is stored. Writes ``records.csv`` and ``pareto.png`` (RErr vs
 latency at --p; RErr vs SRAM energy saving and RErr vs weight-memory energy over all p; fronts
@@ -37,9 +37,9 @@ def load_records(args: argparse.Namespace):
     """(records, latency query) from the store named by ``args``."""
     from pathlib import Path
 
-    from berth.errors import BerthError
-    from hardware.latency.records import LatencyQuery, model_records
-    from hardware.latency.tables import DEFAULT_STORE, open_store
+    from berth.core.errors import BerthError
+    from berth.hardware.latency.records import LatencyQuery, model_records
+    from berth.hardware.latency.tables import DEFAULT_STORE, open_store
 
     path = Path(args.store) if args.store else DEFAULT_STORE
     if not path.is_file():
@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     import io
     from pathlib import Path
 
-    from berth.fsutil import atomic_write_text
-    from hardware.latency.pareto import nearest_p, plot
+    from berth.core.files import atomic_write_text
+    from berth.hardware.latency.pareto import nearest_p, plot
 
     records, query, path = load_records(args)
     p = nearest_p(records, args.p)

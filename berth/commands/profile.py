@@ -54,9 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def settings_from(args: argparse.Namespace):
     """ProfileSettings from the command line (validates dtype, variants, batches, device)."""
-    from hardware.latency.cuda import check_device
-    from hardware.latency.profiler import ProfileSettings
-    from hardware.latency.variants import VARIANTS
+    from berth.hardware.latency.cuda import check_device
+    from berth.hardware.latency.profiler import ProfileSettings
+    from berth.hardware.latency.variants import VARIANTS
 
     dev = check_device(args.device)
     warmup = args.warmup if args.warmup is not None else (1.0 if dev.type == "cuda" else 0.2)
@@ -70,13 +70,13 @@ def load_model(args: argparse.Namespace):
     """(model, name, input shape) for MODEL: a checkpoint file or a zoo model name."""
     from pathlib import Path
 
-    from berth.errors import BerthError
-    from models import create_model
+    from berth.core.errors import BerthError
+    from berth.models import create_model
 
     if args.model is None:
         raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
     if Path(args.model).is_file():
-        from hardware.latency.checkpoints import input_shape, load_trained_model
+        from berth.hardware.latency.checkpoints import input_shape, load_trained_model
 
         model = load_trained_model(args.model)
         return model, model.berth_config["name"], input_shape(model.berth_config)
@@ -86,7 +86,7 @@ def load_model(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from hardware.latency.tables import open_store
+    from berth.hardware.latency.tables import open_store
 
     s = settings_from(args)
     if args.blocks:
@@ -112,9 +112,9 @@ def header(s) -> str:
 
 def run_targets(args: argparse.Namespace) -> list:
     """(model, name, shape, run_id) of every run in the store whose checkpoint rebuilds."""
-    from berth.errors import BerthError
-    from hardware.latency.checkpoints import input_shape, load_trained_model
-    from hardware.latency.tables import open_store
+    from berth.core.errors import BerthError
+    from berth.hardware.latency.checkpoints import input_shape, load_trained_model
+    from berth.hardware.latency.tables import open_store
 
     out = []
     with open_store(args.store) as store:
@@ -134,7 +134,7 @@ def run_targets(args: argparse.Namespace) -> list:
 
 def profile_one(store, model, name: str, shape: tuple, run_id: str, s, layers: bool) -> None:
     """Profile one model, store its rows, print notes (and the per-layer table with ``layers``)."""
-    from hardware.latency.profiler import profile_model
+    from berth.hardware.latency.profiler import profile_model
 
     print(f"\n{name} (input {'x'.join(map(str, shape))}){' run ' + run_id if run_id else ''}")
     prof = profile_model(model, shape, s, name.split("[")[0], run_id)
@@ -142,7 +142,7 @@ def profile_one(store, model, name: str, shape: tuple, run_id: str, s, layers: b
     for note in prof.notes:
         print(f"  note: {note}")
     if layers:
-        from hardware.latency.report import layer_report
+        from berth.hardware.latency.report import layer_report
 
         layer_report(store, model, shape, s, prof)
 
@@ -151,10 +151,10 @@ def run_blocks(args: argparse.Namespace, s) -> int:
     """GENet block study: measure, store, write table (Markdown) and PNG."""
     from pathlib import Path
 
-    from berth.fsutil import atomic_write_text
-    from hardware.latency import blocks
-    from hardware.latency.profiler import DTYPES, Measurer
-    from hardware.latency.tables import open_store
+    from berth.core.files import atomic_write_text
+    from berth.hardware.latency import blocks
+    from berth.hardware.latency.profiler import DTYPES, Measurer
+    from berth.hardware.latency.tables import open_store
 
     import torch
 

@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from berth.errors import BerthError
-    from berth.report import write_report
-    from berth.store import Store
-    from berth.sweep import load_sweep, sweep_dir
+    from berth.core.errors import BerthError
+    from berth.flows.report import write_report
+    from berth.core.store import Store
+    from berth.flows.sweep import load_sweep, sweep_dir
 
     sweep, _ = load_sweep(args.sweep_file, args.overrides)
     store_path = Path(args.store) if args.store else sweep_dir(sweep) / "results.sqlite"

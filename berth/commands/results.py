@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_where(items: list[str]) -> dict[str, object]:
     """``["bits=8", "label=a,b"]`` -> ``{"bits": 8, "label": ["a", "b"]}`` (numbers parsed)."""
-    from berth.errors import BerthError
+    from berth.core.errors import BerthError
 
     def value(text: str) -> object:
         for cast in (int, float):
@@ -51,8 +51,8 @@ def parse_where(items: list[str]) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from berth.errors import BerthError
-    from berth.store import Store
+    from berth.core.errors import BerthError
+    from berth.core.store import Store
 
     if not Path(args.store).exists():
         raise BerthError(f"results store {args.store!r} does not exist")
@@ -80,7 +80,7 @@ def export(rows: list[dict], target: str, fmt: str) -> None:
     import json
     import sys
 
-    from berth.fsutil import atomic_write_text
+    from berth.core.files import atomic_write_text
 
     if fmt == "json":
         text = json.dumps(rows, indent=1, default=str) + "\n"

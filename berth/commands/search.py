@@ -43,14 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from berth.data import load_dataset
-    from berth.errors import BerthError, check_range
-    from hardware.latency import search as S
-    from hardware.latency.cuda import check_device
-    from hardware.latency.genet import plain_model
-    from hardware.latency.profiler import Measurer, ProfileSettings, profile_model, torch_call
-    from hardware.latency.report import open_table
-    from hardware.latency.tables import open_store
+    from berth.data.datasets import load_dataset
+    from berth.core.errors import BerthError, check_range
+    from berth.flows import search as S
+    from berth.hardware.latency.cuda import check_device
+    from berth.models.genet import plain_model
+    from berth.hardware.latency.profiler import Measurer, ProfileSettings, profile_model, torch_call
+    from berth.hardware.latency.report import open_table
+    from berth.hardware.latency.tables import open_store
 
     check_range("bit error rate p", args.p, 0.0, 1.0)
     if not args.latency_budget > 0:

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from berth.commands.pareto import load_records
-    from hardware.latency.pareto import nearest_p, select
+    from berth.hardware.latency.pareto import nearest_p, select
 
     records, query, _ = load_records(args)
     best = select(records, args.latency_budget, args.p, query.describe())

@@ -30,11 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from berth.driver import Driver
-    from berth.executors import make_executor
-    from berth.report import write_report
-    from berth.store import Store
-    from berth.sweep import load_sweep, sweep_dir
+    from berth.flows.driver import Driver
+    from berth.flows.executors import make_executor
+    from berth.flows.report import write_report
+    from berth.core.store import Store
+    from berth.flows.sweep import load_sweep, sweep_dir
 
     sweep, path = load_sweep(args.sweep_file, args.overrides)
     store_path = Path(args.store) if args.store else sweep_dir(sweep) / "results.sqlite"
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(store, sweep: str, order: list[str]) -> None:
     """The paper's table (Err, RErr with 95% intervals) on the terminal."""
-    from berth.report import load_rows, ordered_labels, paper_table
+    from berth.flows.report import load_rows, ordered_labels, paper_table
 
     rows = load_rows(store, sweep)
     if rows:

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from berth.commands.common import add_config_args, run_dir
-from berth.config import from_dict, load_config, to_dict
-from berth.errors import BerthError, check_range
-from quant.train_config import TrainConfig
+from berth.core.config import from_dict, load_config, to_dict
+from berth.core.errors import BerthError, check_range
+from berth.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,11 @@ def resolve(args: argparse.Namespace) -> tuple[TrainCommandConfig, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from berth.data import load_dataset
-    from berth.fsutil import atomic_write_json
-    from berth.provenance import provenance
-    from models import create_model
-    from quant.train import train
+    from berth.data.datasets import load_dataset
+    from berth.core.files import atomic_write_json
+    from berth.core.provenance import provenance
+    from berth.models import create_model
+    from berth.train.loop import train
 
     cfg, out = resolve(args)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
 def robustness(model, data, cfg: TrainCommandConfig) -> list[dict]:
     """Clean error and RErr over ``cfg.chips`` chips at each p, printed as a table."""
-    from quant.errors import RandomBitErrors
-    from quant.evaluate import robust_error
+    from berth.quant.faults import RandomBitErrors
+    from berth.quant.evaluate import robust_error
 
     rows = []
     for p in cfg.p if cfg.chips else []:

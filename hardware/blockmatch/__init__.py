@@ -4,6 +4,6 @@ The spec is ``docs/blockmatch.md``; :func:`block_match` is the golden model ever
 implementation must equal exactly.
 """
 
-from hardware.blockmatch.golden import BMParams, MatchResult, block_match, check_image, ref_positions
+from berth.hardware.blockmatch.golden import BMParams, MatchResult, block_match, check_image, ref_positions
 
 __all__ = ["BMParams", "MatchResult", "block_match", "check_image", "ref_positions"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from berth.errors import BerthError, check_choice, check_range
+from berth.core.errors import BerthError, check_choice, check_range
 
 METRICS = ("ssd", "sad")
 BLOCKS = (4, 8)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hardware.blockmatch.golden import BMParams, ref_positions
+from berth.hardware.blockmatch.golden import BMParams, ref_positions
 
 RESOLUTIONS = {"640x480": (480, 640), "1280x720": (720, 1280), "1920x1080": (1080, 1920),
                "3840x2160": (2160, 3840)}

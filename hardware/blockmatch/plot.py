@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.fsutil import atomic_write_bytes
-from hardware.blockmatch.golden import BMParams, MatchResult
+from berth.core.files import atomic_write_bytes
+from berth.hardware.blockmatch.golden import BMParams, MatchResult
 
 
 def nearest_reference(result: MatchResult, y: int, x: int) -> int:

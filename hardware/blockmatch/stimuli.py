@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from berth.errors import BerthError, check_choice
+from berth.core.errors import BerthError, check_choice
 
 PHOTOS = ("china", "flower")
 SYNTHETIC = ("flat", "checkerboard", "hramp", "vramp", "dramp", "contrast", "ties")

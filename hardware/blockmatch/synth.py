@@ -14,9 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from berth.errors import BerthError
-from berth.tools import require_tool
-from sim.runner import RTL, TOP, RTLConfig
+from berth.core.errors import BerthError
+from berth.core.tools import require_tool
+from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
     params = cfg.parameters()
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
     stat = work / "stat.json"
-    script = (f"read_verilog -sv {RTL}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
+    script = (f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
               f"tee -q -o {stat} stat -json")
     log = work / "yosys.log"
     start = time.perf_counter()
@@ -89,7 +89,7 @@ def table(results: list[SynthResult]) -> str:
 
 
 def _sets() -> dict[str, list[RTLConfig]]:
-    from hardware.blockmatch.golden import BMParams
+    from berth.hardware.blockmatch.golden import BMParams
 
     small = [RTLConfig(h=480, w=640, p=2, params=BMParams(block=4, window=7, k=8, tau=3000 * 16))]
     # The acceptance sets at BM3D's window, P = 4, with 1080p line buffers.

@@ -36,9 +36,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from berth.errors import BerthError, check_choice
-from hardware.bm3d.images import to_pixels
-from hardware.bm3d.transforms import TRANSFORMS_2D, haar_matrix, transform_2d
+from berth.core.errors import BerthError, check_choice
+from berth.hardware.bm3d.images import to_pixels
+from berth.hardware.bm3d.transforms import TRANSFORMS_2D, haar_matrix, transform_2d
 
 Matcher = Callable[[np.ndarray, Any], Any]
 
@@ -177,7 +177,7 @@ def wiener_stage(noisy: np.ndarray, basic: np.ndarray, sigma: float, match: Any,
 
 def prefilter_2d(noisy: np.ndarray, sigma: float, params: Any, cfg: BM3DConfig) -> np.ndarray:
     """Each block of the reference grid hard-thresholded alone in 2-D, aggregated (matching aid)."""
-    from hardware.blockmatch import ref_positions
+    from berth.hardware.blockmatch import ref_positions
 
     block = int(params.block)
     ry = ref_positions(noisy.shape[0], block, int(params.stride))

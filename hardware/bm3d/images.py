@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 SAMPLE_PHOTOS = ("china", "flower")
 
@@ -65,7 +65,7 @@ def save_gray8(path: str | Path, image: np.ndarray) -> Path:
 
     from PIL import Image
 
-    from berth.fsutil import atomic_write_bytes
+    from berth.core.files import atomic_write_bytes
 
     buf = io.BytesIO()
     Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8), mode="L").save(buf, format="PNG")

@@ -1,13 +1,13 @@
 """BM3D with the hardware's block matcher: reference parameters, pixel precision, line-buffer errors.
 
-The matcher is always the golden model ``hardware.blockmatch.block_match`` (bit-exact to the RTL
+The matcher is always the golden model ``berth.hardware.blockmatch.block_match`` (bit-exact to the RTL
 and the HLS kernel). Two hardware savings are modelled around it, outside the spec'd core:
 
 * **Fewer pixel bits.** A ``b``-bit datapath keeps the top ``b`` bits of each pixel
   (``pixel >> (8 - b)``); the threshold is scaled with the distance (``tau / 4^(8-b)`` for SSD,
   ``tau / 2^(8-b)`` for SAD), so the same blocks stay eligible on average.
 * **Bit errors in the line buffers.** Pixels held in low-voltage line buffers are corrupted by
-  berth's ``quant.errors.RandomBitErrors`` (i.i.d. flips at rate p on the stored pixel bits, a
+  berth's ``berth.quant.faults.RandomBitErrors`` (i.i.d. flips at rate p on the stored pixel bits, a
   persistent chip: the same seed flips the same pixel bits, and the flips at p are a subset of
   those at any larger p). Only the matcher sees corrupted pixels; the filter reads its own copy.
   The same corrupted frame streamed into the RTL gives the golden model's matches on that frame.
@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from berth.errors import BerthError, check_range
-from hardware.blockmatch import BMParams, MatchResult, block_match
-from hardware.bm3d.core import BM3DConfig, BM3DResult, bm3d
+from berth.core.errors import BerthError, check_range
+from berth.hardware.blockmatch import BMParams, MatchResult, block_match
+from berth.hardware.bm3d.core import BM3DConfig, BM3DResult, bm3d
 
 # BM3D's tau_match (normal profile), in units of SSD / N1^2 on 8-bit pixels.
 TAU_MATCH_HT = 3000
@@ -60,7 +60,7 @@ def reduce_pixel_bits(pixels: np.ndarray, params: BMParams, bits: int) -> tuple[
 
 def line_buffer_errors(pixels: np.ndarray, p: float, chip: int, bits: int = 8) -> np.ndarray:
     """``pixels`` after i.i.d. bit flips at rate ``p`` on their low ``bits`` bits (persistent chip)."""
-    from quant.errors import RandomBitErrors  # imports torch; only needed with errors
+    from berth.quant.faults import RandomBitErrors  # imports torch; only needed with errors
 
     check_range("line-buffer bit error rate p", p, 0.0, 1.0)
     if p == 0:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.errors import BerthError, check_range
-from berth.fsutil import atomic_directory, atomic_write_json, atomic_write_text
-from hardware.bm3d.images import add_noise, psnr, sample_photo
-from hardware.bm3d.matchers import denoise_with_hardware, reference_params
+from berth.core.errors import BerthError, check_range
+from berth.core.files import atomic_directory, atomic_write_json, atomic_write_text
+from berth.hardware.bm3d.images import add_noise, psnr, sample_photo
+from berth.hardware.bm3d.matchers import denoise_with_hardware, reference_params
 
 VARIANTS: dict[str, dict] = {
     "reference (SSD, W39, K16, 8b, s3)": {},
@@ -52,8 +52,8 @@ def resource_estimate(kwargs: dict, cache: Path) -> dict | None:
     """
     import json
 
-    from hardware.blockmatch.synth import synthesize
-    from sim.runner import RTLConfig
+    from berth.hardware.blockmatch.synth import synthesize
+    from berth.hardware.blockmatch.params import RTLConfig
 
     if kwargs.get("pixel_bits", 8) != 8:
         return None
@@ -146,8 +146,8 @@ def run_study(out: str | Path, photos: list[str] = ("china", "flower"), crop: in
 
     Resource estimates (Yosys, when installed and ``resources``) are cached under ``synth_cache``.
     """
-    from berth.provenance import provenance
-    from berth.tools import find_tool
+    from berth.core.provenance import provenance
+    from berth.core.tools import find_tool
 
     variants = VARIANTS if variants is None else variants
     photos = list(photos)

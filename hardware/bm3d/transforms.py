@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from berth.errors import check_choice
+from berth.core.errors import check_choice
 
 TRANSFORMS_2D = ("bior1.5", "dct")
 

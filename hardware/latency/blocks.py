@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from berth.store import now_utc
-from hardware.latency.genet import BLOCKS, Block, PlainFactory, flops
-from hardware.latency.profiler import torch_call
+from berth.core.store import now_utc
+from berth.models.genet import BLOCKS, Block, PlainFactory, flops
+from berth.hardware.latency.profiler import torch_call
 
 GENET_NORMAL_STAGES = ((56, 128), (28, 192), (14, 640), (7, 640))
 
@@ -126,7 +126,7 @@ def plot(results: list[BlockResult], path, title: str) -> None:
 
     import numpy as np
 
-    from berth.fsutil import atomic_write_bytes
+    from berth.core.files import atomic_write_bytes
 
     stages = sorted({r.stage for r in results})
     labels = [next(f"stage {s}\n{r.h}x{r.h}, w{r.width}" for r in results if r.stage == s) for s in stages]

@@ -18,9 +18,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from berth.errors import BerthError
-from berth.store import now_utc
-from hardware.latency.genet import GenetArch, plain_model, random_arch
+from berth.core.errors import BerthError
+from berth.core.store import now_utc
+from berth.models.genet import GenetArch, plain_model, random_arch
 
 TABLE = "latency_calibration"
 COLUMNS = {"device": "TEXT", "dtype": "TEXT", "threads": "INTEGER", "statistic": "TEXT", "batch": "INTEGER",
@@ -62,8 +62,8 @@ def calibration_archs(n: int, seed: int, shape: tuple[int, int, int], **kw) -> l
 def calibrate(table, measure: Callable, archs: list[GenetArch], shape: tuple[int, int, int], batch: int = 1,
               progress: Callable[[str], None] | None = None) -> Calibration:
     """Fit, store and return the calibration of ``table`` at ``batch`` on ``archs`` (measured end to end)."""
-    from hardware.latency.layers import predict_model_raw
-    from hardware.latency.profiler import torch_call
+    from berth.hardware.latency.layers import predict_model_raw
+    from berth.hardware.latency.profiler import torch_call
 
     raw, measured = [], []
     for arch in archs:

@@ -1,7 +1,7 @@
 """Rebuild trained models from either checkpoint format found in a results store.
 
-``berth.checkpoint`` files (training runs, ``berth search``) and the sweep driver's model files
-(``berth.tasks.model_to_bytes``: registry config + state dict) both load with
+``berth.train.checkpoint`` files (training runs, ``berth search``) and the sweep driver's model files
+(``berth.flows.tasks.model_to_bytes``: registry config + state dict) both load with
 ``torch.load(weights_only=True)``; this module tries the first and falls back to the second, so
 ``berth profile --runs`` and the records join read every run the store points to.
 """
@@ -12,13 +12,13 @@ from pathlib import Path
 
 from torch import nn
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 
 def _genet_from_checkpoint(path: str | Path) -> nn.Module | None:
     """A ``berth search`` winner (model name "genet", not in the zoo registry), or None."""
-    from berth.checkpoint import load_checkpoint
-    from hardware.latency.genet import GenetArch, quant_model
+    from berth.train.checkpoint import load_checkpoint
+    from berth.models.genet import GenetArch, quant_model
 
     state = load_checkpoint(path)
     cfg = state.get("model_config") or {}
@@ -27,7 +27,7 @@ def _genet_from_checkpoint(path: str | Path) -> nn.Module | None:
     model = quant_model(GenetArch.from_dict(cfg["arch"]), cfg["scheme"], cfg["bits"], cfg["w_max"],
                         cfg["act_bits"], cfg["seed"])
     model.load_state_dict(state["model"])
-    from quant.brevitas_quant import bind_global_ranges
+    from berth.quant.brevitas_quant import bind_global_ranges
 
     bind_global_ranges(model)
     return model.eval()
@@ -41,7 +41,7 @@ def input_shape(config: dict) -> tuple[int, int, int]:
 
 def load_trained_model(path: str | Path) -> nn.Module:
     """The trained model at ``path`` in eval mode; a one-line BerthError if no format fits."""
-    from berth.checkpoint import build_model_from_file
+    from berth.train.checkpoint import build_model_from_file
 
     try:
         genet = _genet_from_checkpoint(path)

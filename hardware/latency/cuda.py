@@ -26,8 +26,8 @@ from typing import Callable
 
 import torch
 
-from berth.errors import BerthError
-from hardware.latency.timing import Timer, event_samples, warmup_by_time
+from berth.core.errors import BerthError
+from berth.hardware.latency.timing import Timer, event_samples, warmup_by_time
 
 SMI_FIELDS = ("name", "driver_version", "clocks.sm", "clocks.mem", "clocks.max.sm", "clocks.max.mem",
               "clocks_throttle_reasons.active", "temperature.gpu", "power.draw", "pstate")

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from berth.store import now_utc
-from hardware.latency.genet import Add
-from hardware.latency.stats import LatencyStats
-from hardware.latency.timing import Timer
+from berth.core.store import now_utc
+from berth.models.genet import Add
+from berth.hardware.latency.stats import LatencyStats
+from berth.hardware.latency.timing import Timer
 
 OPS = {nn.Conv2d: "conv", nn.Linear: "linear", nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm",
        nn.ReLU: "relu", nn.MaxPool2d: "maxpool", nn.AdaptiveAvgPool2d: "avgpool",
@@ -182,7 +182,7 @@ class LatencyTable:
 
     def __init__(self, store, measure: Callable[[Callable[[], object]], tuple], device: torch.device,
                  dtype: str, threads: int, statistic: str = "median"):
-        from berth.errors import check_choice
+        from berth.core.errors import check_choice
 
         check_choice("statistic", statistic, tuple(STATISTICS))
         self.store, self.measure, self.device, self.dtype, self.threads = store, measure, device, dtype, threads
@@ -214,7 +214,7 @@ class LatencyTable:
 
     def on_target(self, model: nn.Module, *inputs: torch.Tensor) -> tuple[nn.Module, ...]:
         """A copy of ``model`` and ``inputs`` on the table's device and dtype (what gets timed)."""
-        from hardware.latency.profiler import DTYPES
+        from berth.hardware.latency.profiler import DTYPES
 
         dtype = DTYPES[self.dtype]
         return (copy.deepcopy(model).eval().to(device=self.device, dtype=dtype),
@@ -222,7 +222,7 @@ class LatencyTable:
 
     def _measure(self, module: nn.Module, shapes: list[tuple[int, ...]]) -> LatencyStats:
         """Latency of ``module`` alone on random inputs of ``shapes``."""
-        from hardware.latency.profiler import torch_call
+        from berth.hardware.latency.profiler import torch_call
 
         gen = torch.Generator().manual_seed(0)
         stats, _ = self.measure(torch_call(*self.on_target(module, *(torch.rand(s, generator=gen) for s in shapes))))
@@ -251,8 +251,8 @@ def predict_model_raw(model: nn.Module, x: torch.Tensor, table: LatencyTable) ->
 
 def predict_model(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
     """Predicted ms of ``model`` on ``x``: the raw sum, times the table's stored calibration at
-    this batch size when there is one (``hardware.latency.calibration``)."""
-    from hardware.latency.calibration import load
+    this batch size when there is one (``berth.hardware.latency.calibration``)."""
+    from berth.hardware.latency.calibration import load
 
     raw = predict_model_raw(model, x, table)
     cal = load(table, x.shape[0])

@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 from typing import Sequence
 
-from berth.errors import BerthError
-from hardware.latency.records import Record
+from berth.core.errors import BerthError
+from berth.hardware.latency.records import Record
 
 
 def pareto_front(points: Sequence[tuple[float, float]], maximize_x: bool = False) -> list[int]:
@@ -63,7 +63,7 @@ def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from berth.fsutil import atomic_write_bytes
+    from berth.core.files import atomic_write_bytes
 
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(21, 5.4))
     timed = [r for r in records if r.latency_ms is not None and p in r.rerr]

@@ -17,10 +17,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from berth.errors import BerthError, check_choice
-from berth.store import now_utc
-from hardware.latency.stats import LatencyStats, summarize
-from hardware.latency.variants import DEPLOYABLE, VARIANTS, float_equivalent, integer_path
+from berth.core.errors import BerthError, check_choice
+from berth.core.store import now_utc
+from berth.hardware.latency.stats import LatencyStats, summarize
+from berth.hardware.latency.variants import DEPLOYABLE, VARIANTS, float_equivalent, integer_path
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
@@ -68,7 +68,7 @@ class ProfileSettings:
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise BerthError(f"threads = {self.threads!r} must be an integer >= 1")
         if self.device == "cpu" or self.device.startswith("cpu"):
-            from hardware.latency.timing import check_clock
+            from berth.hardware.latency.timing import check_clock
 
             check_clock(self.clock, self.threads)
         if self.repeats < 5:
@@ -93,7 +93,7 @@ def model_key(config: dict | None, name: str) -> str:
 
 def cpu_environment(threads: int) -> dict[str, object]:
     """CPU model, cores, thread count, load average and torch version of a CPU measurement."""
-    from berth.provenance import machine_info
+    from berth.core.provenance import machine_info
 
     cpu = ""
     try:
@@ -121,18 +121,18 @@ class Measurer:
     def __call__(self, fn: Callable[[], object]) -> tuple[LatencyStats, int]:
         """Stats of ``fn`` in ms and the calls averaged per sample."""
         if self.device.type == "cuda":
-            from hardware.latency.cuda import cuda_samples
+            from berth.hardware.latency.cuda import cuda_samples
 
             samples = cuda_samples(fn, self.device, self.s.repeats, self.s.warmup_s, self.s.l2_flush, self.s.cuda_graph)
             return summarize(samples), 1
-        from hardware.latency.timing import cpu_samples
+        from berth.hardware.latency.timing import cpu_samples
 
         got = cpu_samples(fn, self.s.thread_count, self.s.repeats, self.s.block_s, self.s.warmup_s, self.s.clock)
         return summarize(got.samples_ms), got.number
 
     def environment(self) -> dict[str, object]:
         if self.device.type == "cuda":
-            from hardware.latency.cuda import cuda_environment
+            from berth.hardware.latency.cuda import cuda_environment
 
             return cuda_environment(self.device)
         return {**cpu_environment(self.s.thread_count), "clock": self.s.clock}
@@ -176,7 +176,7 @@ def torch_call(model: nn.Module, *inputs: torch.Tensor) -> Callable[[], object]:
 def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: ProfileSettings,
                   name: str, run_id: str = "", progress: Callable[[str], None] = print) -> Profile:
     """Measure ``model`` (a Brevitas zoo model) for every requested variant, batch and dtype."""
-    from hardware.latency.cuda import check_device
+    from berth.hardware.latency.cuda import check_device
 
     device = check_device(settings.device)
     measurer = Measurer(settings, device)
@@ -195,7 +195,7 @@ def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: Profi
                          f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
                          f"p90 {stats.p90:.4f} ms")
     if device.type == "cuda":  # clocks and throttle reasons after the run too: did it throttle while measuring?
-        from hardware.latency.cuda import gpu_state
+        from berth.hardware.latency.cuda import gpu_state
 
         env["state_after"] = gpu_state(device.index or 0)
     return out

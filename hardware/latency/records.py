@@ -1,7 +1,7 @@
 """One record per trained model: clean error, RErr at each p, energy at p, latency, FPGA cost.
 
 Joined from the results store: ``runs`` (the model and how it was trained), ``robustness`` (mean
-RErr over chips per p for one error model), ``hardware.energy`` (SRAM energy saving at p), the
+RErr over chips per p for one error model), ``berth.hardware.energy`` (SRAM energy saving at p), the
 model's stored weight bits (from its checkpoint: elements x code width over its quantized layers,
 so reading all weights once at rate p costs ``weight_bits x (1 - saving(p))`` bit reads at Vmin),
 ``latency`` (this package: by run_id, else by the model's structure key, for one device, batch,
@@ -16,9 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from berth.errors import check_choice
-from hardware.latency.profiler import model_key, parse_dtype
-from hardware.latency.variants import VARIANTS
+from berth.core.errors import check_choice
+from berth.hardware.latency.profiler import model_key, parse_dtype
+from berth.hardware.latency.variants import VARIANTS
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _arch(config: dict) -> dict:
     if config.get("model_options"):
         return dict(config["model_options"])
     if isinstance(config.get("arch"), dict):
-        from hardware.latency.genet import GenetArch
+        from berth.models.genet import GenetArch
 
         return {"arch": GenetArch.from_dict(config["arch"]).label()}
     return {}
@@ -106,7 +106,7 @@ def _arch(config: dict) -> dict:
 
 def _run_key(run: dict) -> str | None:
     """The structure key of a run's model, from its checkpoint (None if unreadable)."""
-    from hardware.latency.checkpoints import trained_config
+    from berth.hardware.latency.checkpoints import trained_config
 
     cfg = trained_config(run["checkpoint"]) if run.get("checkpoint") else None
     return model_key(cfg, cfg.get("name", run["model"])) if cfg else None
@@ -123,9 +123,9 @@ def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
 
 def _weight_bits(run: dict) -> int | None:
     """Stored weight bits of the run's model (elements x code width), None if its file is unreadable."""
-    from berth.errors import BerthError
-    from hardware.latency.checkpoints import load_trained_model
-    from quant.inject import model_codes
+    from berth.core.errors import BerthError
+    from berth.hardware.latency.checkpoints import load_trained_model
+    from berth.quant.inject import model_codes
 
     if not run.get("checkpoint"):
         return None
@@ -160,7 +160,7 @@ def _fpga(store, run: dict) -> dict:
 def model_records(store, query: LatencyQuery = LatencyQuery(), errors: str = "random",
                   profile_path: str | Path | None = None) -> list[Record]:
     """One joined record per trained model in ``store`` (runs without robustness rows included)."""
-    from hardware.energy import DEFAULT_PROFILE, load_profile
+    from berth.hardware.energy import DEFAULT_PROFILE, load_profile
 
     sram = load_profile(profile_path or DEFAULT_PROFILE)
     records = []

@@ -13,10 +13,10 @@ import dataclasses
 import torch
 from torch import nn
 
-from hardware.latency.layers import LatencyTable, container_calls, hook_times, layer_calls, predict
-from hardware.latency.profiler import DTYPES, Measurer, Profile, ProfileSettings, model_key
-from hardware.latency.timing import num_threads, thread_timer, wall_timer
-from hardware.latency.variants import float_equivalent
+from berth.hardware.latency.layers import LatencyTable, container_calls, hook_times, layer_calls, predict
+from berth.hardware.latency.profiler import DTYPES, Measurer, Profile, ProfileSettings, model_key
+from berth.hardware.latency.timing import num_threads, thread_timer, wall_timer
+from berth.hardware.latency.variants import float_equivalent
 
 
 def table_settings(s: ProfileSettings) -> ProfileSettings:
@@ -42,7 +42,7 @@ def layer_report(store, model: nn.Module, shape: tuple[int, int, int], s: Profil
     table = open_table(store, s, dtype)
     timer = thread_timer() if s.clock == "thread" else wall_timer()
     if device.type == "cuda":
-        from hardware.latency.cuda import cuda_timer
+        from berth.hardware.latency.cuda import cuda_timer
 
         timer = cuda_timer(device)
     rows = []

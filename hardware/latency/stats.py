@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 
 @dataclass(frozen=True)

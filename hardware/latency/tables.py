@@ -1,4 +1,4 @@
-"""The latency tables of the results store (created through ``berth.store``'s table API).
+"""The latency tables of the results store (created through ``berth.core.store``'s table API).
 
 ``latency``         one profile: (model_key, run_id, variant, device, dtype, batch, threads, clock
                     (wall = elapsed time, CUDA events on a GPU; thread = the thread's CPU time),
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hardware.latency.calibration import COLUMNS as CALIBRATION_COLUMNS, KEY as CALIBRATION_KEY
+from berth.hardware.latency.calibration import COLUMNS as CALIBRATION_COLUMNS, KEY as CALIBRATION_KEY
 
 DEFAULT_STORE = Path("runs/sweeps/default/results.sqlite")
 
@@ -57,7 +57,7 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 
 def open_store(path: str | Path | None = None):
     """The results store at ``path`` (default: the default sweep's) with the latency tables present."""
-    from berth.store import Store
+    from berth.core.store import Store
 
     store = Store(Path(path) if path else DEFAULT_STORE)
     for name, (columns, key) in TABLES.items():

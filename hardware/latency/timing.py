@@ -1,7 +1,7 @@
 """Timing one iteration honestly: an event-pair timer abstraction, warm-up by time, the CPU path.
 
 A ``Timer`` is an event factory plus a synchronize function. On a GPU the events are
-``torch.cuda.Event(enable_timing=True)`` and ``torch.cuda.synchronize`` (``hardware.latency.cuda``):
+``torch.cuda.Event(enable_timing=True)`` and ``torch.cuda.synchronize`` (``berth.hardware.latency.cuda``):
 asynchronous kernel launches are timed on the device, and the host waits once, after the last
 iteration. On the CPU (and in tests) ``WallEvent`` is a stand-in with the same two methods
 (``record``, ``elapsed_time`` in ms), so ``event_samples`` is one code path for both.
@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Protocol
 
 import torch
 
-from berth.errors import BerthError
+from berth.core.errors import BerthError
 
 
 class Event(Protocol):

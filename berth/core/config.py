@@ -1,0 +1,138 @@
+"""Typed configuration: dataclasses loaded from TOML, with CLI overrides.
+
+Precedence is defaults < config file < ``--set key=value`` flags (timm's order). Every key is
+checked against the dataclass: an unknown key or a value of the wrong type is a one-line error
+naming the file, the key and what is allowed. Nested dataclasses map to TOML tables and to dotted
+override keys (``--set train.epochs=3``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from berth.core.errors import BerthError
+
+T = TypeVar("T")
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Check ``value`` against the type ``hint`` (converting int->float, list->tuple)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(arg, value, where)
+            except BerthError as exc:
+                errors.append(str(exc))
+        raise BerthError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise BerthError(f"{where} = {value!r}; allowed: {', '.join(map(repr, args))}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise BerthError(f"{where} = {value!r} must be a list")
+        inner = args[0] if args else Any
+        items = [_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise BerthError(f"{where} = {value!r} must be a table")
+        return {k: _coerce(args[1] if args else Any, v, f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise BerthError(f"{where} must be a table of {_type_name(hint)} keys")
+        return from_dict(hint, value, where)
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is bool or hint is str:
+        if isinstance(value, hint):
+            return value
+    else:
+        raise TypeError(f"unsupported config type {hint!r} at {where}")
+    raise BerthError(f"{where} = {value!r} must be of type {_type_name(hint)}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    for key in data:
+        if key not in names:
+            raise BerthError(f"{where}: unknown key {key!r}; allowed: {', '.join(names)}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The resolved configuration as plain data (tuples become lists), for saving beside results."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+    return plain(dataclasses.asdict(obj))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b=value`` into (["a","b"], value); value is parsed as TOML, else kept a string."""
+    if "=" not in text:
+        raise BerthError(f"override {text!r} must look like key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def merge(base: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set ``base[path[0]][path[1]]... = value`` in place, creating tables on the way."""
+    node = base
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise BerthError(f"override key {'.'.join(path)!r}: {part!r} is not a table")
+    node[path[-1]] = value
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning a missing file or a syntax error into a one-line BerthError."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise BerthError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BerthError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] = ()) -> T:
+    """Defaults of ``cls`` < TOML file at ``path`` < ``key=value`` overrides."""
+    data: dict[str, Any] = read_toml(path) if path else {}
+    for text in overrides:
+        keys, value = parse_override(text)
+        merge(data, keys, value)
+    where = str(path) if path else "config"
+    return from_dict(cls, data, where)

@@ -1,0 +1,84 @@
+"""Atomic file and directory writes: write to a temporary sibling, then rename.
+
+A reader (or a killed writer) never sees a half-written file; a failed write leaves the old
+file untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (fsync'd temp file in the same directory, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
+    """Build a directory in a temporary sibling and rename it to ``path`` on success.
+
+    With ``replace`` an existing ``path`` is swapped out only after the new one is complete.
+    On any exception the temporary directory is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists() and replace:
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """A data file shipped inside an installed berth package (RTL, templates, benches, profiles).
+
+    Located through ``importlib.resources``, so it works from a source checkout, an editable or a
+    regular install alike; callers only read it, never write beside it.
+    """
+    from importlib import resources
+
+    return Path(str(resources.files(package).joinpath(*parts)))
+
+
+def work_dir(root: str | os.PathLike | None, default: str) -> Path:
+    """Where build or simulation outputs go: ``root`` if given, else ``default`` under the
+    current working directory (never inside the installed package)."""
+    return Path(root if root is not None else Path.cwd() / default).resolve()

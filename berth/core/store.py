@@ -1,0 +1,273 @@
+"""The results store: one SQLite file in WAL mode that loses nothing and never duplicates.
+
+Why SQLite: one file a person can copy, transactions that survive SIGKILL at any instant (a
+transaction is either wholly in the file or not at all), and several processes may write at once
+(WAL mode + a busy timeout + ``BEGIN IMMEDIATE``: writers queue instead of failing). Every row
+has a primary key and inserts ignore rows already present, so re-running finished work after a
+crash changes nothing.
+
+Core tables (created by ``Store(path)``)
+---------------------------------------
+``sweeps``      name (key), config JSON (the resolved sweep), created, updated (UTC ISO strings).
+``runs``        one trained model: run_id (key), sweep, label, model, scheme, bits, method, w_max
+                (0 = no clipping), seed, config JSON (everything that built it), seeds JSON,
+                versions JSON, machine JSON, clean_error, history JSON (per-epoch metrics),
+                checkpoint (path), started / finished (UNIX time), train_s (seconds).
+``evals``       one evaluation of a run under one error model: (run_id, errors) key, spec JSON,
+                clean_error, n_test, chips, eval_s, machine JSON, finished. Written in the same
+                transaction as its ``robustness`` rows: an evals row means all of them are there.
+``robustness``  one row per (run_id, errors, p, chip): rerr (fraction in [0, 1]).
+``results``     a view joining the three: one row per (run, errors, p, chip) with the run's axes.
+
+API for other subsystems (keep it stable)
+-----------------------------------------
+``store.ensure_table(name, columns, key=())``  create a table if missing; ``columns`` maps
+    column name -> type, one of INTEGER, REAL, TEXT, BLOB, JSON (JSON values are encoded on
+    insert and decoded on query). Columns missing from an existing table are added; a column
+    whose type differs is an error. ``key`` lists the primary-key columns. Example::
+
+        store.ensure_table("latency", {"run_id": "TEXT", "device": "TEXT", "batch": "INTEGER",
+                                       "ms": "REAL", "extra": "JSON"}, key=("run_id", "device", "batch"))
+``store.insert(name, rows, on_conflict="ignore")``  insert one dict or a list of dicts in one
+    transaction; ``on_conflict`` is "ignore" (keep the stored row), "replace" or "error". Returns
+    the number of rows written.
+``store.query(name, where=None, order_by=None)``  rows of a table or view as dicts;
+    ``where`` maps column -> value (equality) or column -> list of values (IN).
+``store.transaction()``  a context manager for several writes that must land together.
+``store.tables()``  names of tables and views.
+
+Names of tables and columns must be plain identifiers (letters, digits, underscore).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from berth.core.errors import BerthError
+
+TYPES = ("INTEGER", "REAL", "TEXT", "BLOB", "JSON")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SCHEMA_VERSION = 1
+
+CORE_TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "sweeps": ({"name": "TEXT", "config": "JSON", "created": "TEXT", "updated": "TEXT"}, ("name",)),
+    "runs": ({"run_id": "TEXT", "sweep": "TEXT", "label": "TEXT", "model": "TEXT", "scheme": "TEXT",
+              "bits": "INTEGER", "method": "TEXT", "w_max": "REAL", "seed": "INTEGER", "config": "JSON",
+              "seeds": "JSON", "versions": "JSON", "machine": "JSON", "clean_error": "REAL",
+              "history": "JSON", "checkpoint": "TEXT", "started": "REAL", "finished": "REAL",
+              "train_s": "REAL"}, ("run_id",)),
+    "evals": ({"run_id": "TEXT", "errors": "TEXT", "spec": "JSON", "clean_error": "REAL", "n_test": "INTEGER",
+               "chips": "INTEGER", "eval_s": "REAL", "machine": "JSON", "finished": "REAL"},
+              ("run_id", "errors")),
+    "robustness": ({"run_id": "TEXT", "errors": "TEXT", "p": "REAL", "chip": "INTEGER", "rerr": "REAL"},
+                   ("run_id", "errors", "p", "chip")),
+}
+
+RESULTS_VIEW = """
+CREATE VIEW IF NOT EXISTS results AS
+SELECT r.sweep, r.label, r.model, r.scheme, r.bits, r.method, r.w_max, r.seed, b.run_id,
+       b.errors, b.p, b.chip, e.clean_error, b.rerr
+FROM robustness b JOIN runs r ON r.run_id = b.run_id
+JOIN evals e ON e.run_id = b.run_id AND e.errors = b.errors
+"""
+
+
+def _ident(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not _IDENT.match(name):
+        raise BerthError(f"store {what} {name!r} is not allowed; allowed: letters, digits and _")
+    return name
+
+
+def now_utc() -> str:
+    """The current UTC time as an ISO string (seconds)."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """A results store in one SQLite file (see the module docstring for tables and API)."""
+
+    def __init__(self, path: str | Path, timeout: float = 120.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise BerthError(f"results store {str(self.path)!r} is not a usable SQLite file ({exc})") from None
+        self._depth = 0
+        with self.transaction():
+            for name, (columns, key) in CORE_TABLES.items():
+                self.ensure_table(name, columns, key)
+            self._db.execute(RESULTS_VIEW)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the connection (the file stays consistent at any time)."""
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside land together or not at all (nested calls join the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- generic tables ------------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """Names of the tables and views in the store."""
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
+        return [r[0] for r in rows]
+
+    def columns(self, name: str) -> dict[str, str]:
+        """``{column: declared type}`` of a table or view (empty if it does not exist)."""
+        return {r[1]: r[2].upper() for r in self._db.execute(f"PRAGMA table_info({_ident(name, 'table')})")}
+
+    def ensure_table(self, name: str, columns: Mapping[str, str], key: Iterable[str] = ()) -> None:
+        """Create table ``name`` if missing; add missing columns; reject a changed column type."""
+        _ident(name, "table")
+        key = tuple(key)
+        for col, typ in columns.items():
+            _ident(col, "column")
+            if typ.upper() not in TYPES:
+                raise BerthError(f"store column {name}.{col} has type {typ!r}; allowed: {', '.join(TYPES)}")
+        for col in key:
+            if col not in columns:
+                raise BerthError(f"store table {name!r}: key column {col!r} is not among its columns")
+        with self.transaction():
+            existing = self.columns(name)
+            if not existing:
+                cols = ", ".join(f"{c} {t.upper()}" for c, t in columns.items())
+                pk = f", PRIMARY KEY ({', '.join(key)})" if key else ""
+                self._db.execute(f"CREATE TABLE {name} ({cols}{pk})")
+                return
+            for col, typ in columns.items():
+                if col not in existing:
+                    self._db.execute(f"ALTER TABLE {name} ADD COLUMN {col} {typ.upper()}")
+                elif existing[col] != typ.upper():
+                    raise BerthError(f"store column {name}.{col} is {existing[col]}, not {typ.upper()}")
+
+    def insert(self, name: str, rows: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+               on_conflict: str = "ignore") -> int:
+        """Insert rows (dicts) into table ``name`` in one transaction; returns rows written."""
+        verbs = {"ignore": "INSERT OR IGNORE", "replace": "INSERT OR REPLACE", "error": "INSERT"}
+        if on_conflict not in verbs:
+            raise BerthError(f"unknown on_conflict {on_conflict!r}; allowed: {', '.join(verbs)}")
+        rows = [rows] if isinstance(rows, Mapping) else list(rows)
+        if not rows:
+            return 0
+        types = self.columns(name)
+        if not types:
+            raise BerthError(f"store has no table {name!r}; create it with ensure_table first")
+        written = 0
+        with self.transaction():
+            for row in rows:
+                unknown = set(row) - set(types)
+                if unknown:
+                    raise BerthError(f"store table {name!r} has no column {sorted(unknown)[0]!r}; "
+                                     f"allowed: {', '.join(types)}")
+                cols = list(row)
+                values = [_encode(row[c], types[c]) for c in cols]
+                sql = f"{verbs[on_conflict]} INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                written += self._db.execute(sql, values).rowcount
+        return written
+
+    def query(self, name: str, where: Mapping[str, Any] | None = None, order_by: str | None = None) -> list[dict]:
+        """Rows of table or view ``name`` as dicts, filtered by equality (or IN for lists)."""
+        types = self.columns(name)
+        if not types:
+            raise BerthError(f"store has no table {name!r}; allowed: {', '.join(self.tables())}")
+        clauses, params = [], []
+        for col, value in (where or {}).items():
+            if col not in types:
+                raise BerthError(f"store table {name!r} has no column {col!r}; allowed: {', '.join(types)}")
+            if isinstance(value, (list, tuple, set)):
+                value = list(value)
+                clauses.append(f"{col} IN ({', '.join('?' * len(value))})")
+                params += value
+            else:
+                clauses.append(f"{col} = ?")
+                params.append(value)
+        sql = f"SELECT * FROM {name}" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        if order_by:
+            for col in order_by.split(","):
+                if col.strip() not in types:
+                    raise BerthError(f"cannot order {name!r} by {col.strip()!r}; allowed: {', '.join(types)}")
+            sql += f" ORDER BY {order_by}"
+        cur = self._db.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [{c: _decode(v, types.get(c, "")) for c, v in zip(names, r)} for r in cur]
+
+    # -- sweeps, runs, evaluations ----------------------------------------------------------------
+
+    def add_sweep(self, name: str, config: Mapping[str, Any]) -> None:
+        """Record (or refresh) a sweep's resolved configuration."""
+        stamp = now_utc()
+        with self.transaction():
+            self.insert("sweeps", {"name": name, "config": dict(config), "created": stamp, "updated": stamp})
+            self._db.execute("UPDATE sweeps SET config = ?, updated = ? WHERE name = ?",
+                             (_encode(dict(config), "JSON"), stamp, name))
+
+    def add_run(self, row: Mapping[str, Any]) -> bool:
+        """Record a finished training run; False if its run_id was already stored."""
+        return self.insert("runs", row) == 1
+
+    def add_evaluation(self, evaluation: Mapping[str, Any], rerr: Iterable[tuple[float, int, float]]) -> bool:
+        """Record one evaluation and its (p, chip, rerr) rows atomically; False if already stored."""
+        key = {"run_id": evaluation["run_id"], "errors": evaluation["errors"]}
+        rows = [{**key, "p": float(p), "chip": int(c), "rerr": float(r)} for p, c, r in rerr]
+        with self.transaction():
+            if not self.insert("evals", evaluation):
+                return False
+            self.insert("robustness", rows)
+        return True
+
+    def done_runs(self, sweep: str | None = None) -> dict[str, dict]:
+        """``{run_id: run row}`` of finished training runs (of one sweep, or all)."""
+        rows = self.query("runs", {"sweep": sweep} if sweep else None)
+        return {r["run_id"]: r for r in rows}
+
+    def done_evals(self) -> set[tuple[str, str]]:
+        """``{(run_id, errors)}`` of finished evaluations."""
+        return {(r[0], r[1]) for r in self._db.execute("SELECT run_id, errors FROM evals")}
+
+
+def _encode(value: Any, typ: str) -> Any:
+    if typ == "JSON":
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def _decode(value: Any, typ: str) -> Any:
+    if typ == "JSON" and value is not None:
+        return json.loads(value)
+    return value

@@ -1,0 +1,197 @@
+"""The block matcher's pipelines: match an image, simulate the RTL, synthesize, predict throughput,
+write and C-simulate the HLS kernel, denoise with BM3D, and the study of hardware savings.
+
+Each function takes plain values, does the work, writes its outputs atomically and returns what
+the command line prints; ``berth bm`` only parses flags and prints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from berth.core.errors import BerthError, check_range
+from berth.core.files import atomic_directory, atomic_write_bytes, atomic_write_json
+from berth.core.provenance import provenance
+from berth.hardware.blockmatch import BMParams, MatchResult, block_match
+
+
+def load_image(spec: str, size: str = "256x256", seed: int = 0) -> np.ndarray:
+    """An 8-bit grayscale image file, or a built-in stimulus name cropped to ``size`` (HxW)."""
+    from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
+
+    path = Path(spec)
+    if not path.exists():
+        try:
+            h, w = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise BerthError(f"--size {size!r} is not HxW, e.g. 256x256") from None
+        if spec.split("-s")[0] not in {s.split("-s")[0] for s in ALL_STIMULI}:
+            raise BerthError(f"IMAGE {spec!r} is neither a file nor a built-in stimulus "
+                             f"({', '.join(ALL_STIMULI)})")
+        return stimulus(spec, h, w, seed)
+    from PIL import Image
+
+    try:
+        img = Image.open(path)
+    except OSError as exc:
+        raise BerthError(f"cannot read image {path}: {exc}") from None
+    if img.mode != "L":
+        raise BerthError(f"image {path} has mode {img.mode!r}; need 8-bit grayscale (mode 'L')")
+    return np.asarray(img, dtype=np.uint8)
+
+
+@dataclass
+class MatchRun:
+    """Golden-model matches of one image and the files written for them."""
+
+    result: MatchResult
+    seconds: float
+    reference: int
+    matches: Path
+    png: Path
+
+
+def match_image(image: np.ndarray, params: BMParams, out: Path, ref: tuple[int, int] | None = None) -> MatchRun:
+    """Match ``image`` with the golden model; save the matches and a PNG of the group nearest ``ref``."""
+    from berth.hardware.blockmatch.plot import nearest_reference, plot_matches
+
+    start = time.perf_counter()
+    result = block_match(image, params)
+    seconds = time.perf_counter() - start
+    y, x = ref if ref is not None else (image.shape[0] // 2, image.shape[1] // 2)
+    index = nearest_reference(result, y, x)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, refs=result.refs, offsets=result.offsets, dist=result.dist, count=result.count)
+    matches = atomic_write_bytes(out / "matches.npz", buf.getvalue())
+    png = plot_matches(image, result, params, index, out / "matches.png")
+    return MatchRun(result, seconds, index, matches, png)
+
+
+def simulate(simulator: str, seed: int, every_image: bool, out: Path) -> tuple[list[dict], Path]:
+    """RTL == golden on every configuration of the suite; rows and the JSON file they went to."""
+    from berth.sim.suite import simulate_all
+
+    rows = simulate_all(simulator, seed, every_image)
+    return rows, atomic_write_json(out / "sim.json", rows)
+
+
+def synthesize_sets(sets: str, out: Path) -> tuple[list, Path]:
+    """Yosys estimates of one named list of configurations; results and their JSON file."""
+    from tqdm import tqdm
+
+    from berth.hardware.blockmatch.synth import SETS, synthesize
+
+    results = [synthesize(cfg, out / "synth" / f"set{i}-{cfg.tag()}")
+               for i, cfg in enumerate(tqdm(SETS[sets], desc="yosys synth_xilinx", unit="set"))]
+    return results, atomic_write_json(out / "synth.json", [r.row() for r in results])
+
+
+def throughput_rows(params: BMParams, units: int, clock_mhz: float, sim_results: Path) -> tuple[str, list]:
+    """Frames per second at standard sizes; the cycle model is scaled to a simulated frame when
+    ``sim_results`` (from ``simulate``) holds one with the same parameters."""
+    from berth.hardware.blockmatch.perf import cycles_per_frame, throughput
+
+    check_range("clock MHz", clock_mhz, 1, 2000)
+    check_range("parallel units P", units, 1, params.window)
+    scale, note = 1.0, "cycle model only (run 'berth bm sim' to check it against a simulated frame)"
+    if sim_results.exists():
+        try:
+            rows = json.loads(sim_results.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BerthError(f"--sim-results {str(sim_results)!r} is not a 'berth bm sim' result ({exc})") from None
+        for r in (r for r in rows if isinstance(r, dict) and r.get("cycles")):
+            model = cycles_per_frame(r["h"], r["w"], params, units)
+            if r["params"] == {k: getattr(params, k) for k in r["params"]} and r["p"] == units:
+                scale = r["cycles"] / model
+                note = f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} (x{scale:.4f})"
+    return note, throughput(params, units, clock_mhz, scale)
+
+
+@dataclass
+class HlsRun:
+    """A written HLS kernel project and what was checked on it."""
+
+    project: Path
+    shape: tuple[int, int]
+    csim: dict[str, Any] | None = None
+    synthesis: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def hls_project(out: Path, params: BMParams, image_path: str | None, part: str, clock_ns: float,
+                csim: bool = True, synth: str = "auto", store: Path | None = None) -> HlsRun:
+    """Write the Vitis HLS project; C-simulate it against the golden model; synthesize it where
+    the vendor tool is installed (``synth``: auto, yes or no) and file its report in ``store``."""
+    from berth.hardware.blockmatch.vitis.csim import compile_csim, mismatches, read_matches, run_csim
+    from berth.hardware.blockmatch.vitis.project import check_out_dir, write_project
+    from berth.hardware.blockmatch.vitis.vendor import find_hls_tool, missing_message, run_synthesis, store_synthesis
+    from berth.hardware.bm3d.images import load_gray8, sample_photo
+
+    check_out_dir(out)
+    if synth == "yes" and find_hls_tool() is None:
+        raise BerthError(missing_message())
+    image = load_gray8(image_path) if image_path else sample_photo("china")
+    stimulus = image_path or "scikit-learn china photograph, 8-bit luma"
+    run = HlsRun(write_project(out, params, image, stimulus=stimulus, part=part, clock_ns=clock_ns), image.shape)
+    if csim:
+        binary = compile_csim(run.project)
+        start = time.perf_counter()
+        got = read_matches(run_csim(binary, run.project / "tb" / "input.pgm", run.project / "csim" / "matches.txt"),
+                           params)
+        seconds = time.perf_counter() - start
+        diff = mismatches(block_match(image, params), got)
+        run.csim = {"bit_exact": not diff, "differences": diff, "references": len(got.refs), "csim_seconds": seconds}
+        atomic_write_json(run.project / "results" / "csim.json", run.csim)
+    if synth != "no":
+        if find_hls_tool() is None:
+            run.notes.append(f"synthesis skipped: {missing_message()}")
+        else:
+            run.synthesis = run_synthesis(run.project)
+            if store is not None:
+                store_synthesis(run.synthesis, store)
+    return run
+
+
+def load_clean(spec: str) -> np.ndarray:
+    """A clean 8-bit image: a sample photograph by name, or an image file."""
+    from berth.hardware.bm3d.images import SAMPLE_PHOTOS, load_gray8, sample_photo
+
+    if spec in SAMPLE_PHOTOS and not Path(spec).exists():
+        return sample_photo(spec)
+    return load_gray8(spec)
+
+
+def denoise(image_spec: str, sigma: float, out: Path, noisy_input: bool = False, seed: int = 0,
+            metric: str = "ssd", window: int = 39, stride: int = 3, k: int = 16, pixel_bits: int = 8) -> dict:
+    """Both BM3D stages on the hardware matcher (the Wiener stage with 2K, at most 32); writes the
+    denoised image, the basic estimate and a JSON record to ``out``; returns the record."""
+    from berth.hardware.bm3d import add_noise, denoise_with_hardware, psnr, save_gray8
+
+    if not sigma > 0:
+        raise BerthError(f"--sigma {sigma!r} must be > 0")
+    image = load_clean(image_spec)
+    noisy = image.astype(np.float64) if noisy_input else add_noise(image, sigma, seed)
+    start = time.perf_counter()
+    res = denoise_with_hardware(noisy, sigma, metric=metric, window=window, stride=stride, k_ht=k,
+                                k_wiener=min(2 * k, 32), pixel_bits=pixel_bits)
+    seconds = time.perf_counter() - start
+    record = {"image": image_spec, "shape": list(image.shape), "sigma": sigma, "seed": None if noisy_input else seed,
+              "matcher": {"metric": metric, "window": window, "stride": stride, "k_ht": k,
+                          "k_wiener": min(2 * k, 32), "pixel_bits": pixel_bits},
+              "seconds": seconds, "provenance": provenance({} if noisy_input else {"noise": seed})}
+    if not noisy_input:
+        record.update(noisy_db=psnr(image, noisy), basic_db=psnr(image, res.basic), psnr_db=psnr(image, res.final))
+    with atomic_directory(out, replace=False) as tmp:
+        save_gray8(tmp / "denoised.png", res.final)
+        save_gray8(tmp / "basic.png", res.basic)
+        if not noisy_input:
+            save_gray8(tmp / "noisy.png", noisy)
+        atomic_write_json(tmp / "result.json", record)
+    return record

@@ -1,0 +1,139 @@
+"""Where sweep tasks run: in this process, a local process pool (default), or a Ray cluster.
+
+All three share one small interface so the driver does not care: ``submit(key, fn, arg)``
+queues a task, ``wait()`` blocks until at least one finishes and returns ``[(key, result)]``,
+``pending()`` counts what is still out. Results come back to the driver, which alone writes the
+store. A worker that dies (killed, out of memory, a lost node) is retried up to ``retries`` times;
+an exception raised by the task itself is a bug or bad input and is raised at once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+from berth.core.errors import BerthError
+
+Task = Callable[[Any], Any]
+EXECUTORS = ("local", "serial", "ray")
+
+
+class SerialExecutor:
+    """Runs each task in this process when ``wait()`` is called (for debugging and benchmarks)."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[str, Task, Any]] = []
+
+    def submit(self, key: str, fn: Task, arg: Any) -> None:
+        self._queue.append((key, fn, arg))
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def wait(self) -> list[tuple[str, Any]]:
+        key, fn, arg = self._queue.pop(0)
+        return [(key, fn(arg))]
+
+    def shutdown(self) -> None:
+        self._queue.clear()
+
+
+class LocalExecutor:
+    """A pool of ``workers`` spawned processes; a dead worker breaks the pool, so the pool is
+    rebuilt and every task that was in flight is submitted again (each at most ``retries`` times)."""
+
+    def __init__(self, workers: int | None = None, retries: int = 3):
+        self.workers = max(1, workers or min(os.cpu_count() or 1, 8))
+        self.retries = retries
+        self._tasks: dict[str, tuple[Task, Any, int]] = {}
+        self._futures: dict[cf.Future, str] = {}
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+
+    def submit(self, key: str, fn: Task, arg: Any) -> None:
+        self._tasks[key] = (fn, arg, 0)
+        self._futures[self._pool.submit(fn, arg)] = key
+
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    def wait(self) -> list[tuple[str, Any]]:
+        done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
+        out = []
+        for fut in done:
+            key = self._futures.pop(fut)
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                self._futures[fut] = key
+                self._restart()
+                return out
+            del self._tasks[key]
+            out.append((key, result))
+        return out
+
+    def _restart(self) -> None:
+        """A worker died: rebuild the pool and resubmit every unfinished task."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        self._futures.clear()
+        for key, (fn, arg, tries) in list(self._tasks.items()):
+            if tries >= self.retries:
+                raise BerthError(f"task {key} lost its worker {tries + 1} times; giving up")
+            self._tasks[key] = (fn, arg, tries + 1)
+            self._futures[self._pool.submit(fn, arg)] = key
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor:
+    """Tasks on a Ray cluster (``address``; None starts a local instance). Each task asks for one
+    CPU, and one GPU when the cluster has any; Ray retries a task whose worker died."""
+
+    def __init__(self, address: str | None = None, retries: int = 3, num_cpus: int | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise BerthError("--executor ray needs the ray package (pip install ray==2.60.0)") from None
+        self._ray = ray
+        if not ray.is_initialized():
+            kw = {"address": address} if address else {"num_cpus": num_cpus}
+            ray.init(include_dashboard=False, log_to_driver=False, **kw)
+        gpus = ray.cluster_resources().get("GPU", 0)
+        self._options = {"max_retries": retries, "num_cpus": 1, "num_gpus": 1 if gpus else 0}
+        self._remote: dict[Task, Any] = {}
+        self._refs: dict[Any, str] = {}
+
+    def submit(self, key: str, fn: Task, arg: Any) -> None:
+        if fn not in self._remote:
+            self._remote[fn] = self._ray.remote(fn)
+        self._refs[self._remote[fn].options(**self._options).remote(arg)] = key
+
+    def pending(self) -> int:
+        return len(self._refs)
+
+    def wait(self) -> list[tuple[str, Any]]:
+        ready, _ = self._ray.wait(list(self._refs), num_returns=1)
+        return [(self._refs.pop(ref), self._ray.get(ref)) for ref in ready]
+
+    def shutdown(self) -> None:
+        for ref in self._refs:
+            self._ray.cancel(ref, force=True)
+        self._refs.clear()
+
+
+def make_executor(kind: str, workers: int | None = None, address: str | None = None):
+    """The executor ``kind`` ("local" process pool, "serial" in-process, or "ray")."""
+    if kind not in EXECUTORS:
+        raise BerthError(f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "ray":
+        return RayExecutor(address, num_cpus=workers)
+    return LocalExecutor(workers)

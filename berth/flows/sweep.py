@@ -1,0 +1,293 @@
+"""Sweep files: what to train and how to evaluate it, validated in full before any work starts.
+
+A sweep is a TOML file. Runs are the product models x schemes x bits x methods x w_max x seeds,
+or, with ``[[variants]]`` (named recipes of scheme, method and w_max), models x variants x bits x
+seeds. Every run is evaluated under each ``[[errors]]`` model at every ``p`` on ``chips``
+persistent chips (chip k is the same chip for every model and nested across p, the paper's
+protocol). Example::
+
+    name = "mine"
+    models = ["lenet"]
+    bits = [8, 4]
+    seeds = [0]
+    p = [0.001, 0.01]
+    chips = 50
+    train = { epochs = 10 }
+
+    [[variants]]
+    name = "clipping"
+    scheme = "rquant"
+    w_max = 0.1          # 0 = no clipping
+
+    [[errors]]
+    kind = "random"      # or "stuck_at" (value = 0, 1 or "random"), or "profiled" (maps = [...])
+
+Results go to ``<out>/<name>/``: ``results.sqlite`` (see ``berth.core.store``), ``sweep.json`` (the
+resolved sweep), ``checkpoints/`` and ``report/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from berth.core.config import from_dict, merge, parse_override, read_toml, to_dict
+from berth.core.errors import BerthError
+
+ERROR_KINDS = ("random", "stuck_at", "profiled")
+SWEEP_AXES_IN_TRAIN = ("seed", "method")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named training recipe: quantization scheme, training method and clipping (0 = none)."""
+
+    name: str
+    scheme: str = "rquant"
+    method: str = "qat"
+    w_max: float = 0.0
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """One bit-error model to evaluate under.
+
+    ``random``: i.i.d. flips of persistent chips; ``stuck_at``: stuck cells reading ``value``
+    (0, 1 or "random"); ``profiled``: measured chip maps (``.npy``, one chip per file, laid over
+    memory as ``word_width``-bit words, ``map_kind`` "prob" or "stuck"); its p is the map's mean
+    per-bit error rate.
+    """
+
+    kind: str = "random"
+    name: str = ""
+    value: int | str = "random"
+    maps: list[str] = field(default_factory=list)
+    word_width: int = 32
+    map_kind: str = "prob"
+    seed: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A paired comparison in the report: method ``a`` against ``b`` on the same chips."""
+
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A robustness sweep (see the module docstring)."""
+
+    name: str = "sweep"
+    dataset: str = "digits"
+    data_seed: int = 0
+    models: list[str] = field(default_factory=lambda: ["lenet"])
+    model_options: dict[str, Any] = field(default_factory=dict)
+    schemes: list[str] = field(default_factory=lambda: ["rquant"])
+    bits: list[int] = field(default_factory=lambda: [8])
+    methods: list[str] = field(default_factory=lambda: ["qat"])
+    w_max: list[float] = field(default_factory=lambda: [0.0])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    variants: list[Variant] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+    p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01, 0.025])
+    chips: int = 50
+    errors: list[ErrorSpec] = field(default_factory=lambda: [ErrorSpec()])
+    compare: list[Compare] = field(default_factory=list)
+    out: str = "runs/sweeps"
+
+
+def default_sweep_path() -> Path:
+    """The sweep file embedded in the package (digits: normal, rquant, clipping, RandBET)."""
+    return Path(str(resources.files("berth") / "sweeps" / "default.toml"))
+
+
+def load_sweep(path: str | Path | None = None, overrides: list[str] = ()) -> tuple[Sweep, Path]:
+    """Read, override and fully validate a sweep file (the embedded default when ``path`` is None)."""
+    path = Path(path) if path else default_sweep_path()
+    data = read_toml(path)
+    for text in overrides:
+        keys, value = parse_override(text)
+        merge(data, keys, value)
+    sweep = from_dict(Sweep, data, str(path))
+    return resolve(validate(sweep, str(path), path.parent), str(path)), path
+
+
+def _check(ok: bool, where: str, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise BerthError(f"{where}: {key} = {value!r} is not allowed; allowed: {allowed}")
+
+
+def _train_config(train: dict[str, Any], where: str, key: str):
+    """The berth.train.loop.TrainConfig of a ``train`` table (unknown keys and wrong types rejected)."""
+    from berth.train.config import TrainConfig
+
+    for axis in SWEEP_AXES_IN_TRAIN:
+        _check(axis not in train, where, f"{key}.{axis}", train.get(axis), f"set {axis} with the sweep's "
+               f"{'seeds' if axis == 'seed' else 'methods / variants'} key, not in {key}")
+    try:
+        return from_dict(TrainConfig, train, f"{where}: {key}")
+    except BerthError as exc:
+        text = str(exc)
+        raise BerthError(text if text.startswith(where) else f"{where}: {key}: {text}") from None
+
+
+def available_methods() -> tuple[str, ...]:
+    """Training methods of ``berth.train.loop`` (qat, randbet, advbet)."""
+    from berth.train.config import METHODS
+
+    return tuple(METHODS)
+
+
+def validate(s: Sweep, where: str, base: Path) -> Sweep:
+    """Check every value; errors name the file, the key and what is allowed."""
+    from berth.models import list_models
+    from berth.quant.scheme import MAX_BITS, MIN_BITS, PRESETS
+
+    from berth.data.datasets import DATASETS
+
+    _check(s.dataset in DATASETS, where, "dataset", s.dataset, ", ".join(DATASETS))
+    _check(s.chips >= 1, where, "chips", s.chips, "integers >= 1")
+    for key in ("models", "bits", "seeds", "p", "errors"):
+        _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
+    for i, m in enumerate(s.models):
+        _check(m in list_models(), where, f"models[{i}]", m, ", ".join(list_models()))
+    for i, b in enumerate(s.bits):
+        _check(MIN_BITS <= b <= MAX_BITS, where, f"bits[{i}]", b, f"integers {MIN_BITS}..{MAX_BITS}")
+    for i, p in enumerate(s.p):
+        _check(0.0 <= p <= 1.0, where, f"p[{i}]", p, "bit error rates in [0, 1]")
+    methods = available_methods()
+    for i, sc in enumerate(s.schemes):
+        _check(sc in PRESETS, where, f"schemes[{i}]", sc, ", ".join(PRESETS))
+    for i, me in enumerate(s.methods):
+        _check(me in methods, where, f"methods[{i}]", me, ", ".join(methods))
+    for i, w in enumerate(s.w_max):
+        _check(w >= 0, where, f"w_max[{i}]", w, "numbers >= 0 (0 = no clipping)")
+    for i, v in enumerate(s.variants):
+        _check(v.scheme in PRESETS, where, f"variants[{i}].scheme", v.scheme, ", ".join(PRESETS))
+        _check(v.method in methods, where, f"variants[{i}].method", v.method, ", ".join(methods))
+        _check(v.w_max >= 0, where, f"variants[{i}].w_max", v.w_max, "numbers >= 0 (0 = no clipping)")
+    names = [v.name for v in s.variants]
+    _check(len(set(names)) == len(names), where, "variants.name", names, "distinct names")
+    _train_config(s.train, where, "train")
+    for i, v in enumerate(s.variants):
+        _train_config({**s.train, **v.train}, where, f"variants[{i}].train")
+    errors = [_validate_errors(e, where, f"errors[{i}]", base) for i, e in enumerate(s.errors)]
+    labels = [e.label for e in errors]
+    _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
+    for m in s.models:
+        _check_model(m, s.model_options, where)
+    return dataclasses.replace(s, errors=errors)
+
+
+def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpec:
+    """Check one error spec; profiled map paths become absolute (relative to the sweep file)."""
+    from berth.quant.faults import load_chip_map
+
+    _check(e.kind in ERROR_KINDS, where, f"{key}.kind", e.kind, ", ".join(ERROR_KINDS))
+    if e.kind == "stuck_at":
+        _check(e.value in (0, 1, "random"), where, f"{key}.value", e.value, "0, 1, \"random\"")
+    if e.kind != "profiled":
+        _check(not e.maps, where, f"{key}.maps", e.maps, "maps only with kind = \"profiled\"")
+        return e
+    _check(len(e.maps) > 0, where, f"{key}.maps", e.maps, "a non-empty list of .npy chip maps")
+    _check(e.map_kind in ("prob", "stuck"), where, f"{key}.map_kind", e.map_kind, "prob, stuck")
+    _check(1 <= e.word_width <= 1024, where, f"{key}.word_width", e.word_width, "integers 1..1024")
+    maps = [str((base / m).resolve()) for m in e.maps]
+    for m in maps:
+        load_chip_map(m, e.word_width, e.map_kind)
+    return dataclasses.replace(e, maps=maps)
+
+
+def _check_model(name: str, options: dict[str, Any], where: str) -> None:
+    from berth.models import create_model
+
+    try:
+        create_model(name, **options)
+    except BerthError as exc:
+        raise BerthError(f"{where}: model_options: {exc}") from None
+
+
+def resolve(s: Sweep, where: str = "sweep") -> Sweep:
+    """Fill in defaults: every run's train table gets all TrainConfig fields; compare pairs."""
+    train = to_dict(_train_config(s.train, "", "train"))
+    train = {k: v for k, v in train.items() if k not in SWEEP_AXES_IN_TRAIN}
+    variants = [dataclasses.replace(v, train={**train, **v.train}) for v in s.variants]
+    compare = s.compare
+    labels = run_labels(s)
+    if not compare:
+        compare = [Compare(a, b) for b, a in zip(labels, labels[1:])]
+    for c in compare:
+        for side in (c.a, c.b):
+            _check(side in labels, where, "compare", side, ", ".join(labels))
+    return dataclasses.replace(s, train=train, variants=variants, compare=compare)
+
+
+def recipes(s: Sweep) -> list[tuple[str, str, str, float, dict[str, Any]]]:
+    """(label, scheme, method, w_max, train table) of every training recipe, in file order."""
+    if s.variants:
+        return [(v.name, v.scheme, v.method, v.w_max, {**s.train, **v.train}) for v in s.variants]
+    out = []
+    for sc in s.schemes:
+        for me in s.methods:
+            for w in s.w_max:
+                label = f"{sc}-{me}" + (f"-w{w:g}" if w else "")
+                out.append((label, sc, me, w, dict(s.train)))
+    return out
+
+
+def run_labels(s: Sweep) -> list[str]:
+    return [r[0] for r in recipes(s)]
+
+
+def plan(s: Sweep) -> list[dict[str, Any]]:
+    """Every training run of the sweep as a plain config with a stable ``run_id``.
+
+    The id hashes the sweep name and everything that decides the trained weights, so a restarted
+    sweep finds its finished runs, and a changed setting is a new run.
+    """
+    runs = []
+    for model in s.models:
+        for label, scheme, method, w_max, train in recipes(s):
+            for bits in s.bits:
+                for seed in s.seeds:
+                    train_cfg = {**train, "seed": seed, "method": method}
+                    run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
+                           "scheme": scheme, "bits": bits, "method": method, "w_max": w_max, "seed": seed,
+                           "dataset": s.dataset, "data_seed": s.data_seed, "train": train_cfg}
+                    digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
+                    runs.append({**run, "run_id": digest[:16]})
+    return runs
+
+
+def error_jobs(s: Sweep) -> list[dict[str, Any]]:
+    """The error specs as plain data for eval tasks (profiled maps get their mean rates)."""
+    from berth.quant.faults import load_chip_map
+
+    jobs = []
+    for e in s.errors:
+        spec = {**dataclasses.asdict(e), "label": e.label}
+        if e.kind == "profiled":
+            rates = []
+            for m in e.maps:
+                arr = load_chip_map(m, e.word_width, e.map_kind)
+                rates.append(float(arr.mean()) if e.map_kind == "prob" else float((arr >= 0).mean()))
+            spec["map_rates"] = rates
+        jobs.append(spec)
+    return jobs
+
+
+def sweep_dir(s: Sweep) -> Path:
+    """Where a sweep's results live: ``<out>/<name>``."""
+    return Path(s.out) / s.name

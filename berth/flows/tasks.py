@@ -1,0 +1,180 @@
+"""The two kinds of sweep task, as plain functions of plain data (picklable for any executor).
+
+``train_task`` trains one model and returns its weights as bytes; ``eval_task`` evaluates one
+trained model over all its chips and bit error rates. Neither touches the results store or the
+file system: the driver alone writes (a worker on another machine needs no shared disk).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from functools import lru_cache
+from typing import Any, Iterator
+
+import numpy as np
+
+FAULT_ENV = "BERTH_FAULT_DIE_ONCE"
+DRAW_LIMIT_BYTES = 256 << 20  # the most memory one drawn chip may take in an evaluation
+
+
+def maybe_die_for_test() -> None:
+    """Fault injection for the retry tests: if ``$BERTH_FAULT_DIE_ONCE`` names a file that does
+    not exist yet, create it and kill this worker process at once (so exactly one task dies)."""
+    marker = os.environ.get(FAULT_ENV)
+    if marker:
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.close(fd)
+        os._exit(77)
+
+
+def _setup_worker() -> None:
+    """One thread per task (torch and the numba bit sampler): tasks run side by side, and results
+    do not depend on threads."""
+    import numba
+    import torch
+
+    from berth.quant.kernels import start_pool
+
+    start_pool()  # before numba.set_num_threads, which would start it and reset torch's count
+    numba.set_num_threads(1)
+    torch.set_num_threads(1)
+
+
+@lru_cache(maxsize=4)
+def _dataset(name: str, seed: int):
+    from berth.data.datasets import load_dataset
+
+    return load_dataset(name, seed=seed)
+
+
+def model_to_bytes(model) -> bytes:
+    """A trained model as bytes: its registry config and state dict (loadable with weights_only)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"berth_config": dict(model.berth_config), "state_dict": model.state_dict()}, buf)
+    return buf.getvalue()
+
+
+def model_from_bytes(data: bytes):
+    """Rebuild a model written by ``model_to_bytes`` (no pickle is executed)."""
+    import torch
+
+    from berth.models import create_model
+    from berth.quant.brevitas_quant import bind_global_ranges
+
+    blob = torch.load(io.BytesIO(data), weights_only=True)
+    cfg = dict(blob["berth_config"])
+    model = create_model(cfg.pop("name"), **cfg)
+    model.load_state_dict(blob["state_dict"])
+    bind_global_ranges(model)  # loading replaces the weight tensors global ranges are bound to
+    return model.eval()
+
+
+def build_model(run: dict[str, Any], data) -> Any:
+    """The untrained model of a run config (see ``berth.flows.sweep.plan``)."""
+    from berth.models import create_model
+
+    c, h, _ = data.shape
+    return create_model(run["model"], scheme=run["scheme"], bits=run["bits"],
+                        w_max=run["w_max"] or None, seed=run["seed"], in_channels=c, input_size=h,
+                        num_classes=data.num_classes, **run["model_options"])
+
+
+def train_task(run: dict[str, Any]) -> dict[str, Any]:
+    """Train the model of one run config; returns weights (bytes), history, clean error, timings."""
+    maybe_die_for_test()
+    _setup_worker()
+    from berth.core.provenance import machine_info
+    from berth.quant.evaluate import predict
+    from berth.train.loop import TrainConfig, train
+
+    started = time.time()
+    data = _dataset(run["dataset"], run["data_seed"])
+    model = build_model(run, data)
+    history = train(model, data, TrainConfig(**run["train"]), progress=False)
+    clean_error = float((predict(model, data.x_test) != data.y_test.numpy()).mean())
+    finished = time.time()
+    return {"state": model_to_bytes(model), "history": history, "clean_error": clean_error,
+            "started": started, "finished": finished, "train_s": finished - started, "machine": machine_info()}
+
+
+def error_model(spec: dict[str, Any], p: float, chip: int):
+    """The error model of ``spec`` (see ``berth.flows.sweep.ErrorSpec``) at rate ``p`` for ``chip``."""
+    from berth.quant.faults import ProfiledErrors, RandomBitErrors, StuckAtErrors
+
+    if spec["kind"] == "random":
+        return RandomBitErrors(p, chip=chip)
+    if spec["kind"] == "stuck_at":
+        return StuckAtErrors(p, chip=chip, value=spec["value"])
+    return ProfiledErrors(spec["maps"][chip], spec["word_width"], kind=spec["map_kind"], seed=spec["seed"])
+
+
+def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple[float, int]]:
+    """The (p, chip) pairs an evaluation covers, chip by chip (rates ascending), or one point per
+    profiled map."""
+    if spec["kind"] == "profiled":
+        return [(float(spec["map_rates"][k]), k) for k in range(len(spec["maps"]))]
+    return [(float(p), k) for k in range(chips) for p in sorted(ps)]
+
+
+def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) -> Iterator[tuple[float, int, Any]]:
+    """``(p, chip, error model)`` per point. A random chip is drawn once, at its highest rate, and
+    applied at each of its rates (``berth.quant.faultmap``: the same bits, without drawing again), unless
+    its drawn points would take more than ``DRAW_LIMIT_BYTES``."""
+    from berth.quant.faults import RandomBitErrors
+    from berth.quant.faultmap import drawn_bytes
+
+    highest: dict[int, float] = {}
+    for p, chip in points:
+        highest[chip] = max(highest.get(chip, 0.0), p)
+    bits = sum(qt.codes.size * qt.bits for qt in clean.values())
+    drawn = None
+    for p, chip in points:
+        if spec["kind"] != "random" or drawn_bytes(bits, highest[chip]) > DRAW_LIMIT_BYTES:
+            yield p, chip, error_model(spec, p, chip)
+            continue
+        if drawn is None or drawn.errors.chip != chip:
+            drawn = RandomBitErrors(highest[chip], chip=chip).draw(clean)
+        yield p, chip, drawn.at(p)
+
+
+def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[tuple[float, int]]) -> tuple[float, list]:
+    """Clean error and ``[(p, chip, rerr)]``: RErr counts an example wrong if clean or chip is wrong.
+
+    The clean integer codes are computed once; each chip perturbs them and only the examples the
+    clean model gets right are run again (the others are errors under every chip anyway).
+    """
+    from berth.quant.evaluate import predict
+    from berth.quant.inject import model_codes, use_codes
+
+    clean_ok = predict(model, x) == y
+    keep = np.flatnonzero(clean_ok)
+    xs, ys = x[keep], y[keep]
+    clean = model_codes(model)
+    rows = []
+    for p, chip, errors in chip_models(spec, points, clean):
+        with use_codes(model, errors.perturb(clean)):
+            wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
+        rows.append((p, chip, 1.0 - (len(keep) - wrong) / len(y)))
+    return 1.0 - float(clean_ok.mean()), rows
+
+
+def eval_task(job: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate one trained model (``job["state"]``) under one error spec over all its chips."""
+    maybe_die_for_test()
+    _setup_worker()
+    from berth.core.provenance import machine_info
+
+    started = time.time()
+    data = _dataset(job["dataset"], job["data_seed"])
+    model = model_from_bytes(job["state"])
+    points = chip_points(job["spec"], job["p"], job["chips"])
+    clean_error, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), job["spec"], points)
+    return {"rows": rows, "clean_error": clean_error, "n_test": int(len(data.y_test)),
+            "eval_s": time.time() - started, "machine": machine_info(), "finished": time.time()}

@@ -1,0 +1,1 @@
+"""Training quantized models (QAT, RandBET, AdvBET) and their checkpoints."""

@@ -1,0 +1,115 @@
+"""Parse the vendor tool's synthesis report (``<top>_csynth.xml``) into plain numbers.
+
+The XML layout is the one Vivado HLS and Vitis HLS write under
+``<project>/solution1/syn/report/``: ``UserAssignments`` (part, top, target clock),
+``PerformanceEstimates`` (estimated clock, overall latency and interval, per-loop latency with
+``PipelineII``), ``AreaEstimates/Resources`` (BRAM_18K, DSP or DSP48E, FF, LUT, URAM). Latencies
+the tool cannot bound are written "undef" and come back as None.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from berth.core.errors import BerthError
+
+RESOURCES = ("LUT", "FF", "BRAM_18K", "DSP", "URAM")
+_LOOP_FIELDS = {"TripCount": "trip_count", "Latency": "latency", "IterationLatency": "iteration_latency",
+                "PipelineII": "pipeline_ii", "PipelineDepth": "pipeline_depth"}
+
+
+def _number(text: str | None) -> float | int | None:
+    """An int or float from report text; None for missing, "undef" or "-"."""
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def _loops(node: ET.Element | None, prefix: str = "") -> dict[str, dict]:
+    """Loops under ``SummaryOfLoopLatency`` (nested loops as ``OUTER/INNER``)."""
+    out: dict[str, dict] = {}
+    if node is None:
+        return out
+    for loop in node:
+        if loop.find("TripCount") is None and loop.find("Latency") is None:
+            continue
+        name = prefix + loop.tag
+        out[name] = {key: _number(loop.findtext(tag)) for tag, key in _LOOP_FIELDS.items()}
+        out.update(_loops(loop, name + "/"))
+    return out
+
+
+def _resources(node: ET.Element | None) -> dict[str, int | None]:
+    if node is None:
+        return {}
+    values = {child.tag: _number(child.text) for child in node}
+    if "DSP" not in values and "DSP48E" in values:
+        values["DSP"] = values["DSP48E"]
+    return {name: values.get(name) for name in RESOURCES}
+
+
+def parse_csynth_xml(path: str | Path) -> dict:
+    """Latency, interval, loop IIs, clock and resources of one ``*_csynth.xml`` report."""
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise BerthError(f"cannot read synthesis report {str(path)!r}: {exc}") from None
+    perf = root.find("PerformanceEstimates")
+    if root.tag != "profile" or perf is None:
+        raise BerthError(f"{str(path)!r} is not a Vivado/Vitis HLS csynth.xml report (no profile/PerformanceEstimates)")
+    user = root.find("UserAssignments")
+    overall = perf.find("SummaryOfOverallLatency")
+
+    def get(node: ET.Element | None, tag: str):
+        return _number(node.findtext(tag)) if node is not None else None
+
+    loops = _loops(perf.find("SummaryOfLoopLatency"))
+    iis = [v["pipeline_ii"] for v in loops.values() if v["pipeline_ii"] is not None]
+    return {
+        "report": str(path),
+        "tool_version": (root.findtext("ReportVersion/Version") or "").strip() or None,
+        "top": (user.findtext("TopModelName") or "").strip() if user is not None else None,
+        "part": (user.findtext("Part") or "").strip() if user is not None else None,
+        "target_clock_ns": get(user, "TargetClockPeriod"),
+        "estimated_clock_ns": get(perf.find("SummaryOfTimingAnalysis"), "EstimatedClockPeriod"),
+        "latency_best": get(overall, "Best-caseLatency"),
+        "latency_avg": get(overall, "Average-caseLatency"),
+        "latency_worst": get(overall, "Worst-caseLatency"),
+        "interval_min": get(overall, "Interval-min"),
+        "interval_max": get(overall, "Interval-max"),
+        "loops": loops,
+        "max_pipeline_ii": max(iis) if iis else None,
+        "resources": _resources(root.find("AreaEstimates/Resources")),
+        "available": _resources(root.find("AreaEstimates/AvailableResources")),
+    }
+
+
+def parse_report_dir(report_dir: str | Path, top: str) -> dict:
+    """The top's report plus the loops of every sub-module report in the same folder.
+
+    Loops of sub-modules (e.g. the candidate sweep of ``match_row``, which is not inlined) are
+    listed as ``module:LOOP``; ``sweep_ii`` is the achieved II of the candidate sweep.
+    """
+    report_dir = Path(report_dir)
+    top_xml = report_dir / f"{top}_csynth.xml"
+    if not top_xml.is_file():
+        raise BerthError(f"no synthesis report {str(top_xml)!r}; did csynth_design run? (see the tool's log)")
+    result = parse_csynth_xml(top_xml)
+    for sub in sorted(report_dir.glob("*_csynth.xml")):
+        if sub == top_xml:
+            continue
+        module = sub.name[: -len("_csynth.xml")]
+        for name, loop in parse_csynth_xml(sub)["loops"].items():
+            result["loops"][f"{module}:{name}"] = loop
+    sweeps = [v["pipeline_ii"] for k, v in result["loops"].items() if "SWEEP" in k and v["pipeline_ii"] is not None]
+    result["sweep_ii"] = max(sweeps) if sweeps else None
+    return result

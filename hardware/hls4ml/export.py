@@ -1,0 +1,179 @@
+"""``export_project``: a berth model → a compiled, bit-exact hls4ml project directory.
+
+Passes, each one job: save the software model → rebuild and fold norms → module check → QONNX
+export with berth's exact weights → Quant-node check → cleanup for hls4ml → convert (real graph and
+index probe) → hls-graph check → weight map measured and checked → wrap-mode weight types →
+write → compile (g++) → metadata and cost estimate. The directory is built beside ``out`` and
+renamed into place at the end, so a failed or refused export leaves no half-written project.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+from berth.core.errors import BerthError
+from berth.core.files import atomic_directory, atomic_write_json
+from berth.hardware.hls4ml.convert import PROJECT_NAME
+from berth.hardware.hls4ml.project import META_DIR
+from berth.hardware.hls4ml.target import HlsTarget
+
+
+def _versions() -> dict[str, str]:
+    """Installed versions of the packages the route depends on (recorded in the project)."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("torch", "brevitas", "hls4ml", "qonnx", "onnx", "onnxruntime")}
+
+
+def model_shape(model: nn.Module) -> tuple[int, int, int]:
+    """(channels, height, width) of the model's input, from its build config."""
+    cfg = getattr(model, "berth_config", None)
+    if not isinstance(cfg, dict) or "name" not in cfg:
+        raise BerthError("model has no berth_config: build it with models.create_model or load a berth checkpoint")
+    return int(cfg["in_channels"]), int(cfg["input_size"]), int(cfg["input_size"])
+
+
+def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTarget(), dataset: str = "digits",
+                   data_seed: int = 0, force: bool = False, extra: dict | None = None,
+                   log: Callable[[str], None] = lambda s: None):
+    """Export ``model`` to the HLS project ``out`` and compile its C simulation; returns the HlsProject.
+
+    ``dataset``/``data_seed`` name the inputs ``verify`` and ``inject`` use; ``extra`` is stored in
+    the metadata (e.g. how the model was trained). Refuses (BerthError) before conversion when a
+    layer cannot run exactly in hls4ml.
+    """
+    from berth.hardware.hls4ml import cost
+    from berth.hardware.hls4ml.csim_lib import compile_csim
+    from berth.hardware.hls4ml.project import HlsProject
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
+    shape = model_shape(model)
+    timer = _Timer(log)
+    with atomic_directory(out, replace=force) as tmp:
+        (tmp / META_DIR / "logs").mkdir(parents=True)
+        sw, codes = software_side(model, tmp)
+        timer.step("prepare")
+        graphs = qonnx_graphs(sw, shape, codes, tmp / META_DIR)
+        timer.step("qonnx")
+        hls_model, slots = convert_and_map(graphs, codes, target, tmp)
+        timer.step("convert")
+        write_project(hls_model, slots, codes, tmp)
+        point_config_at(tmp, out)
+        timer.step("write")
+        compile_csim(tmp, PROJECT_NAME, target.csim_opt, tmp / META_DIR / "logs" / "compile.log")
+        timer.step("compile")
+        atomic_write_json(tmp / META_DIR / "cost.json",
+                          cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits))
+        meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra)
+        atomic_write_json(tmp / META_DIR / "project.json", {**meta, "timings_s": timer.timings})
+    return HlsProject.load(out)
+
+
+class _Timer:
+    """Wall seconds per export phase (stored in project.json, echoed through ``log``)."""
+
+    def __init__(self, log: Callable[[str], None]):
+        self.log, self.timings, self.clock = log, {}, time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.clock, 3)
+        self.clock = now
+        self.log(f"  {name}: {self.timings[name]:.2f} s")
+
+
+def software_side(model: nn.Module, root: Path) -> tuple[nn.Module, dict]:
+    """Check the model, save it as the project's checkpoint, rebuild + fold it: (software model, codes).
+
+    The check runs on a folded copy before anything is written; the exported model is the one
+    rebuilt from the checkpoint, exactly what ``verify``/``inject`` rebuild later.
+    """
+    from berth.train.checkpoint import save_checkpoint
+    from berth.hardware.hls4ml.check import check_modules
+    from berth.hardware.hls4ml.fold import fold_batchnorm
+    from berth.hardware.hls4ml.project import HlsProject
+    from berth.quant.inject import model_codes
+
+    check_modules(fold_batchnorm(copy.deepcopy(model)))
+    save_checkpoint(root / META_DIR / "model.pt", model)
+    sw = HlsProject(root, {}).software_model()
+    return sw, model_codes(sw)
+
+
+def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_dir: Path) -> dict:
+    """The exported graph (berth's exact weights, checked) cleaned for hls4ml, its probe twin, and a
+    channels-first copy for the cost estimate; the converted graph is saved as ``model.onnx``."""
+    from berth.hardware.hls4ml import check, graph
+
+    raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
+    (meta_dir / "export.onnx").unlink()
+    graph.set_exact_weights(raw, codes)
+    check.check_quant_nodes(raw)
+    offsets = graph.probe_offsets(codes)
+    clean = graph.clean_for_hls(raw)
+    clean.save(str(meta_dir / "model.onnx"))
+    return {"clean": clean, "probe": graph.clean_for_hls(graph.probe_copy(raw, codes, offsets)),
+            "offsets": offsets, "channels_first": graph.cleaned(raw)}
+
+
+def convert_and_map(graphs: dict, codes: dict, target: HlsTarget, root: Path):
+    """hls4ml models of the real graph and the probe → (real model with wrap-mode weights, weight map)."""
+    from berth.hardware.hls4ml import check, convert, weightmap
+
+    log = root / META_DIR / "logs" / "convert.log"
+    hls_model = convert.convert(graphs["clean"], target, root, log)
+    check.check_hls_layers(hls_model)
+    probe_hls = convert.convert(graphs["probe"], target, root / "probe-unused", log)
+    slots = weightmap.find_slots(probe_hls, graphs["offsets"])
+    weightmap.check_slots(hls_model, slots, codes)
+    convert.wrap_weight_types(hls_model, [s.var for s in slots.values()])
+    return hls_model, slots
+
+
+def write_project(hls_model, slots: dict, codes: dict, root: Path) -> None:
+    """hls4ml's files, then the weight files in berth's exact-decimal format and the weight map."""
+    from berth.hardware.hls4ml import convert, weightmap
+
+    convert.write(hls_model, root / META_DIR / "logs" / "convert.log")
+    for slot in slots.values():  # the same writer inject uses
+        weightmap.write_slot(root / "firmware" / "weights", slot, codes[slot.layer])
+    weightmap.save_slots(root / META_DIR / "weightmap.npz", slots)
+
+
+def point_config_at(root: Path, final: Path) -> None:
+    """hls4ml's ``hls4ml_config.yml`` records the build directory: make it the project's final path."""
+    from berth.core.files import atomic_write_text
+
+    config = root / "hls4ml_config.yml"
+    text = re.sub(r"^OutputDir: .*$", f"OutputDir: {final.resolve()}", config.read_text(), count=1, flags=re.M)
+    atomic_write_text(config, text)
+
+
+def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
+             dataset: str, data_seed: int, extra: dict | None) -> dict:
+    """What ``berth/project.json`` records: target, model config, shapes, layer map, versions."""
+    return {
+        "project_id": uuid.uuid4().hex[:12],
+        "top": PROJECT_NAME,
+        "target": asdict(target),
+        "model_config": model.berth_config,
+        "dataset": dataset,
+        "data_seed": data_seed,
+        "input_shape": list(shape),
+        "n_out": int(hls_model.get_output_variables()[0].size()),
+        "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,
+                             "scale": codes[s.layer].scale} for s in slots.values()},
+        "hls_layers": [f"{layer.name}:{layer.class_name}" for layer in hls_model.get_layers()],
+        "versions": _versions(),
+        "extra": extra or {},
+    }
