@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from berth.core.errors import BerthError, check_choice
+from berth.models.registry import register_model
 
 BLOCKS = ("XX", "BL", "DW")
 BL_RATIO = 0.25
@@ -179,19 +180,41 @@ def plain_model(arch: GenetArch, seed: int = 0) -> nn.Module:
         return GenetNet(arch, PlainFactory()).eval()
 
 
+DEFAULT_STAGES = ({"block": "XX", "width": 8, "depth": 1, "stride": 1},
+                  {"block": "BL", "width": 16, "depth": 1, "stride": 2},
+                  {"block": "DW", "width": 24, "depth": 1, "stride": 2})
+
+
+@register_model("genet")
+def genet(spec, in_channels: int, input_size: int, num_classes: int, stem: int = 8,
+          stages: tuple = DEFAULT_STAGES) -> nn.Module:
+    """The Brevitas-quantized GENet-style network with ``stem`` channels and ``stages`` (each a
+    Stage or its dict: block, width, depth, stride); what ``berth search`` trains and exports."""
+    arch = GenetArch(stem, tuple(s if isinstance(s, Stage) else Stage(**dict(s)) for s in stages),
+                     in_channels, input_size, num_classes)
+    return GenetNet(arch, QuantFactory(spec))
+
+
 def quant_model(arch: GenetArch, scheme: str = "rquant", bits: int = 8, w_max: float | None = None,
                 act_bits: int | None = None, seed: int = 0) -> nn.Module:
-    """The Brevitas-quantized network of ``arch`` (berth scheme ``scheme`` at ``bits`` bits)."""
-    from berth.models.layers import QuantSpec
-    from berth.quant.scheme import get_scheme
+    """The Brevitas-quantized network of ``arch`` (berth scheme ``scheme`` at ``bits`` bits),
+    built through the registry so its model file rebuilds it like any other model."""
+    from berth.models.registry import create_model
 
-    spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), {}, act_bits)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = spec.finish(GenetNet(arch, QuantFactory(spec)))
-    model.berth_config = {"name": "genet", "arch": arch.as_dict(), "scheme": scheme, "bits": bits,
-                          "w_max": w_max, "act_bits": act_bits, "seed": seed}
-    return model
+    return create_model("genet", scheme=scheme, bits=bits, w_max=w_max, act_bits=act_bits, seed=seed,
+                        **arch_options(arch))
+
+
+def arch_options(arch: GenetArch) -> dict:
+    """``create_model`` keywords of ``arch``."""
+    d = arch.as_dict()
+    return {**d, "stages": [dict(s) for s in d["stages"]]}
+
+
+def arch_of(config: dict) -> GenetArch:
+    """The GenetArch of a genet model's ``berth_config``."""
+    keys = ("stem", "stages", "in_channels", "input_size", "num_classes")
+    return GenetArch.from_dict({k: config[k] for k in keys})
 
 
 def flops(model: nn.Module, shape: tuple[int, int, int]) -> int:

@@ -1,33 +1,49 @@
-"""Model registry: ``create_model(name, **kw)`` (timm's pattern).
+"""Model registry: ``@register_model``, ``create_model(name, **kw)``, ``list_models()`` (timm's pattern).
+
+A model is any callable ``build(spec, in_channels, input_size, num_classes, **options)`` that
+returns an ``nn.Module`` whose quantized layers come from ``spec`` (a QuantSpec); registering it
+by decorator puts it beside the zoo and GENet, and every command can build, load and export it.
 
 Quantization keywords are shared by every model: ``scheme`` (a preset name), ``bits``, ``w_max``,
 ``layer_schemes`` (per-layer overrides, see QuantSpec), ``act_bits`` and ``hw`` (build for
 fixed-point hardware: input quantizer, fixed-point biases, quantized activations); everything else goes to
 the architecture (``in_channels``, ``input_size``, ``num_classes`` and its own options). The
-resolved keywords are kept on the model as ``model.berth_config`` so checkpoints can rebuild it.
+resolved keywords are kept on the model as ``model.berth_config`` so model files can rebuild it.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import nn
 
 from berth.core.errors import BerthError
 from berth.models.layers import QuantSpec
-from berth.models.zoo import LeNet, MLP, ResNet20, SimpleNet
 from berth.quant.scheme import get_scheme
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": MLP,
-    "lenet": LeNet,
-    "simplenet": SimpleNet,
-    "resnet20": ResNet20,
-}
+MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 DEFAULT_SHAPE = {"in_channels": 1, "input_size": 8, "num_classes": 10}
+SHAPE_KEYS = tuple(DEFAULT_SHAPE)
+
+Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
+
+
+def register_model(name: str | None = None) -> Callable[[Builder], Builder]:
+    """Class or function decorator: register a model builder under ``name`` (default: its
+    lower-cased ``__name__``). Registering a name twice is an error unless it is the same builder."""
+
+    def deco(builder: Builder) -> Builder:
+        key = name or builder.__name__.lower()
+        known = MODELS.get(key)
+        if known is not None and known.__qualname__ != builder.__qualname__:
+            raise BerthError(f"model name {key!r} is registered already (by {known.__module__}.{known.__qualname__})")
+        MODELS[key] = builder
+        return builder
+
+    return deco
 
 
 def list_models() -> list[str]:
@@ -35,25 +51,34 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
+def model_options(name: str) -> list[str]:
+    """The architecture keywords model ``name`` takes (its builder's parameters after ``spec``)."""
+    params = inspect.signature(MODELS[name]).parameters
+    return [p for p in params if p != "spec"]
+
+
+def _tuples(value: Any) -> Any:
+    """Lists from config files become tuples (hashable, as the builders declare them)."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
 def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float | None = None,
                  layer_schemes: dict[str, Any] | None = None, act_bits: int | None = None,
                  seed: int = 0, hw: bool = False, **kw: Any) -> nn.Module:
-    """Build zoo model ``name`` with its weights quantized by ``scheme`` at ``bits`` bits.
+    """Build registered model ``name`` with its weights quantized by ``scheme`` at ``bits`` bits.
 
     The initial weights are drawn from a torch generator seeded with ``seed`` (the global RNG
     state is left as it was), so the same arguments always build the same model.
     """
     if name not in MODELS:
         raise BerthError(f"unknown model {name!r}; allowed: {', '.join(list_models())}")
-    cls = MODELS[name]
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "spec")]
+    allowed = model_options(name)
     for key in kw:
         if key not in allowed:
             raise BerthError(f"model {name!r} has no option {key!r}; allowed: {', '.join(allowed)}")
-    arch = {**DEFAULT_SHAPE, **kw}
-    for key, value in arch.items():
-        if isinstance(value, list):
-            arch[key] = tuple(value)
+    arch = {**DEFAULT_SHAPE, **{k: _tuples(v) for k, v in kw.items()}}
     if act_bits is not None and not (isinstance(act_bits, int) and 2 <= act_bits <= 16):
         raise BerthError(f"act_bits = {act_bits!r} is not allowed; allowed: integers 2..16 or unset")
     if hw and act_bits is None:
@@ -61,9 +86,22 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
     spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits, hw=bool(hw))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = spec.finish(cls(spec, **arch))
+        model = spec.finish(MODELS[name](spec, **arch))
     model.berth_config = {"name": name, "scheme": scheme, "bits": bits, "w_max": w_max,
                           "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, "seed": seed, **arch}
     if hw:
         model.berth_config["hw"] = True
     return model
+
+
+def model_for_data(name: str, data: Any, **kw: Any) -> nn.Module:
+    """``create_model`` with the input shape and class count of ``data`` (a ``berth.data`` Dataset:
+    ``shape`` is (channels, height, width), ``num_classes`` the label count)."""
+    c, h, _ = data.shape
+    return create_model(name, in_channels=c, input_size=h, num_classes=data.num_classes, **kw)
+
+
+def input_shape(config: dict[str, Any]) -> tuple[int, int, int]:
+    """(channels, height, width) a model built from ``config`` (its ``berth_config``) expects."""
+    shape = {**DEFAULT_SHAPE, **config}
+    return (int(shape["in_channels"]), int(shape["input_size"]), int(shape["input_size"]))

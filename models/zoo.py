@@ -9,8 +9,10 @@ from __future__ import annotations
 from torch import nn
 
 from berth.models.layers import QuantSpec, ReparamBatchNorm2d, ReparamGroupNorm
+from berth.models.registry import register_model
 
 
+@register_model("mlp")
 class MLP(nn.Module):
     """Fully connected network: flatten, hidden layers with ReLU, classifier (fc1..fcN)."""
 
@@ -29,6 +31,7 @@ class MLP(nn.Module):
         return self.body(self.input_quant(x))
 
 
+@register_model("lenet")
 class LeNet(nn.Module):
     """LeNet-style CNN: two (conv3x3, ReLU, max-pool 2) stages, then two fully connected layers."""
 
@@ -52,6 +55,7 @@ class LeNet(nn.Module):
         return self.fc2(self.act3(self.fc1(self.flatten(x))))
 
 
+@register_model("simplenet")
 class SimpleNet(nn.Module):
     """SimpleNet-style CNN: stages of two (conv3x3, group norm, ReLU), max-pool between, avg-pool head."""
 
@@ -99,6 +103,7 @@ class BasicBlock(nn.Module):
         return self.act2(out + self.shortcut(x))
 
 
+@register_model("resnet20")
 class ResNet20(nn.Module):
     """ResNet-20 for 32x32 inputs (3 stages x 3 basic blocks, widths w, 2w, 4w).
 

@@ -8,12 +8,13 @@ integer codes are computed once and reused for all chips.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
+from berth.quant.codes import QTensor
 from berth.quant.faults import ErrorModel
 from berth.quant.inject import model_codes, use_codes
 
@@ -46,14 +47,22 @@ class RobustResult:
         return float(self.rerr.max())
 
 
-def robust_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chips: Iterable[ErrorModel]) -> RobustResult:
-    """Clean error and RErr of ``model`` on (x, y) under each error model in ``chips``."""
-    labels = y.numpy()
+def robust_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray, chips: Iterable[ErrorModel],
+                 clean: Mapping[str, QTensor] | None = None) -> RobustResult:
+    """Clean error and RErr of ``model`` on (x, y) under each error model in ``chips``.
+
+    Only the examples the clean model gets right are run again under a chip (the others are
+    errors under every chip anyway). Pass ``clean`` (from ``model_codes``) when the chips were
+    made from it already.
+    """
+    labels = y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     clean_ok = predict(model, x) == labels
-    clean = model_codes(model)
+    keep = np.flatnonzero(clean_ok)
+    xs, ys = x[keep], labels[keep]
+    clean = model_codes(model) if clean is None else clean
     rerr = []
     for chip in chips:
         with use_codes(model, chip.perturb(clean)):
-            ok = predict(model, x) == labels
-        rerr.append(1.0 - float((ok & clean_ok).mean()))
+            wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
+        rerr.append(1.0 - (len(keep) - wrong) / len(labels))
     return RobustResult(1.0 - float(clean_ok.mean()), np.array(rerr))

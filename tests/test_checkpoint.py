@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from berth.train.checkpoint import build_model_from_checkpoint, load_checkpoint, save_checkpoint
+from berth.models.files import load_model
+from berth.train.checkpoint import load_checkpoint, save_checkpoint
 from berth.core.errors import BerthError
 from berth.models import create_model
 from berth.quant.evaluate import predict
@@ -31,7 +32,7 @@ def test_round_trip_rebuilds_the_same_model(tmp_path):
     assert state["epoch"] == 2 and state["seed"] == 7 and state["config"] == {"lr": 0.1}
     assert state["schemes"]["conv1"]["bits"] == 6 and state["schemes"]["conv1"]["w_max"] == 0.2
     assert torch.equal(state["rng"]["data"], gen.get_state())
-    rebuilt = build_model_from_checkpoint(path)
+    rebuilt = load_model(path)
     x = torch.rand(20, 1, 8, 8)
     assert (predict(rebuilt, x) == predict(model, x)).all()
     for key, value in model.state_dict().items():
@@ -129,10 +130,10 @@ def test_resume_after_sigkill_reaches_the_same_weights(tmp_path):
     assert metrics_a == metrics_b
 
 
-def test_build_model_from_file_reads_both_formats(tmp_path):
-    """Training checkpoints and the sweep driver's model files rebuild the same model."""
-    from berth.train.checkpoint import build_model_from_file, save_checkpoint
-    from berth.flows.tasks import model_to_bytes
+def test_load_model_reads_every_layout(tmp_path):
+    """Training checkpoints, model files and the older sweep layout rebuild the same model."""
+    from berth.models.files import load_model, model_bytes
+    from berth.train.checkpoint import save_checkpoint
     from berth.models import create_model
 
     model = create_model("lenet", scheme="fixed", bits=4, hw=True, act_bits=8, seed=3)
@@ -140,10 +141,11 @@ def test_build_model_from_file_reads_both_formats(tmp_path):
     model.eval()
     x = torch.rand(2, 1, 8, 8)
     save_checkpoint(tmp_path / "ckpt.pt", model)
-    (tmp_path / "sweep.pt").write_bytes(model_to_bytes(model))
-    for name in ("ckpt.pt", "sweep.pt"):
-        rebuilt = build_model_from_file(tmp_path / name)
+    (tmp_path / "sweep.pt").write_bytes(model_bytes(model))
+    torch.save({"berth_config": dict(model.berth_config), "state_dict": model.state_dict()}, tmp_path / "old.pt")
+    for name in ("ckpt.pt", "sweep.pt", "old.pt"):
+        rebuilt = load_model(tmp_path / name)
         assert torch.equal(rebuilt(x), model(x)), name
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(BerthError, match="junk.pt"):
-        build_model_from_file(tmp_path / "junk.pt")
+        load_model(tmp_path / "junk.pt")

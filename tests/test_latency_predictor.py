@@ -108,7 +108,8 @@ def test_block_types_shapes():
 
 
 def test_container_calls_are_counted_and_priced(tmp_path):
-    from berth.hardware.latency.layers import CONTAINER, container_calls, predict_model
+    from berth.hardware.latency.calibration import predict_model
+    from berth.hardware.latency.layers import CONTAINER, container_calls
 
     net, x = plain_model(ARCH), torch.rand(1, 1, 8, 8)
     # the model, its stem, the blocks Sequential; per block the block and its body; two projection shortcuts
@@ -147,7 +148,8 @@ def test_calibration_is_the_median_ratio_and_needs_three_models():
 
 def test_stored_calibration_scales_every_prediction(tmp_path):
     from berth.hardware.latency.calibration import calibrate, calibration_archs, load
-    from berth.hardware.latency.layers import predict_model, predict_model_raw
+    from berth.hardware.latency.calibration import predict_model
+    from berth.hardware.latency.layers import predict_model_raw
 
     shape = (1, 8, 8)
     net, x = plain_model(ARCH), torch.rand(1, *shape)

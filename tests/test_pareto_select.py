@@ -88,13 +88,13 @@ def test_pareto_and_select_commands(tmp_path, capsys):
 
 
 def test_records_carry_weight_bits_and_memory_energy_from_the_model_file(tmp_path):
-    from berth.flows.tasks import model_to_bytes
+    from berth.models.files import model_bytes
     from berth.models import create_model
     from berth.quant.inject import model_codes
 
     model = create_model("mlp", scheme="rquant", bits=4, hidden=(16,))
     path = tmp_path / "m.pt"
-    path.write_bytes(model_to_bytes(model))
+    path.write_bytes(model_bytes(model))
     with open_store(make_store(tmp_path / "s.sqlite")) as store:
         store.add_run({"run_id": "id-file", "sweep": "t", "label": "file", "model": "mlp", "scheme": "rquant", "bits": 4,
                        "method": "qat", "w_max": 0.0, "seed": 0, "clean_error": 0.1, "checkpoint": str(path)})

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from berth.data.datasets import load_dataset
-from berth.flows.tasks import chip_points, error_model, model_from_bytes, model_to_bytes, rerr_over_chips
+from berth.flows.tasks import chip_points, error_model, rerr_over_chips
+from berth.models.files import load_model, model_bytes
 from berth.models import create_model
 from berth.quant.faults import RandomBitErrors
 from berth.quant.evaluate import robust_error
@@ -14,7 +15,7 @@ from berth.quant.inject import model_codes
 def test_rerr_matches_the_engine_and_survives_a_round_trip():
     data = load_dataset("digits", seed=0)
     model = create_model("mlp", scheme="normal", bits=8, hidden=(32,)).eval()
-    model = model_from_bytes(model_to_bytes(model))  # global ranges re-bound after loading
+    model = load_model(model_bytes(model))  # global ranges re-bound after loading
     ps, chips = [0.05, 0.01], 3
     points = chip_points({"kind": "random"}, ps, chips)
     assert points[:2] == [(0.01, 0), (0.05, 0)]  # chip by chip, rates ascending

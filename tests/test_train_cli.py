@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from berth.train.checkpoint import build_model_from_checkpoint
+from berth.models.files import load_model
 from berth.cli import main
 
 TINY = ["--set", "model='mlp'", "--set", "arch={hidden=[16]}", "--set", "train.epochs=1", "--set", "chips=2",
@@ -19,7 +19,7 @@ def test_train_writes_a_run_directory(tmp_path, capsys):
     assert config["train"]["method"] == "randbet" and config["arch"] == {"hidden": [16]}
     record = json.loads((run / "results.json").read_text())
     assert len(record["history"]) == 1 and record["robustness"][0]["p"] == 0.01
-    model = build_model_from_checkpoint(run / "checkpoint.pt")
+    model = load_model(run / "checkpoint.pt")
     assert model.berth_config["name"] == "mlp" and model.berth_config["w_max"] == 0.1
     assert "RErr" in capsys.readouterr().out
     assert main(["train", "--resume", str(run)]) == 0  # complete: nothing left to train

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from berth.data.datasets import load_dataset
     from berth.core.files import atomic_write_json
     from berth.core.provenance import provenance
-    from berth.models import create_model
+    from berth.models import model_for_data
     from berth.quant.faults import RandomBitErrors
     from berth.quant.evaluate import robust_error
     from berth.quant.scheme import get_scheme
@@ -61,11 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for name in cfg.schemes:
         get_scheme(name, bits=cfg.bits, w_max=cfg.w_max)
     data = load_dataset(cfg.dataset, seed=cfg.seed)
-    c, h, _ = data.shape
     rows = []
     for scheme in cfg.schemes:
-        model = create_model(cfg.model, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed,
-                             in_channels=c, input_size=h, num_classes=data.num_classes)
+        model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
         print(f"training {cfg.model} with {scheme} {cfg.bits}-bit weights ({cfg.epochs} epochs)")
         train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))
         for p in cfg.p:

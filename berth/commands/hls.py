@@ -91,21 +91,20 @@ def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
     from berth.models import list_models
 
     if Path(source).is_file():
-        from berth.train.checkpoint import build_model_from_file
+        from berth.models.files import load_model as load_model_file
 
-        return build_model_from_file(source), {"checkpoint": str(Path(source).resolve())}
+        return load_model_file(source), {"checkpoint": str(Path(source).resolve())}
     if source not in list_models():
         raise BerthError(f"{source!r} is neither a checkpoint file nor a zoo model; models: {', '.join(list_models())}")
     from berth.data.datasets import load_dataset
-    from berth.models import create_model
+    from berth.models import model_for_data
     from berth.train.loop import TrainConfig, train
 
     spec = cfg.model
     data = load_dataset(cfg.dataset, seed=cfg.data_seed)
-    c, h, _ = data.shape
     arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
-    model = create_model(source, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True, seed=spec.seed,
-                         in_channels=c, input_size=h, num_classes=data.num_classes, **arch)
+    model = model_for_data(source, data, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True,
+                           seed=spec.seed, **arch)
     print(f"training {source} for hardware ({spec.scheme} {spec.bits}-bit weights, {spec.act_bits}-bit activations, "
           f"{spec.epochs} epochs)")
     history = train(model, data, TrainConfig(epochs=spec.epochs, seed=spec.seed))

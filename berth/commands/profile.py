@@ -76,9 +76,10 @@ def load_model(args: argparse.Namespace):
     if args.model is None:
         raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
     if Path(args.model).is_file():
-        from berth.hardware.latency.checkpoints import input_shape, load_trained_model
+        from berth.models.files import load_model as load_model_file
+        from berth.models.registry import input_shape
 
-        model = load_trained_model(args.model)
+        model = load_model_file(args.model)
         return model, model.berth_config["name"], input_shape(model.berth_config)
     model = create_model(args.model, scheme=args.scheme, bits=args.bits, act_bits=args.act_bits, hw=args.hw,
                          in_channels=args.in_channels, input_size=args.input_size)
@@ -113,15 +114,16 @@ def header(s) -> str:
 def run_targets(args: argparse.Namespace) -> list:
     """(model, name, shape, run_id) of every run in the store whose checkpoint rebuilds."""
     from berth.core.errors import BerthError
-    from berth.hardware.latency.checkpoints import input_shape, load_trained_model
     from berth.hardware.latency.tables import open_store
+    from berth.models.files import load_model as load_model_file
+    from berth.models.registry import input_shape
 
     out = []
     with open_store(args.store) as store:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
         try:
-            model = load_trained_model(run["checkpoint"])
+            model = load_model_file(run["checkpoint"])
         except BerthError as exc:
             print(f"skipping run {run['run_id']} ({run['label']}): {exc}")
             continue

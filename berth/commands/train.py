@@ -81,14 +81,13 @@ def run(args: argparse.Namespace) -> int:
     from berth.data.datasets import load_dataset
     from berth.core.files import atomic_write_json
     from berth.core.provenance import provenance
-    from berth.models import create_model
+    from berth.models import model_for_data
     from berth.train.loop import train
 
     cfg, out = resolve(args)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
-    c, h, _ = data.shape
-    model = create_model(cfg.model, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, in_channels=c,
-                         input_size=h, num_classes=data.num_classes, seed=cfg.train.seed, **cfg.arch)
+    model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
+                           **cfg.arch)
     if not args.resume:
         out.mkdir(parents=True, exist_ok=False)
         atomic_write_json(out / "config.json", to_dict(cfg))

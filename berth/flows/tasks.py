@@ -7,7 +7,6 @@ file system: the driver alone writes (a worker on another machine needs no share
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from functools import lru_cache
@@ -52,38 +51,12 @@ def _dataset(name: str, seed: int):
     return load_dataset(name, seed=seed)
 
 
-def model_to_bytes(model) -> bytes:
-    """A trained model as bytes: its registry config and state dict (loadable with weights_only)."""
-    import torch
-
-    buf = io.BytesIO()
-    torch.save({"berth_config": dict(model.berth_config), "state_dict": model.state_dict()}, buf)
-    return buf.getvalue()
-
-
-def model_from_bytes(data: bytes):
-    """Rebuild a model written by ``model_to_bytes`` (no pickle is executed)."""
-    import torch
-
-    from berth.models import create_model
-    from berth.quant.brevitas_quant import bind_global_ranges
-
-    blob = torch.load(io.BytesIO(data), weights_only=True)
-    cfg = dict(blob["berth_config"])
-    model = create_model(cfg.pop("name"), **cfg)
-    model.load_state_dict(blob["state_dict"])
-    bind_global_ranges(model)  # loading replaces the weight tensors global ranges are bound to
-    return model.eval()
-
-
 def build_model(run: dict[str, Any], data) -> Any:
     """The untrained model of a run config (see ``berth.flows.sweep.plan``)."""
-    from berth.models import create_model
+    from berth.models import model_for_data
 
-    c, h, _ = data.shape
-    return create_model(run["model"], scheme=run["scheme"], bits=run["bits"],
-                        w_max=run["w_max"] or None, seed=run["seed"], in_channels=c, input_size=h,
-                        num_classes=data.num_classes, **run["model_options"])
+    return model_for_data(run["model"], data, scheme=run["scheme"], bits=run["bits"], w_max=run["w_max"] or None,
+                          seed=run["seed"], **run["model_options"])
 
 
 def train_task(run: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +64,7 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     maybe_die_for_test()
     _setup_worker()
     from berth.core.provenance import machine_info
+    from berth.models.files import model_bytes
     from berth.quant.evaluate import predict
     from berth.train.loop import TrainConfig, train
 
@@ -100,7 +74,7 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     history = train(model, data, TrainConfig(**run["train"]), progress=False)
     clean_error = float((predict(model, data.x_test) != data.y_test.numpy()).mean())
     finished = time.time()
-    return {"state": model_to_bytes(model), "history": history, "clean_error": clean_error,
+    return {"state": model_bytes(model), "history": history, "clean_error": clean_error,
             "started": started, "finished": finished, "train_s": finished - started, "machine": machine_info()}
 
 
@@ -145,24 +119,14 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
 
 
 def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[tuple[float, int]]) -> tuple[float, list]:
-    """Clean error and ``[(p, chip, rerr)]``: RErr counts an example wrong if clean or chip is wrong.
+    """Clean error and ``[(p, chip, rerr)]`` of ``model`` under the chips of ``spec`` at ``points``
+    (``berth.quant.evaluate.robust_error`` over ``chip_models``)."""
+    from berth.quant.evaluate import robust_error
+    from berth.quant.inject import model_codes
 
-    The clean integer codes are computed once; each chip perturbs them and only the examples the
-    clean model gets right are run again (the others are errors under every chip anyway).
-    """
-    from berth.quant.evaluate import predict
-    from berth.quant.inject import model_codes, use_codes
-
-    clean_ok = predict(model, x) == y
-    keep = np.flatnonzero(clean_ok)
-    xs, ys = x[keep], y[keep]
     clean = model_codes(model)
-    rows = []
-    for p, chip, errors in chip_models(spec, points, clean):
-        with use_codes(model, errors.perturb(clean)):
-            wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
-        rows.append((p, chip, 1.0 - (len(keep) - wrong) / len(y)))
-    return 1.0 - float(clean_ok.mean()), rows
+    result = robust_error(model, x, y, (errors for *_, errors in chip_models(spec, points, clean)), clean=clean)
+    return result.clean_error, [(p, chip, float(r)) for (p, chip), r in zip(points, result.rerr)]
 
 
 def eval_task(job: dict[str, Any]) -> dict[str, Any]:
@@ -170,10 +134,11 @@ def eval_task(job: dict[str, Any]) -> dict[str, Any]:
     maybe_die_for_test()
     _setup_worker()
     from berth.core.provenance import machine_info
+    from berth.models.files import load_model
 
     started = time.time()
     data = _dataset(job["dataset"], job["data_seed"])
-    model = model_from_bytes(job["state"])
+    model = load_model(job["state"])
     points = chip_points(job["spec"], job["p"], job["chips"])
     clean_error, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), job["spec"], points)
     return {"rows": rows, "clean_error": clean_error, "n_test": int(len(data.y_test)),

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from berth.train.checkpoint import load_checkpoint, plain, restore_training, save_checkpoint
+from berth.models.files import plain
+from berth.train.checkpoint import load_checkpoint, restore_training, save_checkpoint
 from berth.data.datasets import Dataset
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_text

@@ -82,10 +82,10 @@ class HlsProject:
 
     def software_model(self) -> nn.Module:
         """The software model the hardware computes: checkpoint rebuilt, norms folded, eval mode."""
-        from berth.train.checkpoint import build_model_from_checkpoint
+        from berth.models.files import load_model
         from berth.hardware.hls4ml.fold import fold_batchnorm
 
-        return fold_batchnorm(build_model_from_checkpoint(self.berth_dir / "model.pt"))
+        return fold_batchnorm(load_model(self.berth_dir / "model.pt"))
 
     def csim(self, weights_dir: Path | None = None) -> CSim:
         """A C-simulation instance reading ``weights_dir`` (the project's clean weights by default)."""

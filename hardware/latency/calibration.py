@@ -20,6 +20,7 @@ import torch
 
 from berth.core.errors import BerthError
 from berth.core.store import now_utc
+from berth.hardware.latency.layers import predict_model_raw
 from berth.models.genet import GenetArch, plain_model, random_arch
 
 TABLE = "latency_calibration"
@@ -62,7 +63,6 @@ def calibration_archs(n: int, seed: int, shape: tuple[int, int, int], **kw) -> l
 def calibrate(table, measure: Callable, archs: list[GenetArch], shape: tuple[int, int, int], batch: int = 1,
               progress: Callable[[str], None] | None = None) -> Calibration:
     """Fit, store and return the calibration of ``table`` at ``batch`` on ``archs`` (measured end to end)."""
-    from berth.hardware.latency.layers import predict_model_raw
     from berth.hardware.latency.profiler import torch_call
 
     raw, measured = [], []
@@ -91,3 +91,11 @@ def load(table, batch: int) -> Calibration | None:
 
 def _key(table, batch: int) -> dict:
     return {**table.context, "statistic": table.statistic, "batch": int(batch)}
+
+
+def predict_model(model, x: torch.Tensor, table) -> float:
+    """Predicted ms of ``model`` on ``x``: the sum of its table entries (``layers.predict_model_raw``),
+    times the table's stored calibration at this batch size when there is one."""
+    raw = predict_model_raw(model, x, table)
+    cal = load(table, x.shape[0])
+    return cal.apply(raw) if cal else raw

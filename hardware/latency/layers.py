@@ -248,12 +248,3 @@ def predict_model_raw(model: nn.Module, x: torch.Tensor, table: LatencyTable) ->
     """Uncalibrated ms of ``model`` on ``x``: its leaf layers' entries plus its container calls."""
     return predict(layer_calls(model, x), table, container_calls(model, x))[0]
 
-
-def predict_model(model: nn.Module, x: torch.Tensor, table: LatencyTable) -> float:
-    """Predicted ms of ``model`` on ``x``: the raw sum, times the table's stored calibration at
-    this batch size when there is one (``berth.hardware.latency.calibration``)."""
-    from berth.hardware.latency.calibration import load
-
-    raw = predict_model_raw(model, x, table)
-    cal = load(table, x.shape[0])
-    return cal.apply(raw) if cal else raw

@@ -106,9 +106,9 @@ def _arch(config: dict) -> dict:
 
 def _run_key(run: dict) -> str | None:
     """The structure key of a run's model, from its checkpoint (None if unreadable)."""
-    from berth.hardware.latency.checkpoints import trained_config
+    from berth.models.files import model_config
 
-    cfg = trained_config(run["checkpoint"]) if run.get("checkpoint") else None
+    cfg = model_config(run["checkpoint"]) if run.get("checkpoint") else None
     return model_key(cfg, cfg.get("name", run["model"])) if cfg else None
 
 
@@ -124,13 +124,13 @@ def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
 def _weight_bits(run: dict) -> int | None:
     """Stored weight bits of the run's model (elements x code width), None if its file is unreadable."""
     from berth.core.errors import BerthError
-    from berth.hardware.latency.checkpoints import load_trained_model
+    from berth.models.files import load_model
     from berth.quant.inject import model_codes
 
     if not run.get("checkpoint"):
         return None
     try:
-        model = load_trained_model(run["checkpoint"])
+        model = load_model(run["checkpoint"])
     except BerthError:
         return None
     return sum(qt.codes.size * qt.bits for qt in model_codes(model).values())
