@@ -28,7 +28,8 @@ import torch
 from berth.core.errors import BerthError
 from berth.hardware.latency import calibration
 from berth.models.genet import GenetArch, flops, plain_model, quant_model, random_arch
-from berth.hardware.latency.layers import LatencyTable, predict_model
+from berth.hardware.latency.calibration import predict_model
+from berth.hardware.latency.layers import LatencyTable
 
 
 @dataclass(frozen=True)
