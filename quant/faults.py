@@ -19,7 +19,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from berth.core.errors import BerthError, check_choice, check_range
 from berth.quant.bits import check_selection, from_words, plane_mask, to_words, word_dtype
 from berth.quant.codes import QTensor
 from berth.quant.faultmap import FaultMap
+from berth.quant.kernels import GOLDEN, mix
 from berth.quant.memory import Segment, WeightMemory
 from berth.quant.sampling import flip_bits, flip_words, sampled_mask
 
@@ -213,13 +214,10 @@ def memory_layout(tensors: Tensors, word_width: int) -> dict[str, tuple[int, int
 
 
 def _hash_uniform(seed: int | str, index: np.ndarray) -> np.ndarray:
-    """Counter-based uniform [0,1) for each index (splitmix64 finalizer keyed by a hash of seed)."""
+    """Counter-based uniform [0,1) for each index (``kernels.mix``, splitmix64, keyed by a hash of seed)."""
     key = int.from_bytes(hashlib.blake2b(str(seed).encode(), digest_size=8).digest(), "little")
     with np.errstate(over="ignore"):
-        z = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
+        z = mix(index.astype(np.uint64) * GOLDEN + np.uint64(key))
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
@@ -292,3 +290,20 @@ def load_chip_map(chip_map: np.ndarray | str | Path, word_width: int, kind: str)
     if not np.isin(arr, (-1, 0, 1)).all():
         raise BerthError(f"{where} must hold -1 (healthy), 0 or 1 (stuck-at values)")
     return arr.astype(np.int8)
+
+
+# The bit-error kinds a sweep, an HLS injection or any other caller can name, each with how its
+# model is built from a spec (``{"kind": ..., kind-specific keys}``), a rate and a chip.
+ERROR_KINDS: dict[str, Callable[[Mapping, float, int], ErrorModel]] = {
+    "random": lambda spec, p, chip: RandomBitErrors(p, chip=chip),
+    "stuck_at": lambda spec, p, chip: StuckAtErrors(p, chip=chip, value=spec.get("value", "random")),
+    "profiled": lambda spec, p, chip: ProfiledErrors(spec["maps"][chip], spec["word_width"], kind=spec["map_kind"],
+                                                     seed=spec["seed"]),
+}
+
+
+def error_model(spec: Mapping, p: float, chip: int) -> ErrorModel:
+    """The error model of ``spec`` (a kind of ``ERROR_KINDS`` and its keys) at rate ``p`` for ``chip``
+    (for a profiled spec, ``chip`` picks the map and ``p`` is the map's own rate)."""
+    check_choice("bit-error kind", spec["kind"], tuple(ERROR_KINDS))
+    return ERROR_KINDS[spec["kind"]](spec, p, chip)

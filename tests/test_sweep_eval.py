@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from berth.data.datasets import load_dataset
-from berth.flows.tasks import chip_points, error_model, rerr_over_chips
+from berth.flows.tasks import chip_points, rerr_over_chips
+from berth.quant.faults import error_model
 from berth.models.files import load_model, model_bytes
 from berth.models import create_model
 from berth.quant.faults import RandomBitErrors

@@ -39,7 +39,6 @@ from typing import Any
 from berth.core.config import from_dict, merge, parse_override, read_toml, to_dict
 from berth.core.errors import BerthError
 
-ERROR_KINDS = ("random", "stuck_at", "profiled")
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
 
 
@@ -193,7 +192,7 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
 
 def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpec:
     """Check one error spec; profiled map paths become absolute (relative to the sweep file)."""
-    from berth.quant.faults import load_chip_map
+    from berth.quant.faults import ERROR_KINDS, load_chip_map
 
     _check(e.kind in ERROR_KINDS, where, f"{key}.kind", e.kind, ", ".join(ERROR_KINDS))
     if e.kind == "stuck_at":

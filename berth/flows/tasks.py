@@ -78,17 +78,6 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
             "started": started, "finished": finished, "train_s": finished - started, "machine": machine_info()}
 
 
-def error_model(spec: dict[str, Any], p: float, chip: int):
-    """The error model of ``spec`` (see ``berth.flows.sweep.ErrorSpec``) at rate ``p`` for ``chip``."""
-    from berth.quant.faults import ProfiledErrors, RandomBitErrors, StuckAtErrors
-
-    if spec["kind"] == "random":
-        return RandomBitErrors(p, chip=chip)
-    if spec["kind"] == "stuck_at":
-        return StuckAtErrors(p, chip=chip, value=spec["value"])
-    return ProfiledErrors(spec["maps"][chip], spec["word_width"], kind=spec["map_kind"], seed=spec["seed"])
-
-
 def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple[float, int]]:
     """The (p, chip) pairs an evaluation covers, chip by chip (rates ascending), or one point per
     profiled map."""
@@ -101,8 +90,8 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
     """``(p, chip, error model)`` per point. A random chip is drawn once, at its highest rate, and
     applied at each of its rates (``berth.quant.faultmap``: the same bits, without drawing again), unless
     its drawn points would take more than ``DRAW_LIMIT_BYTES``."""
-    from berth.quant.faults import RandomBitErrors
     from berth.quant.faultmap import drawn_bytes
+    from berth.quant.faults import RandomBitErrors, error_model
 
     highest: dict[int, float] = {}
     for p, chip in points:
