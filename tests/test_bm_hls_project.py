@@ -18,7 +18,7 @@ from berth.core.errors import BerthError
 from berth.hardware.blockmatch import BMParams
 from berth.hardware.blockmatch.vitis import parse_csynth_xml, write_project
 from berth.hardware.blockmatch.vitis import project as project_mod
-from berth.hardware.blockmatch.vitis.report import parse_report_dir
+from berth.hardware.vitis_report import parse_report_dir
 from berth.hardware.blockmatch.vitis.vendor import run_synthesis, store_synthesis
 
 TOP_XML = """<?xml version="1.0" encoding="UTF-8"?>

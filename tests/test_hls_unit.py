@@ -14,7 +14,8 @@ from berth.core.errors import BerthError
 from berth.core.store import Store
 from berth.hardware.hls4ml.export import export_project
 from berth.hardware.hls4ml.project import HlsProject
-from berth.hardware.hls4ml.synth import build_project, parse_csynth_xml, report_project
+from berth.hardware.hls4ml.synth import build_project, report_project
+from berth.hardware.vitis_report import parse_csynth_xml
 from berth.hardware.hls4ml.target import HlsTarget
 from berth.hardware.hls4ml.check import check_modules, is_pow2
 from berth.hardware.hls4ml.cost import memory_words
@@ -184,18 +185,40 @@ def test_csynth_report_is_parsed_into_the_store(tmp_path):
     xml.write_text(CSYNTH)
     parsed = parse_csynth_xml(xml)
     assert parsed["latency_best"] == 87 and parsed["latency_worst"] == 93 and parsed["interval_max"] == 66
-    assert parsed["clock_estimated_ns"] == 6.912 and parsed["clock_target_ns"] == 10
-    assert (parsed["lut"], parsed["ff"], parsed["dsp"], parsed["bram_18k"]) == (7890, 3456, 12, 4)
+    assert parsed["estimated_clock_ns"] == 6.912 and parsed["target_clock_ns"] == 10
+    res = parsed["resources"]
+    assert (res["LUT"], res["FF"], res["DSP"], res["BRAM_18K"]) == (7890, 3456, 12, 4)
     store_path = tmp_path / "results.sqlite"
     report_project(project, store_path)
     with Store(store_path) as store:
         (row,) = store.query("hls_synth")
-    assert row["project"] == "abc123" and row["lut"] == 7890 and row["available"]["DSP"] == 220
+    assert (row["design"], row["config"]) == ("hls4ml", "abc123") and row["lut"] == 7890 and row["available"]["DSP"] == 220
     bad = tmp_path / "bad.xml"
     bad.write_text("<profile/>")
-    with pytest.raises(BerthError, match="not a csynth report"):
+    with pytest.raises(BerthError, match="not a Vivado/Vitis HLS csynth.xml report"):
         parse_csynth_xml(bad)
 
+
+def test_one_hls_synth_schema_for_hls4ml_and_kernel_reports(tmp_path):
+    """An hls4ml report and a block-matching report share one store: one schema, no duplicate
+    rows when either is filed again."""
+    from berth.hardware.blockmatch.vitis.vendor import store_synthesis
+
+    project = fake_project(tmp_path / "prj")
+    xml = tmp_path / "prj" / "myproject_prj" / "solution1" / "syn" / "report" / "myproject_csynth.xml"
+    xml.parent.mkdir(parents=True)
+    xml.write_text(CSYNTH)
+    kernel = {**parse_csynth_xml(xml), "tool": "vitis_hls", "params": {"k": 16}, "height": 24, "width": 32}
+    store_path = tmp_path / "shared.sqlite"
+    for _ in range(2):
+        report_project(project, store_path)
+        store_synthesis(kernel, store_path)
+    with Store(store_path) as store:
+        rows = store.query("hls_synth", order_by="design")
+        columns = store.columns("hls_synth")
+    assert [r["design"] for r in rows] == ["blockmatch", "hls4ml"]
+    assert "clock_target_ns" not in columns and {"target_clock_ns", "estimated_clock_ns"} <= set(columns)
+    assert all(r["lut"] == 7890 and r["target_clock_ns"] == 10 for r in rows)
 
 def test_build_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

@@ -183,7 +183,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     row = report_project(args.project, args.store)
     print(f"{row['top']} on {row['part']}: latency {row['latency_best']}..{row['latency_worst']} cycles, "
-          f"II {row['interval_min']}..{row['interval_max']}, clock {row['clock_estimated_ns']} ns "
-          f"(target {row['clock_target_ns']}), LUT {row['lut']}, FF {row['ff']}, DSP {row['dsp']}, "
+          f"II {row['interval_min']}..{row['interval_max']}, clock {row['estimated_clock_ns']} ns "
+          f"(target {row['target_clock_ns']}), LUT {row['lut']}, FF {row['ff']}, DSP {row['dsp']}, "
           f"BRAM_18K {row['bram_18k']}")
     return 0

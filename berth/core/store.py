@@ -6,28 +6,22 @@ transaction is either wholly in the file or not at all), and several processes m
 has a primary key and inserts ignore rows already present, so re-running finished work after a
 crash changes nothing.
 
-Core tables (created by ``Store(path)``)
----------------------------------------
-``sweeps``      name (key), config JSON (the resolved sweep), created, updated (UTC ISO strings).
-``runs``        one trained model: run_id (key), sweep, label, model, scheme, bits, method, w_max
-                (0 = no clipping), seed, config JSON (everything that built it), seeds JSON,
-                versions JSON, machine JSON, clean_error, history JSON (per-epoch metrics),
-                checkpoint (path), started / finished (UNIX time), train_s (seconds).
-``evals``       one evaluation of a run under one error model: (run_id, errors) key, spec JSON,
-                clean_error, n_test, chips, eval_s, machine JSON, finished. Written in the same
-                transaction as its ``robustness`` rows: an evals row means all of them are there.
-``robustness``  one row per (run_id, errors, p, chip): rerr (fraction in [0, 1]).
-``results``     a view joining the three: one row per (run, errors, p, chip) with the run's axes.
+Tables
+------
+Every table is declared once, in ``berth.core.schemas``; ``Store(path)`` creates them all.
+A table whose primary key changed since a store was written is kept under
+``<name>_old<N>`` and created anew, so no row is lost and none is duplicated.
 
 API for other subsystems (keep it stable)
 -----------------------------------------
-``store.ensure_table(name, columns, key=())``  create a table if missing; ``columns`` maps
+``store.ensure_table(name, columns, key=())``  create a table of one's own (berth's tables are in
+    ``berth.core.schemas``) if missing; ``columns`` maps
     column name -> type, one of INTEGER, REAL, TEXT, BLOB, JSON (JSON values are encoded on
     insert and decoded on query). Columns missing from an existing table are added; a column
     whose type differs is an error. ``key`` lists the primary-key columns. Example::
 
-        store.ensure_table("latency", {"run_id": "TEXT", "device": "TEXT", "batch": "INTEGER",
-                                       "ms": "REAL", "extra": "JSON"}, key=("run_id", "device", "batch"))
+        store.ensure_table("my_table", {"run_id": "TEXT", "device": "TEXT", "batch": "INTEGER",
+                                        "ms": "REAL", "extra": "JSON"}, key=("run_id", "device", "batch"))
 ``store.insert(name, rows, on_conflict="ignore")``  insert one dict or a list of dicts in one
     transaction; ``on_conflict`` is "ignore" (keep the stored row), "replace" or "error". Returns
     the number of rows written.
@@ -50,32 +44,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from berth.core.errors import BerthError
+from berth.core.schemas import TABLES, TYPES, VIEWS
 
-TYPES = ("INTEGER", "REAL", "TEXT", "BLOB", "JSON")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SCHEMA_VERSION = 1
-
-CORE_TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
-    "sweeps": ({"name": "TEXT", "config": "JSON", "created": "TEXT", "updated": "TEXT"}, ("name",)),
-    "runs": ({"run_id": "TEXT", "sweep": "TEXT", "label": "TEXT", "model": "TEXT", "scheme": "TEXT",
-              "bits": "INTEGER", "method": "TEXT", "w_max": "REAL", "seed": "INTEGER", "config": "JSON",
-              "seeds": "JSON", "versions": "JSON", "machine": "JSON", "clean_error": "REAL",
-              "history": "JSON", "checkpoint": "TEXT", "started": "REAL", "finished": "REAL",
-              "train_s": "REAL"}, ("run_id",)),
-    "evals": ({"run_id": "TEXT", "errors": "TEXT", "spec": "JSON", "clean_error": "REAL", "n_test": "INTEGER",
-               "chips": "INTEGER", "eval_s": "REAL", "machine": "JSON", "finished": "REAL"},
-              ("run_id", "errors")),
-    "robustness": ({"run_id": "TEXT", "errors": "TEXT", "p": "REAL", "chip": "INTEGER", "rerr": "REAL"},
-                   ("run_id", "errors", "p", "chip")),
-}
-
-RESULTS_VIEW = """
-CREATE VIEW IF NOT EXISTS results AS
-SELECT r.sweep, r.label, r.model, r.scheme, r.bits, r.method, r.w_max, r.seed, b.run_id,
-       b.errors, b.p, b.chip, e.clean_error, b.rerr
-FROM robustness b JOIN runs r ON r.run_id = b.run_id
-JOIN evals e ON e.run_id = b.run_id AND e.errors = b.errors
-"""
+SCHEMA_VERSION = 2
 
 
 def _ident(name: str, what: str = "name") -> str:
@@ -104,9 +76,10 @@ class Store:
             raise BerthError(f"results store {str(self.path)!r} is not a usable SQLite file ({exc})") from None
         self._depth = 0
         with self.transaction():
-            for name, (columns, key) in CORE_TABLES.items():
+            for name, (columns, key) in TABLES.items():
                 self.ensure_table(name, columns, key)
-            self._db.execute(RESULTS_VIEW)
+            for sql in VIEWS.values():
+                self._db.execute(sql)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -152,6 +125,18 @@ class Store:
         """``{column: declared type}`` of a table or view (empty if it does not exist)."""
         return {r[1]: r[2].upper() for r in self._db.execute(f"PRAGMA table_info({_ident(name, 'table')})")}
 
+    def primary_key(self, name: str) -> tuple[str, ...]:
+        """The primary-key columns of a table, in key order (empty if none)."""
+        rows = self._db.execute(f"PRAGMA table_info({_ident(name, 'table')})").fetchall()
+        return tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
+
+    def _set_aside(self, name: str) -> None:
+        """Rename a table written under an older schema to the first free ``<name>_old<N>``."""
+        n = 1
+        while self.columns(f"{name}_old{n}"):
+            n += 1
+        self._db.execute(f"ALTER TABLE {name} RENAME TO {name}_old{n}")
+
     def ensure_table(self, name: str, columns: Mapping[str, str], key: Iterable[str] = ()) -> None:
         """Create table ``name`` if missing; add missing columns; reject a changed column type."""
         _ident(name, "table")
@@ -165,6 +150,9 @@ class Store:
                 raise BerthError(f"store table {name!r}: key column {col!r} is not among its columns")
         with self.transaction():
             existing = self.columns(name)
+            if existing and key and self.primary_key(name) != key:
+                self._set_aside(name)
+                existing = {}
             if not existing:
                 cols = ", ".join(f"{c} {t.upper()}" for c, t in columns.items())
                 pk = f", PRIMARY KEY ({', '.join(key)})" if key else ""

@@ -3,20 +3,20 @@
 ``build`` runs the project's ``build_prj.tcl`` with the backend's tool — ``vitis-run`` (Vitis ≥
 2023.1) for the Vitis backend, ``vivado_hls`` for the Vivado backend — with a checked return code
 and the log path in the error. Without the tool it says exactly which one is missing. ``report``
-parses ``<prj>/solution*/syn/report/<top>_csynth.xml`` (latency, initiation interval, clock,
-LUT/FF/DSP/BRAM) offline and stores it in the results store.
+parses ``<prj>/solution*/syn/report/<top>_csynth.xml`` offline (``berth.hardware.vitis_report``)
+and stores it in the results store.
 """
 
 from __future__ import annotations
 
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_text
 from berth.core.tools import env_var, find_tool
 from berth.hardware.hls4ml.project import HlsProject
+from berth.hardware.vitis_report import parse_csynth_xml
 
 TOOLS = {"Vitis": "vitis-run", "Vivado": "vivado_hls"}
 BUILD_STEPS = ("reset", "csim", "synth", "cosim", "validation", "export", "vsynth", "fifo_opt")
@@ -62,55 +62,10 @@ def find_csynth_xml(project: HlsProject) -> Path:
     return found[0]
 
 
-def _number(text: str | None) -> float | int | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None  # e.g. "undef" latency of a design with data-dependent loops
-    return int(value) if value.is_integer() else value
-
-
-def parse_csynth_xml(path: str | Path) -> dict:
-    """Latency, interval, clock and resources of a Vivado/Vitis HLS ``*_csynth.xml`` report."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
-        raise BerthError(f"cannot read synthesis report {str(path)!r}: {exc}") from None
-    perf = root.find("PerformanceEstimates")
-    area = root.find("AreaEstimates")
-    if perf is None or area is None:
-        raise BerthError(f"{str(path)!r} is not a csynth report (no PerformanceEstimates/AreaEstimates)")
-    lat = perf.find("SummaryOfOverallLatency")
-
-    def resources(tag: str) -> dict[str, int | float | None]:
-        node = area.find(tag)
-        return {child.tag: _number(child.text) for child in (node if node is not None else [])}
-
-    used, available = resources("Resources"), resources("AvailableResources")
-    return {
-        "top": root.findtext("UserAssignments/TopModelName"),
-        "part": root.findtext("UserAssignments/Part"),
-        "clock_target_ns": _number(root.findtext("UserAssignments/TargetClockPeriod")),
-        "clock_estimated_ns": _number(perf.findtext("SummaryOfTimingAnalysis/EstimatedClockPeriod")),
-        "latency_best": _number(lat.findtext("Best-caseLatency")) if lat is not None else None,
-        "latency_worst": _number(lat.findtext("Worst-caseLatency")) if lat is not None else None,
-        "interval_min": _number(lat.findtext("Interval-min")) if lat is not None else None,
-        "interval_max": _number(lat.findtext("Interval-max")) if lat is not None else None,
-        "lut": used.get("LUT"),
-        "ff": used.get("FF"),
-        "dsp": used.get("DSP", used.get("DSP48E")),
-        "bram_18k": used.get("BRAM_18K"),
-        "uram": used.get("URAM"),
-        "available": available,
-    }
-
-
 def report_project(project: HlsProject | str, store_path: str | Path | None = None) -> dict:
     """Parse the project's synthesis report and store it (table ``hls_synth``); returns the row."""
     from berth.hardware.hls4ml.results import store_synth
 
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
-    row = parse_csynth_xml(find_csynth_xml(project))
-    return store_synth(project, row, store_path)
+    xml = find_csynth_xml(project)
+    return store_synth(project, parse_csynth_xml(xml), xml, store_path)

@@ -24,10 +24,6 @@ from berth.hardware.latency.layers import predict_model_raw
 from berth.models.genet import GenetArch, plain_model, random_arch
 
 TABLE = "latency_calibration"
-COLUMNS = {"device": "TEXT", "dtype": "TEXT", "threads": "INTEGER", "statistic": "TEXT", "batch": "INTEGER",
-           "scale": "REAL", "ratio_q1": "REAL", "ratio_q3": "REAL", "models": "INTEGER", "archs": "JSON",
-           "measured": "TEXT"}
-KEY = ("device", "dtype", "threads", "statistic", "batch")
 
 
 @dataclass(frozen=True)

@@ -147,11 +147,11 @@ def _fpga(store, run: dict) -> dict:
     cost = rows[-1]
     out = {k: cost[k] for k in ("macs", "weight_bits", "bops", "memory_words") if k in cost}
     if "hls_synth" in tables:
-        synth = store.query("hls_synth", {"project": cost["project"]})
+        synth = store.query("hls_synth", {"design": "hls4ml", "config": cost["project"]})
         if synth:
             s = synth[-1]
             out["csynth_latency_cycles"] = s.get("latency_worst")
-            clock = s.get("clock_estimated_ns") or s.get("clock_target_ns")
+            clock = s.get("estimated_clock_ns") or s.get("target_clock_ns")
             if s.get("latency_worst") is not None and clock:
                 out["csynth_latency_us"] = s["latency_worst"] * clock / 1000.0
     return out

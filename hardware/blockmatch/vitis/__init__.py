@@ -7,7 +7,7 @@ wheel; ``parse_csynth_xml`` reads the vendor tool's synthesis report.
 
 from berth.hardware.blockmatch.vitis.csim import compile_csim, mismatches, read_matches, run_csim
 from berth.hardware.blockmatch.vitis.project import TOP, ap_types_dir, write_pgm, write_project
-from berth.hardware.blockmatch.vitis.report import parse_csynth_xml
+from berth.hardware.vitis_report import parse_csynth_xml
 
 __all__ = ["TOP", "ap_types_dir", "write_pgm", "write_project", "compile_csim", "run_csim",
            "read_matches", "mismatches", "parse_csynth_xml"]

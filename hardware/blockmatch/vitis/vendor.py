@@ -15,7 +15,7 @@ from berth.core.errors import BerthError
 from berth.core.files import atomic_write_json
 from berth.core.tools import INSTALL_HINTS, env_var, find_tool
 from berth.hardware.blockmatch.vitis.project import TOP, load_project
-from berth.hardware.blockmatch.vitis.report import parse_report_dir
+from berth.hardware.vitis_report import parse_report_dir, synth_row
 
 TOOLS = ("vitis-run", "vitis_hls")
 
@@ -57,34 +57,18 @@ def run_synthesis(project: str | Path, steps: str = "csynth") -> dict:
     return result
 
 
-SYNTH_TABLE = "hls_synth"
-SYNTH_COLUMNS = {"kernel": "TEXT", "config": "TEXT", "tool": "TEXT", "part": "TEXT", "target_clock_ns": "REAL",
-                 "estimated_clock_ns": "REAL", "latency_best": "INTEGER", "latency_worst": "INTEGER",
-                 "interval_min": "INTEGER", "interval_max": "INTEGER", "sweep_ii": "INTEGER", "lut": "INTEGER",
-                 "ff": "INTEGER", "bram_18k": "INTEGER", "dsp": "INTEGER", "uram": "INTEGER", "report": "JSON",
-                 "finished": "TEXT"}
-
-
 def store_synthesis(result: dict, store_path: str | Path) -> None:
     """Insert (or replace) one synthesis result in table ``hls_synth`` of a berth results store.
 
-    The key is (kernel, config): config is the canonical JSON of the parameters, frame size,
-    part and clock, so re-synthesising the same configuration replaces its row.
+    The configuration key is the canonical JSON of the parameters, frame size, part and clock,
+    so re-synthesising the same configuration replaces its row.
     """
     import json
 
-    from berth.core.store import Store, now_utc
+    from berth.core.store import Store
 
-    res = result["resources"]
     config = json.dumps({"params": result["params"], "height": result["height"], "width": result["width"],
                          "part": result["part"], "clock_ns": result["target_clock_ns"]}, sort_keys=True)
-    row = {"kernel": "blockmatch", "config": config, "tool": result.get("tool"), "part": result["part"],
-           "target_clock_ns": result["target_clock_ns"], "estimated_clock_ns": result["estimated_clock_ns"],
-           "latency_best": result["latency_best"], "latency_worst": result["latency_worst"],
-           "interval_min": result["interval_min"], "interval_max": result["interval_max"],
-           "sweep_ii": result.get("sweep_ii"), "lut": res.get("LUT"), "ff": res.get("FF"),
-           "bram_18k": res.get("BRAM_18K"), "dsp": res.get("DSP"), "uram": res.get("URAM"), "report": result,
-           "finished": now_utc()}
+    row = synth_row(result, "blockmatch", config, result["report"], result.get("tool"))
     with Store(store_path) as store:
-        store.ensure_table(SYNTH_TABLE, SYNTH_COLUMNS, key=("kernel", "config"))
-        store.insert(SYNTH_TABLE, row, on_conflict="replace")
+        store.insert("hls_synth", row, on_conflict="replace")

@@ -1,4 +1,5 @@
-"""Parse the vendor tool's synthesis report (``<top>_csynth.xml``) into plain numbers.
+"""Vivado/Vitis HLS synthesis reports (``<top>_csynth.xml``) as plain numbers, and as rows of the
+store's ``hls_synth`` table — one parser for every HLS flow (hls4ml projects and berth's kernels).
 
 The XML layout is the one Vivado HLS and Vitis HLS write under
 ``<project>/solution1/syn/report/``: ``UserAssignments`` (part, top, target clock),
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from berth.core.errors import BerthError
 
@@ -113,3 +115,18 @@ def parse_report_dir(report_dir: str | Path, top: str) -> dict:
     sweeps = [v["pipeline_ii"] for k, v in result["loops"].items() if "SWEEP" in k and v["pipeline_ii"] is not None]
     result["sweep_ii"] = max(sweeps) if sweeps else None
     return result
+
+
+def synth_row(report: dict[str, Any], design: str, config: str, path: str | Path, tool: str | None = None) -> dict:
+    """The ``hls_synth`` row of a parsed report (see ``berth.core.schemas``): ``design`` names the
+    flow or kernel, ``config`` what was synthesized (re-synthesizing it replaces the row)."""
+    from berth.core.store import now_utc
+
+    res = report["resources"]
+    return {"design": design, "config": config, "path": str(Path(path).resolve()), "tool": tool,
+            "top": report["top"], "part": report["part"], "target_clock_ns": report["target_clock_ns"],
+            "estimated_clock_ns": report["estimated_clock_ns"], "latency_best": report["latency_best"],
+            "latency_worst": report["latency_worst"], "interval_min": report["interval_min"],
+            "interval_max": report["interval_max"], "max_pipeline_ii": report["max_pipeline_ii"],
+            "lut": res.get("LUT"), "ff": res.get("FF"), "dsp": res.get("DSP"), "bram_18k": res.get("BRAM_18K"),
+            "uram": res.get("URAM"), "available": report["available"], "report": report, "finished": now_utc()}
