@@ -48,6 +48,8 @@ class Factory(Protocol):
 
     def linear(self, name: str, fin: int, fout: int) -> nn.Module: ...
 
+    def input_quant(self) -> nn.Module: ...
+
 
 class PlainFactory:
     """Plain torch layers (float32)."""
@@ -57,6 +59,9 @@ class PlainFactory:
 
     def norm(self, c: int) -> nn.Module:
         return nn.BatchNorm2d(c)
+
+    def input_quant(self) -> nn.Module:
+        return nn.Identity()
 
     def relu(self) -> nn.Module:
         return nn.ReLU()
@@ -72,12 +77,10 @@ class QuantFactory:
         self.spec = spec
 
     def conv(self, name: str, cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Module:
-        from brevitas.nn import QuantConv2d
+        return self.spec.conv(name, cin, cout, k, stride=stride, padding=k // 2, groups=groups)
 
-        from berth.quant.brevitas_quant import weight_quant
-
-        return QuantConv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False,
-                           weight_quant=weight_quant(self.spec.scheme_for(name)))
+    def input_quant(self) -> nn.Module:
+        return self.spec.input_quant()
 
     def norm(self, c: int) -> nn.Module:
         from berth.models.layers import ReparamBatchNorm2d
@@ -155,8 +158,10 @@ class GenetArch:
 class GenetNet(nn.Module):
     """The network of a ``GenetArch`` built with a layer factory."""
 
-    def __init__(self, arch: GenetArch, f: Factory):
+    def __init__(self, arch: GenetArch, f: Factory, head: str = "avg", input_quant: nn.Module | None = None):
         super().__init__()
+        check_choice("head", head, ("avg", "max"))
+        self.input_quant = input_quant
         self.stem = nn.Sequential(f.conv("stem.0", arch.in_channels, arch.stem, 3), f.norm(arch.stem), f.relu())
         blocks, cin = [], arch.stem
         for stage in arch.stages:
@@ -165,11 +170,13 @@ class GenetNet(nn.Module):
                                     stage.stride if d == 0 else 1))
                 cin = stage.width
         self.blocks = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1) if head == "avg" else nn.AdaptiveMaxPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = f.linear("fc", cin, arch.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_quant is not None:
+            x = self.input_quant(x)
         return self.fc(self.flatten(self.pool(self.blocks(self.stem(x)))))
 
 
@@ -187,12 +194,14 @@ DEFAULT_STAGES = ({"block": "XX", "width": 8, "depth": 1, "stride": 1},
 
 @register_model("genet")
 def genet(spec, in_channels: int, input_size: int, num_classes: int, stem: int = 8,
-          stages: tuple = DEFAULT_STAGES) -> nn.Module:
+          stages: tuple = DEFAULT_STAGES, head: str = "avg") -> nn.Module:
     """The Brevitas-quantized GENet-style network with ``stem`` channels and ``stages`` (each a
-    Stage or its dict: block, width, depth, stride); what ``berth search`` trains and exports."""
+    Stage or its dict: block, width, depth, stride); what ``berth search`` trains and exports.
+    ``head="max"`` pools by maximum (hls4ml's global average pool is silently wrong); a hardware
+    build (``spec.hw``) starts with the fixed-point input quantizer."""
     arch = GenetArch(stem, tuple(s if isinstance(s, Stage) else Stage(**dict(s)) for s in stages),
                      in_channels, input_size, num_classes)
-    return GenetNet(arch, QuantFactory(spec))
+    return GenetNet(arch, QuantFactory(spec), head, spec.input_quant() if spec.hw else None)
 
 
 def quant_model(arch: GenetArch, scheme: str = "rquant", bits: int = 8, w_max: float | None = None,
@@ -241,13 +250,14 @@ def flops(model: nn.Module, shape: tuple[int, int, int]) -> int:
 
 def random_arch(rng: random.Random, input_size: int = 8, in_channels: int = 1, num_classes: int = 10,
                 widths: tuple[int, ...] = (8, 16, 24, 32, 48, 64), max_depth: int = 2,
-                stage_strides: tuple[int, ...] = (1, 2, 2)) -> GenetArch:
-    """A random GENet-style candidate: block type, width and depth per stage (widths non-decreasing)."""
+                stage_strides: tuple[int, ...] = (1, 2, 2), blocks: tuple[str, ...] = BLOCKS) -> GenetArch:
+    """A random GENet-style candidate: block type (one of ``blocks``), width and depth per stage
+    (widths non-decreasing)."""
     if input_size < 2 ** sum(s == 2 for s in stage_strides):
         raise BerthError(f"input_size = {input_size} is too small for stage strides {stage_strides}")
     stages, floor = [], 0
     for stride in stage_strides:
         width = rng.choice([w for w in widths if w >= floor] or [max(widths)])
-        stages.append(Stage(rng.choice(BLOCKS), width, rng.randint(1, max_depth), stride))
+        stages.append(Stage(rng.choice(blocks), width, rng.randint(1, max_depth), stride))
         floor = width
     return GenetArch(rng.choice(widths[:3]), tuple(stages), in_channels, input_size, num_classes)

@@ -70,9 +70,10 @@ class QuantSpec:
             return self.scheme.replace(**override)
         raise BerthError(f"layer {name!r}: scheme override {override!r} must be a preset name or a table of options")
 
-    def conv(self, name: str, cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, bias: bool = False) -> QuantConv2d:
+    def conv(self, name: str, cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, bias: bool = False,
+             groups: int = 1) -> QuantConv2d:
         """A quantized 2-D convolution named ``name`` (always with a fixed-point bias when ``hw``)."""
-        return QuantConv2d(cin, cout, k, stride=stride, padding=padding, bias=bias or self.hw,
+        return QuantConv2d(cin, cout, k, stride=stride, padding=padding, groups=groups, bias=bias or self.hw,
                            weight_quant=weight_quant(self.scheme_for(name)), **self._bias_quant())
 
     def linear(self, name: str, fin: int, fout: int, bias: bool = True) -> QuantLinear:

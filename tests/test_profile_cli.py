@@ -95,3 +95,22 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, small_digits):
     assert "genet (input 1x8x8)" in capsys.readouterr().out
     err = one_line_error(capsys, ["search", "--latency-budget", "0.000001", "--candidates", "2", "--store", str(store)])
     assert "budget 1e-06 ms" in err and "fastest predicted" in err
+
+
+@pytest.mark.hls
+@pytest.mark.slow
+def test_search_winner_built_for_hardware_exports_bit_exactly(tmp_path, capsys, small_digits):
+    """``berth search --hw`` -> the winner's model file -> ``berth hls export`` -> ``verify``: exact."""
+    store = tmp_path / "s.sqlite"
+    argv = ["search", "--hw", "--candidates", "3", "--shortlist", "1", "--calibration-models", "3", "--epochs", "1",
+            "--chips", "2", "--latency-budget", "1000", "--repeats", "5", "--store", str(store),
+            "--out", str(tmp_path / "ckpt")]
+    assert main(argv) == 0
+    assert "berth hls export" in capsys.readouterr().out
+    with open_store(store) as s:
+        run = s.query("runs")[0]
+    assert run["model"] == "genet" and run["scheme"] == "fixed"
+    project = tmp_path / "prj"
+    assert main(["hls", "export", run["checkpoint"], "--out", str(project)]) == 0
+    assert main(["hls", "verify", str(project), "--n", "60"]) == 0
+    assert "exact match 100.00%" in capsys.readouterr().out

@@ -10,6 +10,10 @@
 5. train it with RandBET (rquant, clipping) on the data set, evaluate clean error and RErr over
    chips at ``p``, and write run, robustness and latency rows to the store, where ``berth select``
    and ``berth pareto`` find it.
+
+With ``hw`` the candidates use only the block types hls4ml converts exactly (XX, BL: no depthwise
+convolution) and the winner is trained as a hardware build (fixed-point weights, 8-bit
+activations, global max pool), so ``berth hls export`` takes its model file as it is.
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ from typing import Callable
 
 import torch
 
-from berth.core.errors import BerthError
+from berth.core.errors import BerthError, check_range
 from berth.hardware.latency import calibration
-from berth.models.genet import GenetArch, flops, plain_model, quant_model, random_arch
 from berth.hardware.latency.calibration import predict_model
 from berth.hardware.latency.layers import LatencyTable
+from berth.models import create_model
+from berth.models.genet import BLOCKS, GenetArch, arch_options, flops, plain_model, random_arch
+
+HW_BLOCKS = ("XX", "BL")  # hls4ml's route has no grouped (depthwise) convolution
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,27 @@ class SearchConfig:
     seed: int = 0
     dataset: str = "digits"
     calibration_models: int = 8
+    hw: bool = False
+
+    def __post_init__(self) -> None:
+        check_range("bit error rate p", self.p, 0.0, 1.0)
+        if not self.latency_budget_ms > 0:
+            raise BerthError(f"latency budget {self.latency_budget_ms!r} ms must be > 0")
+        for what in ("candidates", "shortlist", "chips"):
+            if getattr(self, what) < 1:
+                raise BerthError(f"{what} = {getattr(self, what)} must be >= 1")
+        if self.calibration_models < 3:
+            raise BerthError(f"calibration models = {self.calibration_models} must be >= 3")
+
+    def blocks(self) -> tuple[str, ...]:
+        """The block types candidates may use."""
+        return HW_BLOCKS if self.hw else BLOCKS
+
+    def model_options(self) -> dict:
+        """How the winner is quantized: RandBET's rquant with clipping, or a hardware build."""
+        if self.hw:
+            return {"scheme": "fixed", "bits": self.bits, "act_bits": 8, "hw": True, "head": "max"}
+        return {"scheme": "rquant", "bits": self.bits, "w_max": self.w_max}
 
 
 @dataclass
@@ -61,7 +89,8 @@ def candidates(cfg: SearchConfig, shape: tuple[int, int, int], num_classes: int)
     """``cfg.candidates`` distinct random architectures for inputs of ``shape`` (predictions pending)."""
     rng, seen, out = random.Random(cfg.seed), set(), []
     for _ in range(cfg.candidates * 20):
-        arch = random_arch(rng, input_size=shape[1], in_channels=shape[0], num_classes=num_classes)
+        arch = random_arch(rng, input_size=shape[1], in_channels=shape[0], num_classes=num_classes,
+                           blocks=cfg.blocks())
         if arch.label() not in seen:
             seen.add(arch.label())
             out.append(Candidate(arch, flops(plain_model(arch), shape), float("nan")))
@@ -125,7 +154,7 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
     from berth.quant.evaluate import robust_error
     from berth.train.loop import TrainConfig, train
 
-    model = quant_model(winner.arch, scheme="rquant", bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
+    model = create_model("genet", seed=cfg.seed, **cfg.model_options(), **arch_options(winner.arch))
     tcfg = TrainConfig(epochs=cfg.epochs, seed=cfg.seed, method="randbet", bet_p=cfg.p)
     started = time.time()
     history = train(model, data, tcfg, progress=False)
@@ -135,8 +164,9 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
     ckpt = save_checkpoint(out / f"{run_id}.pt", model, epoch=cfg.epochs, seed=cfg.seed,
                            config=dataclasses.asdict(tcfg), metrics=history)
     config = {"search": dataclasses.asdict(cfg), "arch": winner.arch.as_dict(), "train": dataclasses.asdict(tcfg)}
-    store.add_run({"run_id": run_id, "sweep": "search", "label": "randbet", "model": "genet", "scheme": "rquant",
-                   "bits": cfg.bits, "method": "randbet", "w_max": cfg.w_max, "seed": cfg.seed, "config": config,
+    opts = cfg.model_options()
+    store.add_run({"run_id": run_id, "sweep": "search", "label": "randbet", "model": "genet", "scheme": opts["scheme"],
+                   "bits": cfg.bits, "method": "randbet", "w_max": opts.get("w_max") or 0.0, "seed": cfg.seed, "config": config,
                    "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))}, "versions": package_versions(),
                    "machine": machine_info(), "clean_error": res.clean_error, "history": history,
                    "checkpoint": str(ckpt), "started": started, "finished": time.time(), "train_s": train_s})
@@ -147,4 +177,54 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
     say(f"trained {winner.arch.label()} with RandBET (p = {cfg.p:g}, {cfg.epochs} epochs, {train_s:.0f} s): "
         f"clean error {res.clean_error * 100:.2f}%, RErr at p = {cfg.p * 100:g}% {res.mean * 100:.2f}% "
         f"± {res.std * 100:.2f} over {cfg.chips} chips (worst {res.worst * 100:.2f}%)")
-    return {"run_id": run_id, "model": model, "clean_error": res.clean_error, "rerr": res.mean}
+    return {"run_id": run_id, "model": model, "clean_error": res.clean_error, "rerr": res.mean, "checkpoint": ckpt}
+
+
+def search(cfg: SearchConfig, settings, store_path: str | Path | None, out: Path,
+           say: Callable[[str], None]) -> dict:
+    """The whole search (steps 1-5 above, then the trained winner profiled), reporting each step
+    through ``say``; returns the winner's run (``run_id``, ``model``, ``clean_error``, ``rerr``,
+    ``checkpoint``) and the store it went to."""
+    from berth.data.datasets import load_dataset
+    from berth.hardware.latency.cuda import check_device
+    from berth.hardware.latency.profiler import Measurer, profile_model, torch_call
+    from berth.hardware.latency.report import open_table
+    from berth.hardware.latency.tables import open_store
+
+    device = check_device(settings.device)
+    settings = dataclasses.replace(settings, device=str(device))  # rows name the device as "cuda:0"
+    data = load_dataset(cfg.dataset, seed=cfg.seed)
+    shape = data.shape
+    with open_store(store_path) as store:
+        say(f"results store: {store.path}; {settings.where()}; budget {cfg.latency_budget_ms:g} ms "
+            "(float-equivalent model, batch 1, float32)")
+        cands = candidates(cfg, shape, data.num_classes)
+        say(f"\nstep 1: {len(cands)} GENet-style candidates (block/width/depth per stage at {shape[1]}/"
+            f"{shape[1] // 2}/{shape[1] // 4} px), e.g. {cands[0].arch.label()}")
+        table = open_table(store, settings, "float32")
+        measure = Measurer(settings, device)
+        say("step 2: latency predicted from the lookup table, calibrated")
+        ensure_calibration(table, measure, cfg, shape, say)
+        predict_all(cands, table, shape)
+        say(f"  ({len(table.entries)} table entries, {table.measured} measured now)")
+        for c in sorted(cands, key=lambda c: c.predicted_ms):
+            mark = "<= budget" if c.predicted_ms <= cfg.latency_budget_ms else ""
+            say(f"  {c.arch.label():<40} {c.flops / 1e6:7.3f} MFLOPs  predicted {c.predicted_ms:8.4f} ms {mark}")
+        short = shortlist(cands, cfg.latency_budget_ms, cfg.shortlist)
+        fits = sum(c.predicted_ms <= cfg.latency_budget_ms for c in cands)
+        say(f"step 3: {fits} predicted under budget; shortlist = the {len(short)} with most FLOPs")
+        say("step 4: shortlist profiled end to end (float equivalent, batch 1)")
+        for c in short:
+            net, x = plain_model(c.arch), torch.rand(1, *shape)
+            stats, _ = measure(torch_call(*table.on_target(net, x)))
+            c.measured_ms = stats.median
+            say(f"  {c.arch.label():<40} predicted {c.predicted_ms:8.4f} ms  measured {stats.median:8.4f} ms "
+                f"(IQR/median {stats.rel_iqr * 100:.0f}%, error {(c.predicted_ms / stats.median - 1) * 100:+.0f}%)")
+        win = best(short, cfg.latency_budget_ms)
+        say(f"step 5: best = {win.arch.label()} ({win.flops / 1e6:.3f} MFLOPs, {win.measured_ms:.4f} ms); "
+            f"training with RandBET")
+        result = train_and_store(win, cfg, data, store, out, say)
+        say(f"step 6: profiling the trained model; run {result['run_id']} stored in {store.path}")
+        prof = profile_model(result["model"], shape, settings, "genet", result["run_id"])
+        store.insert("latency", prof.rows, on_conflict="replace")
+        return {**result, "store": store.path, "device": device}

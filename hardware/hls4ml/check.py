@@ -17,10 +17,12 @@ from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
 from berth.core.errors import BerthError
+from berth.models.genet import Add
 from berth.quant.brevitas_quant import SchemeTensorQuant
 
 QUANT_LAYERS = (QuantConv2d, QuantLinear, QuantIdentity, QuantReLU)
-PASS_THROUGH = (nn.Identity, nn.Flatten, nn.MaxPool2d, nn.Dropout, nn.Sequential)  # a leaf Sequential is empty
+# A leaf Sequential is empty; Add is a residual sum, exact when both inputs are exact.
+PASS_THROUGH = (nn.Identity, nn.Flatten, nn.MaxPool2d, nn.Dropout, nn.Sequential, Add)
 
 REASONS: dict[type, str] = {
     nn.GroupNorm: "group norm has no hls4ml layer that computes it exactly (statistics per input)",
