@@ -105,7 +105,7 @@ def test_fold_matches_conv_then_reparam_batchnorm():
 
 
 def test_target_from_toml_and_bad_values(tmp_path):
-    from berth.commands.hls import HlsExportConfig
+    from berth.flows.hls import HlsExportConfig
 
     cfg_file = tmp_path / "hls.toml"
     cfg_file.write_text('[target]\npart = "xcu250-figd2104-2L-e"\nclock_period = 4\nstrategy = "Resource"\n'

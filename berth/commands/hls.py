@@ -16,36 +16,9 @@ io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt) and, for a
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from berth.commands.common import add_config_args
-from berth.core.errors import BerthError
-from berth.hardware.hls4ml.target import HlsTarget
-
-ZOO_DEFAULTS: dict[str, dict[str, Any]] = {"resnet20": {"head": "max"}}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to build and train a zoo model for hardware when no checkpoint is given."""
-
-    scheme: str = "fixed"
-    bits: int = 8
-    act_bits: int = 8
-    epochs: int = 10
-    seed: int = 0
-    arch: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HlsExportConfig:
-    """Settings of ``berth hls export``."""
-
-    target: HlsTarget = field(default_factory=HlsTarget)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    dataset: str = "digits"
-    data_seed: int = 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,48 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_report)
 
 
-def load_model(source: str, cfg: HlsExportConfig) -> tuple[Any, dict]:
-    """The model to export and how it was obtained: a checkpoint file, or a zoo model trained now."""
-    from pathlib import Path
-
-    from berth.models import list_models
-
-    if Path(source).is_file():
-        from berth.models.files import load_model as load_model_file
-
-        return load_model_file(source), {"checkpoint": str(Path(source).resolve())}
-    if source not in list_models():
-        raise BerthError(f"{source!r} is neither a checkpoint file nor a zoo model; models: {', '.join(list_models())}")
-    from berth.data.datasets import load_dataset
-    from berth.models import model_for_data
-    from berth.train.loop import TrainConfig, train
-
-    spec = cfg.model
-    data = load_dataset(cfg.dataset, seed=cfg.data_seed)
-    arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
-    model = model_for_data(source, data, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True,
-                           seed=spec.seed, **arch)
-    print(f"training {source} for hardware ({spec.scheme} {spec.bits}-bit weights, {spec.act_bits}-bit activations, "
-          f"{spec.epochs} epochs)")
-    history = train(model, data, TrainConfig(epochs=spec.epochs, seed=spec.seed))
-    return model, {"trained": {"epochs": spec.epochs, "seed": spec.seed, "dataset": cfg.dataset, "history": history}}
-
-
 def run_export(args: argparse.Namespace) -> int:
     from berth.core.config import load_config
-    from berth.hardware.hls4ml.export import export_project
-    from berth.hardware.hls4ml.results import store_cost
+    from berth.flows.hls import HlsExportConfig, export
 
     cfg = load_config(HlsExportConfig, args.config, args.overrides)
-    model, extra = load_model(args.model, cfg)
-    print(f"exporting to {args.out} (part {cfg.target.part}, {cfg.target.clock_period} ns, {cfg.target.io_type}, "
-          f"{cfg.target.strategy}, reuse {cfg.target.reuse_factor})")
-    project = export_project(model, args.out, cfg.target, dataset=cfg.dataset, data_seed=cfg.data_seed,
-                             force=args.force, extra=extra, log=print)
-    import json
-
-    cost = json.loads((project.berth_dir / "cost.json").read_text())
-    store_cost(project, cost, args.store)
+    project, cost = export(args.model, Path(args.out), cfg, args.force, args.store, print)
     print(f"cost: {cost['macs']} MACs, {cost['weight_bits']} weight bits, {cost['bops']} bit-operations, "
           f"{cost['memory_words']} words of {cost['memory_word_bits']} bits")
     print(f"project: {project.root}")
@@ -133,13 +70,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from berth.core.files import atomic_write_json
-    from berth.hardware.hls4ml.project import HlsProject
-    from berth.hardware.hls4ml.verify import verify_project
+    from berth.flows.hls import verify
 
-    project = HlsProject.load(args.project)
-    res = verify_project(project, n=args.n)
-    atomic_write_json(project.berth_dir / "verify.json", res.as_dict())
+    project, res = verify(args.project, args.n)
     print(f"C simulation vs software model on {res.n} {project.meta['dataset']} test inputs:")
     print(f"  exact match {res.exact_match * 100:.2f}%   max |diff| {res.max_abs_diff:.6g}   "
           f"argmax agreement {res.argmax_agreement * 100:.2f}%")
@@ -152,15 +85,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
-    from berth.core.errors import check_range
-    from berth.hardware.hls4ml.chips import inject_chips
-    from berth.hardware.hls4ml.project import HlsProject
-    from berth.hardware.hls4ml.results import store_inject
+    from berth.flows.hls import inject
 
-    check_range("bit error rate p", args.p, 0.0, 1.0)
-    project = HlsProject.load(args.project)
-    results = inject_chips(project, args.p, args.chip, n=args.n)
-    store_inject(project, results, args.store)
+    results = inject(args.project, args.p, args.chip, args.n, args.store)
     print(f"random bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
     print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
     for r in results:

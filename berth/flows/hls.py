@@ -1,0 +1,104 @@
+"""The hls4ml loop as plain functions: a model (a model file, or a zoo model trained for hardware
+now) exported to a bit-exact project, verified against software, bit errors injected, synthesis
+reports filed — each result written beside the project and into the results store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from berth.core.errors import BerthError, check_range
+from berth.core.files import atomic_write_json
+from berth.hardware.hls4ml.project import HlsProject
+from berth.hardware.hls4ml.target import HlsTarget
+
+ZOO_DEFAULTS: dict[str, dict[str, Any]] = {"resnet20": {"head": "max"}}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build and train a zoo model for hardware when no model file is given."""
+
+    scheme: str = "fixed"
+    bits: int = 8
+    act_bits: int = 8
+    epochs: int = 10
+    seed: int = 0
+    arch: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HlsExportConfig:
+    """Settings of ``berth hls export``."""
+
+    target: HlsTarget = field(default_factory=HlsTarget)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    dataset: str = "digits"
+    data_seed: int = 0
+
+
+def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None]) -> tuple[Any, dict]:
+    """The model to export and how it was obtained: a model file, or a registered model trained
+    now as a hardware build on ``cfg.dataset``."""
+    from berth.models import list_models
+
+    if Path(source).is_file():
+        from berth.models.files import load_model
+
+        return load_model(source), {"checkpoint": str(Path(source).resolve())}
+    if source not in list_models():
+        raise BerthError(f"{source!r} is neither a model file nor a registered model; models: {', '.join(list_models())}")
+    from berth.data.datasets import load_dataset
+    from berth.models import model_for_data
+    from berth.train.loop import TrainConfig, train
+
+    spec = cfg.model
+    data = load_dataset(cfg.dataset, seed=cfg.data_seed)
+    arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
+    model = model_for_data(source, data, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True,
+                           seed=spec.seed, **arch)
+    say(f"training {source} for hardware ({spec.scheme} {spec.bits}-bit weights, {spec.act_bits}-bit activations, "
+        f"{spec.epochs} epochs)")
+    history = train(model, data, TrainConfig(epochs=spec.epochs, seed=spec.seed))
+    return model, {"trained": {"epochs": spec.epochs, "seed": spec.seed, "dataset": cfg.dataset, "history": history}}
+
+
+def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Path | None,
+           say: Callable[[str], None]) -> tuple[HlsProject, dict]:
+    """Export ``source`` to a compiled project at ``out``; file its cost estimate; (project, cost)."""
+    from berth.hardware.hls4ml.export import export_project
+    from berth.hardware.hls4ml.results import store_cost
+
+    model, extra = model_to_export(source, cfg, say)
+    t = cfg.target
+    say(f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})")
+    project = export_project(model, out, t, dataset=cfg.dataset, data_seed=cfg.data_seed, force=force, extra=extra,
+                             log=say)
+    cost = json.loads((project.berth_dir / "cost.json").read_text())
+    store_cost(project, cost, store)
+    return project, cost
+
+
+def verify(project_dir: str | Path, n: int):
+    """The clean C simulation against the software model on ``n`` test inputs (``verify.json``)."""
+    from berth.hardware.hls4ml.verify import verify_project
+
+    project = HlsProject.load(project_dir)
+    res = verify_project(project, n=n)
+    atomic_write_json(project.berth_dir / "verify.json", res.as_dict())
+    return project, res
+
+
+def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None):
+    """Random bit errors of ``chips`` at rate ``p`` in the project's weight files vs software."""
+    from berth.hardware.hls4ml.chips import inject_chips
+    from berth.hardware.hls4ml.results import store_inject
+
+    check_range("bit error rate p", p, 0.0, 1.0)
+    project = HlsProject.load(project_dir)
+    results = inject_chips(project, p, chips, n=n)
+    store_inject(project, results, store)
+    return results
