@@ -51,7 +51,7 @@ def bench_simulators(n_frames: int) -> None:
     frames = [f"{PHOTOS[i % 2]}-s{NOISE_SIGMAS[i % 3]}" for i in range(n_frames)]
     small = run_native(MAIN, stimulus(frames[0], MAIN.h, MAIN.w, seed=0))
     native_rate = small.cycles_per_second
-    print(f"\ndesign {MAIN.h}x{MAIN.w}, N1={MAIN.params.block}, window {MAIN.params.window}, P={MAIN.p}; "
+    print(f"\ndesign {MAIN.h}x{MAIN.w}, N1={MAIN.params.block}, window {MAIN.params.window}, P={MAIN.p} D={MAIN.d} G={MAIN.g}; "
           f"{n_frames} frames under cocotb")
     print(f"{'simulator':<22} {'cycles/s':>12} {'x native':>9}")
     print(f"{'native verilator':<22} {native_rate:>12.0f} {1.0:>9.3f}")
@@ -60,7 +60,7 @@ def bench_simulators(n_frames: int) -> None:
         print(f"{'cocotb ' + sim:<22} {rate:>12.0f} {rate / native_rate:>9.4f}")
     image = stimulus(FRAME_IMAGE, FRAME.h, FRAME.w, seed=0)
     full = run_native(FRAME, image)
-    print(f"\nnative verilator, whole {FRAME.h}x{FRAME.w} frame, window {FRAME.params.window}, P={FRAME.p}: "
+    print(f"\nnative verilator, whole {FRAME.h}x{FRAME.w} frame, window {FRAME.params.window}, P={FRAME.p} D={FRAME.d} G={FRAME.g}: "
           f"{full.cycles} cycles/frame in {full.seconds:.2f} s = {full.cycles_per_second:.0f} cycles/s "
           f"({full.cycles_per_second / native_rate:.2f}x the small design's rate)")
 

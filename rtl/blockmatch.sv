@@ -1,15 +1,24 @@
 // Stream-based block matcher for BM3D (spec: docs/blockmatch.md).
 //
 // Pixels arrive in raster order on s_valid/s_ready/s_data and are kept in L full-row line
-// buffers (one synchronous-read memory per row, inferred as block RAM). For each reference
-// block, in raster order, the core loads the reference into registers, then sweeps bands of P
-// candidate rows: every cycle one column of P+N-1 pixels is read, each of the P distance units
-// shifts it into its N x N candidate window and produces one full block distance. Candidates
-// with distance < TAU enter an insertion top-K list keyed by (distance, dy, dx). Finally K
-// records (dy, dx, distance) leave on m_valid/m_ready, slot 0 being the reference itself.
+// buffers (one memory per row, inferred as block RAM; port B reads candidates, port A writes
+// the incoming row or reads the reference rows, which are never the row being written).
 //
-// Define BM_PLANTED_BUG to drop the last term of every block distance (used to prove that the
-// test bench catches a wrong design).
+// References are matched in groups of G consecutive references of a reference row. Work that
+// overlapping references share is computed once: for one offset (dy, dx) the column sum
+// CS(a) = sum_i f(P[y+i][a] - P[y+dy+i][a+dx]) of image column a is the same for every
+// reference of the group whose block covers column a, so each lane computes one column sum per
+// cycle and a sliding sum of the last N column sums gives the block distance of the reference
+// that starts N-1 columns back. A pass streams the group's S = x_last - x0 + N reference columns
+// against P offset rows (dy) x D offset columns (dx) at once, in S + D - 1 cycles; passes run back
+// to back (bands of P rows, blocks of D columns) with no idle cycle between passes, groups or
+// reference rows. Distances below TAU enter one insertion top-K list per group reference, keyed
+// by (distance, dy, dx). When a group's last distance is in, its lists move to the output
+// buffer, which emits K records (dy, dx, distance) per reference while the next group is
+// searched; a group's last pass waits only while the previous group is still being emitted.
+//
+// Define BM_PLANTED_BUG to drop the bottom row's term of every column sum (used to prove that
+// the test bench catches a wrong design).
 module blockmatch #(
     parameter int W = 64,          // frame width (pixels)
     parameter int H = 64,          // frame height (rows)
@@ -19,7 +28,9 @@ module blockmatch #(
     parameter int METRIC = 0,      // 0: SSD, 1: SAD
     parameter int K = 16,          // group size (power of two); slot 0 is the reference
     parameter int TAU = 192000,    // keep candidates with distance < TAU
-    parameter int P = 4            // parallel distance units (candidate rows per sweep)
+    parameter int P = 4,           // offset rows (dy) per pass
+    parameter int D = 2,           // offset columns (dx) per pass
+    parameter int G = 2            // references per group
 ) (
     input  logic clk,
     input  logic rst,                  // synchronous, active high
@@ -37,25 +48,41 @@ module blockmatch #(
 );
   localparam int R = WS / 2;                    // window radius n
   localparam int L = WS + N - 1 + STRIDE;       // line buffers (rows)
-  localparam int LANES = P + N - 1;             // rows read per cycle
+  localparam int LANES = P + N - 1;             // candidate rows read per cycle
   localparam int CW = 16;                       // coordinate width
   localparam int DW = $clog2(TAU + 1);          // distance field width = bit_length(TAU)
   localparam int OW = $clog2(R + 1) + 1;        // signed offset width
   localparam int OIW = $clog2(WS);              // offset index width (dy + n)
   localparam int KS = K - 1;                    // list slots besides the reference
   localparam int KW = DW + 2 * OIW;             // list key {distance, dy + n, dx + n}
-  localparam int FW = 2 * 8 + 2 * $clog2(N);    // full distance width
+  localparam int CSW = 2 * 8 + $clog2(N);       // column sum width
+  localparam int FW = 2 * 8 + 2 * $clog2(N);    // block distance width
   localparam int TW = FW > DW ? FW : DW;        // width of the threshold comparison
+  localparam int SW = $clog2(L);                // line-buffer index width
+  localparam int AW = $clog2(W);                // column address width
+  localparam int GI = G > 1 ? $clog2(G) : 1;    // group reference index width
+  localparam int KI = $clog2(K);                // output slot width
   localparam logic [CW-1:0] LAST_Y = CW'(H - N);
   localparam logic [CW-1:0] LAST_X = CW'(W - N);
   localparam logic [CW-1:0] RAD = CW'(R);
   localparam logic [TW-1:0] TAU_T = TW'(TAU);
   localparam logic [DW-1:0] SAT = {DW{1'b1}};
 
+  function automatic logic [CW-1:0] min_cw(input logic [CW-1:0] a, input logic [CW-1:0] b);
+    min_cw = a < b ? a : b;
+  endfunction
+  // The g-th reference of the group starting at x0 (the last column is forced), and whether it exists.
+  function automatic logic [CW-1:0] gref_x(input logic [CW-1:0] x0, input int g);
+    gref_x = min_cw(x0 + CW'(g * STRIDE), LAST_X);
+  endfunction
+  function automatic logic gref_v(input logic [CW-1:0] x0, input int g);
+    gref_v = g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
+  endfunction
+
   // ---------------------------------------------------------------- input and line buffers
   logic [CW-1:0] in_row, in_col;                // next pixel to write
-  logic [$clog2(L)-1:0] wr_slot;                // in_row mod L
-  logic [CW-1:0] ref_y, ref_x;                  // current reference block
+  logic [SW-1:0] wr_slot;                       // in_row mod L
+  logic [CW-1:0] ref_y;                         // current reference row
   logic [CW-1:0] need_lo;                       // lowest row the current reference row needs
   logic frame_done;                             // last record of the frame accepted
 
@@ -71,272 +98,376 @@ module blockmatch #(
       if (in_col == CW'(W - 1)) begin
         in_col <= '0;
         in_row <= in_row + 1'b1;
-        wr_slot <= wr_slot == $clog2(L)'(L - 1) ? '0 : wr_slot + 1'b1;
+        wr_slot <= wr_slot == SW'(L - 1) ? '0 : wr_slot + 1'b1;
       end else begin
         in_col <= in_col + 1'b1;
       end
     end
   end
 
-  logic [CW-1:0] rd_col;                        // column read this cycle (all buffers)
-  logic [8*L-1:0] rd_q;                         // pixel of every buffer, one cycle later
+  logic [AW-1:0] ra_col, rd_col;                // reference column (port A), candidate column (port B)
+  logic [8*L-1:0] qa, qb;                       // every buffer's pixel, one cycle later
   genvar gm;
   generate
     for (gm = 0; gm < L; gm++) begin : g_row
       logic [7:0] mem [0:W-1];
-      logic [7:0] q;
+      logic [7:0] a_q, b_q;
+      logic we;
+      logic [AW-1:0] a_addr;
+      assign we = s_valid && s_ready && wr_slot == SW'(gm);
+      assign a_addr = we ? in_col[AW-1:0] : ra_col;
       always_ff @(posedge clk) begin
-        if (s_valid && s_ready && wr_slot == $clog2(L)'(gm)) mem[in_col[$clog2(W)-1:0]] <= s_data;
-        q <= mem[rd_col[$clog2(W)-1:0]];
+        if (we) mem[a_addr] <= s_data;
+        a_q <= mem[a_addr];
+        b_q <= mem[rd_col];
       end
-      assign rd_q[8*gm +: 8] = q;
+      assign qa[8*gm +: 8] = a_q;
+      assign qb[8*gm +: 8] = b_q;
     end
   endgenerate
 
-  // ---------------------------------------------------------------- control
-  typedef enum logic [2:0] {S_WAIT, S_REF, S_CAND, S_DRAIN, S_OUT} state_t;
-  state_t state;
-  logic [CW-1:0] cy_lo, cy_hi, cx_lo, cx_hi;    // clipped candidate range of the reference
-  logic [CW-1:0] band_y;                        // first candidate row of the current band
-  logic [CW-1:0] col_end;                       // last column of the current sweep
-  logic [$clog2(K)-1:0] slot;                   // output slot
-  logic [2:0] drain;
-
-  assign cy_lo = ref_y > RAD ? ref_y - RAD : '0;
-  assign cy_hi = ref_y + RAD < LAST_Y ? ref_y + RAD : LAST_Y;
-  assign cx_lo = ref_x > RAD ? ref_x - RAD : '0;
-  assign cx_hi = ref_x + RAD < LAST_X ? ref_x + RAD : LAST_X;
-
-  logic rows_ready;                             // every row the reference row needs is stored
-  logic [CW-1:0] need_hi;
-  assign need_hi = ref_y + RAD + CW'(N) < CW'(H) ? ref_y + RAD + CW'(N) : CW'(H);
-  assign rows_ready = in_row >= need_hi;
-
-  logic [CW-1:0] next_ref_y, next_ref_x;
-  assign next_ref_x = ref_x + CW'(STRIDE) > LAST_X ? LAST_X : ref_x + CW'(STRIDE);
-  assign next_ref_y = ref_y + CW'(STRIDE) > LAST_Y ? LAST_Y : ref_y + CW'(STRIDE);
-
-  // Buffers holding rows ref_y and band_y (row mod L), tracked without dividers.
-  localparam int SW = $clog2(L);
-  logic [SW-1:0] ref_slot, band_slot, lo_slot, next_ref_slot, next_band_slot;
   function automatic logic [SW-1:0] wrap_add(input logic [SW-1:0] base, input logic [CW-1:0] step);
     logic [CW-1:0] sum;
     sum = CW'(base) + step;                     // step < L
     wrap_add = SW'(sum >= CW'(L) ? sum - CW'(L) : sum);
   endfunction
+
+  // ---------------------------------------------------------------- issue: passes of a group
+  typedef enum logic [1:0] {S_WAIT, S_RUN, S_DONE} state_t;
+  state_t state;
+  logic [CW-1:0] x0;                            // first reference of the group
+  logic [CW-1:0] band_y;                        // first candidate row of the pass
+  logic [CW-1:0] dxi_b;                         // first offset column of the pass, dx + n
+  logic [CW-1:0] t;                             // cycle of the pass
+  logic [SW-1:0] ref_slot, band_slot;           // buffers holding rows ref_y and band_y
+
+  logic [CW-1:0] cy_lo, cy_hi, x_last, t_end, dxi_lo, dxi_hi, nx0, next_ref_y;
+  logic row_done, last_block, last_band, last_issue, iss_v, stall;
+  logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
+  logic d1_gend, d2_gend, d3_gend, d4_gend, ob_v;
+
+  assign cy_lo = ref_y > RAD ? ref_y - RAD : '0;
+  assign cy_hi = min_cw(ref_y + RAD, LAST_Y);
+  assign x_last = min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
+  assign t_end = x_last - x0 + CW'(N + D - 2);  // S + D - 2
+  assign dxi_hi = RAD + min_cw(RAD, LAST_X - x0);
+  assign row_done = !(x0 + CW'((G - 1) * STRIDE) + 1'b1 <= LAST_X);
+  assign nx0 = min_cw(x0 + CW'(G * STRIDE), LAST_X);
+  assign dxi_lo = RAD - min_cw(RAD, x_last);
+  assign next_ref_y = min_cw(ref_y + CW'(STRIDE), LAST_Y);
+  assign last_block = dxi_b + CW'(D) > dxi_hi;
+  assign last_band = band_y + CW'(P) > cy_hi;
+  assign last_issue = t == t_end && last_block && last_band;
+  assign stall = last_issue && (ob_v || d1_gend || d2_gend || d3_gend || d4_gend);
+  assign iss_v = state == S_RUN && !stall;
+
+  logic rows_ready;                             // every row the reference row needs is stored
+  assign rows_ready = in_row >= min_cw(ref_y + RAD + CW'(N), CW'(H));
   assign lo_slot = wrap_add(ref_slot, ref_y - cy_lo == '0 ? '0 : CW'(L) - (ref_y - cy_lo));
   assign next_ref_slot = wrap_add(ref_slot, next_ref_y - ref_y);
   assign next_band_slot = wrap_add(band_slot, CW'(P));
 
-  // Read issue (stage 0): rd_col and these flags describe the column read this cycle.
-  logic iss_v, iss_ref, iss_full;               // valid; reference load; window now complete
-  logic [SW-1:0] iss_slot;                      // buffer holding the sweep's first row
-  logic list_clear;
+  // The next group's first offset column (its last reference decides the left clip).
+  function automatic logic [CW-1:0] first_dxi(input logic [CW-1:0] gx0);
+    first_dxi = RAD - min_cw(RAD, min_cw(gx0 + CW'((G - 1) * STRIDE), LAST_X));
+  endfunction
 
-  assign iss_v = state == S_REF || state == S_CAND;
-  assign iss_ref = state == S_REF;
-  assign iss_full = state == S_CAND && rd_col >= cx_lo + CW'(N - 1);
-  assign iss_slot = iss_ref ? ref_slot : band_slot;
-  assign m_valid = state == S_OUT;
-  assign frame_done = m_valid && m_ready && slot == $clog2(K)'(K - 1) && ref_y == LAST_Y && ref_x == LAST_X;
-  assign list_clear = m_valid && m_ready && slot == $clog2(K)'(K - 1);
+  logic [CW-1:0] cc;                            // candidate column + n
+  assign cc = x0 + t + dxi_b;
+  assign rd_col = cc >= RAD && cc - RAD < CW'(W) ? AW'(cc - RAD) : '0;
+  assign ra_col = x0 + t < CW'(W) ? AW'(x0 + t) : '0;
 
   always_ff @(posedge clk) begin
     if (rst || frame_done) begin
       state <= S_WAIT;
       ref_y <= '0;
-      ref_x <= '0;
       ref_slot <= '0;
-      band_slot <= '0;
-      rd_col <= '0;
+      x0 <= '0;
       band_y <= '0;
-      col_end <= '0;
-      slot <= '0;
-      drain <= '0;
+      band_slot <= '0;
+      dxi_b <= '0;
+      t <= '0;
     end else begin
       case (state)
         S_WAIT: if (rows_ready) begin
-          state <= S_REF;
-          rd_col <= ref_x;
-          col_end <= ref_x + CW'(N - 1);
-        end
-        S_REF: if (rd_col == col_end) begin
-          state <= S_CAND;
+          state <= S_RUN;
           band_y <= cy_lo;
           band_slot <= lo_slot;
-          rd_col <= cx_lo;
-          col_end <= cx_hi + CW'(N - 1);
-        end else begin
-          rd_col <= rd_col + 1'b1;
+          dxi_b <= dxi_lo;
+          t <= '0;
         end
-        S_CAND: if (rd_col == col_end) begin
-          rd_col <= cx_lo;
-          band_y <= band_y + CW'(P);
-          band_slot <= next_band_slot;
-          if (band_y + CW'(P) > cy_hi) begin
-            state <= S_DRAIN;
-            drain <= 3'd3;
-          end
-        end else begin
-          rd_col <= rd_col + 1'b1;
-        end
-        S_DRAIN: if (drain == 3'd1) state <= S_OUT; else drain <= drain - 1'b1;
-        default: if (m_ready) begin       // S_OUT
-          slot <= slot + 1'b1;
-          if (slot == $clog2(K)'(K - 1)) begin
-            state <= S_WAIT;
-            ref_x <= ref_x == LAST_X ? '0 : next_ref_x;
-            if (ref_x == LAST_X) begin
-              ref_y <= next_ref_y;
-              ref_slot <= next_ref_slot;
+        S_RUN: if (!stall) begin
+          if (t != t_end) begin
+            t <= t + 1'b1;
+          end else begin
+            t <= '0;
+            if (!last_block) begin
+              dxi_b <= dxi_b + CW'(D);
+            end else if (!last_band) begin
+              dxi_b <= dxi_lo;
+              band_y <= band_y + CW'(P);
+              band_slot <= next_band_slot;
+            end else if (!row_done) begin
+              x0 <= nx0;
+              dxi_b <= first_dxi(nx0);
+              band_y <= cy_lo;
+              band_slot <= lo_slot;
+            end else begin
+              x0 <= '0;
+              if (ref_y == LAST_Y) begin
+                state <= S_DONE;
+              end else begin
+                state <= S_WAIT;
+                ref_y <= next_ref_y;
+                ref_slot <= next_ref_slot;
+              end
             end
           end
         end
+        default: ;                              // S_DONE: until the last record is accepted
       endcase
     end
   end
 
   // ---------------------------------------------------------------- stage 1: rotate, shift
-  logic d1_v, d1_ref, d1_full;
-  logic [SW-1:0] d1_slot;
-  logic [CW-1:0] d1_y, d1_x;                    // band row and candidate column of the window
+  logic d1_v, d1_glast;
+  logic [CW-1:0] d1_t, d1_band_y, d1_dxi, d1_ry, d1_x0;
+  logic [SW-1:0] d1_bslot, d1_rslot;
   always_ff @(posedge clk) begin
-    d1_v <= iss_v && !rst;
-    d1_ref <= iss_ref;
-    d1_full <= iss_full;
-    d1_slot <= iss_slot;
-    d1_y <= band_y;
-    d1_x <= rd_col - CW'(N - 1);
+    d1_v <= iss_v && !rst && !frame_done;
+    d1_gend <= iss_v && last_issue && !rst && !frame_done;
+    d1_glast <= row_done && ref_y == LAST_Y;
+    d1_t <= t;
+    d1_band_y <= band_y;
+    d1_dxi <= dxi_b;
+    d1_ry <= ref_y;
+    d1_x0 <= x0;
+    d1_bslot <= band_slot;
+    d1_rslot <= ref_slot;
   end
 
-  logic [8*LANES-1:0] lane;                     // pixel of rows band_y .. band_y+LANES-1
+  logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
+  logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
   always_comb begin
-    for (int l = 0; l < LANES; l++) begin
-      lane[8*l +: 8] = rd_q[8*32'(wrap_add(d1_slot, CW'(l))) +: 8];
-    end
+    for (int l = 0; l < LANES; l++) lane[8*l +: 8] = qb[8*32'(wrap_add(d1_bslot, CW'(l))) +: 8];
+    for (int i = 0; i < N; i++) refpix[8*i +: 8] = qa[8*32'(wrap_add(d1_rslot, CW'(i))) +: 8];
   end
 
-  // Windows: column c of row i at bits [8*(i*N+c) +: 8]; the newest column is c = N-1.
-  logic [8*N*N-1:0] ref_win;
-  logic [8*N*N*P-1:0] cand_win;            // unit u at bits [8*N*N*u +: 8*N*N]
+  // refc: lane k's reference column (k cycles old); candc: this cycle's candidate column.
+  logic [8*N*D-1:0] refc;
+  logic [8*LANES-1:0] candc;
   always_ff @(posedge clk) begin
-    if (d1_v && d1_ref) begin
-      for (int i = 0; i < N; i++) begin
-        ref_win[8*i*N +: 8*N] <= {lane[8*i +: 8], ref_win[8*i*N + 8 +: 8*(N-1)]};
-      end
-    end
-    if (d1_v && !d1_ref) begin
-      for (int u = 0; u < P; u++) begin
-        for (int i = 0; i < N; i++) begin
-          cand_win[8*(N*N*u + i*N) +: 8*N] <= {lane[8*(u+i) +: 8], cand_win[8*(N*N*u + i*N) + 8 +: 8*(N-1)]};
-        end
-      end
+    if (d1_v) begin
+      candc <= lane;
+      refc <= (8*N*D)'({refc, refpix});
     end
   end
 
-  // ---------------------------------------------------------------- stage 2: distances
-  logic d2_full;
-  logic [CW-1:0] d2_y, d2_x;
+  // ---------------------------------------------------------------- stage 2: column sums
+  logic d2_v, d2_glast;
+  logic [CW-1:0] d2_t, d2_band_y, d2_dxi, d2_ry, d2_x0;
   always_ff @(posedge clk) begin
-    d2_full <= d1_v && d1_full && !rst;
-    d2_y <= d1_y;
-    d2_x <= d1_x;
+    d2_v <= d1_v && !rst && !frame_done;
+    d2_gend <= d1_gend && !rst && !frame_done;
+    d2_glast <= d1_glast;
+    d2_t <= d1_t;
+    d2_band_y <= d1_band_y;
+    d2_dxi <= d1_dxi;
+    d2_ry <= d1_ry;
+    d2_x0 <= d1_x0;
   end
 
-  logic [FW*P-1:0] bdist;
+  logic [CSW*P*D-1:0] cs;                       // column sum of unit u, lane k at [CSW*(u*D+k)]
   always_comb begin
     for (int u = 0; u < P; u++) begin
+      for (int k = 0; k < D; k++) begin
+        logic [CSW-1:0] acc;
+        acc = '0;
+`ifdef BM_PLANTED_BUG
+        for (int i = 0; i < N - 1; i++) begin
+`else
+        for (int i = 0; i < N; i++) begin
+`endif
+          logic [7:0] a, b, ad;
+          a = refc[8*(N*k + i) +: 8];
+          b = candc[8*(u + i) +: 8];
+          ad = a > b ? a - b : b - a;
+          acc = acc + (METRIC == 0 ? CSW'(ad) * CSW'(ad) : CSW'(ad));
+        end
+        cs[CSW*(u*D+k) +: CSW] = acc;
+      end
+    end
+  end
+
+  logic [CSW*N*P*D-1:0] hist;                   // last N column sums per unit and lane, newest first
+  always_ff @(posedge clk) begin
+    if (d2_v) begin
+      for (int l = 0; l < P * D; l++) begin
+        hist[CSW*N*l +: CSW*N] <= {hist[CSW*N*l +: CSW*(N-1)], cs[CSW*l +: CSW]};
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 3: block distances
+  logic d3_v, d3_glast;
+  logic [CW-1:0] d3_t, d3_band_y, d3_dxi, d3_ry, d3_x0;
+  always_ff @(posedge clk) begin
+    d3_v <= d2_v && !rst && !frame_done;
+    d3_gend <= d2_gend && !rst && !frame_done;
+    d3_glast <= d2_glast;
+    d3_t <= d2_t;
+    d3_band_y <= d2_band_y;
+    d3_dxi <= d2_dxi;
+    d3_ry <= d2_ry;
+    d3_x0 <= d2_x0;
+  end
+
+  logic [FW*P*D-1:0] bdist;
+  always_comb begin
+    for (int l = 0; l < P * D; l++) begin
       logic [FW-1:0] acc;
       acc = '0;
-`ifdef BM_PLANTED_BUG
-      for (int e = 0; e < N * N - 1; e++) begin
-`else
-      for (int e = 0; e < N * N; e++) begin
-`endif
-        logic [7:0] a, b, ad;
-        a = ref_win[8*e +: 8];
-        b = cand_win[8*(N*N*u + e) +: 8];
-        ad = a > b ? a - b : b - a;
-        acc = acc + (METRIC == 0 ? FW'(ad) * FW'(ad) : FW'(ad));
-      end
-      bdist[FW*u +: FW] = acc;
+      for (int j = 0; j < N; j++) acc = acc + FW'(hist[CSW*(N*l + j) +: CSW]);
+      bdist[FW*l +: FW] = acc;
     end
   end
 
-  // ---------------------------------------------------------------- stage 3: top-K insert
-  logic [P-1:0] ins_v;
-  logic [KW*P-1:0] ins_key;
+  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time.
+  logic [CW-1:0] d3_cy_hi;
+  assign d3_cy_hi = min_cw(d3_ry + RAD, LAST_Y);
+  logic [G*P-1:0] ins_v;
+  logic [KW*G*P-1:0] ins_key;
   always_ff @(posedge clk) begin
-    for (int u = 0; u < P; u++) begin
-      logic [CW-1:0] cy;
-      cy = d2_y + CW'(u);
-      ins_v[u] <= d2_full && !rst && cy <= cy_hi && !(cy == ref_y && d2_x == ref_x)
-                  && TW'(bdist[FW*u +: FW]) < TAU_T;
-      ins_key[KW*u +: KW] <= {bdist[FW*u +: DW], OIW'(cy + RAD - ref_y), OIW'(d2_x + RAD - ref_x)};
+    for (int g = 0; g < G; g++) begin
+      logic [CW-1:0] gx, rel, k, dxi;
+      logic emit;
+      gx = gref_x(d3_x0, g);
+      rel = gx - d3_x0 + CW'(N - 1);
+      k = d3_t - rel;
+      emit = d3_v && gref_v(d3_x0, g) && d3_t >= rel && k < CW'(D);
+      dxi = d3_dxi + k;
+      for (int u = 0; u < P; u++) begin
+        logic [CW-1:0] cy;
+        logic [FW-1:0] d;
+        cy = d3_band_y + CW'(u);
+        d = bdist[FW*(u*D + 32'(emit ? k : '0)) +: FW];
+        ins_v[g*P+u] <= emit && !rst && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
+                        && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TAU_T;
+        ins_key[KW*(g*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+      end
     end
   end
 
-  logic [KS-1:0] lst_v;                          // sorted; valid entries first
-  logic [KW*KS-1:0] lst_key;
-  logic [KS-1:0] nxt_v;
-  logic [KW*KS-1:0] nxt_key;
+  // ---------------------------------------------------------------- stage 4: top-K insert
+  logic d4_glast;
+  logic [CW-1:0] d4_ry, d4_x0;
+  always_ff @(posedge clk) begin
+    d4_gend <= d3_gend && !rst && !frame_done;
+    d4_glast <= d3_glast;
+    d4_ry <= d3_ry;
+    d4_x0 <= d3_x0;
+  end
+
+  logic [KS*G-1:0] lst_v, nxt_v;                // per reference: sorted, valid entries first
+  logic [KW*KS*G-1:0] lst_key, nxt_key;
   always_comb begin
-    logic [KS-1:0] cv;
-    logic [KW*KS-1:0] ck;
     nxt_v = lst_v;
     nxt_key = lst_key;
-    for (int u = 0; u < P; u++) begin
-      logic prev, cur;
-      cv = nxt_v;
-      ck = nxt_key;
-      prev = 1'b0;
-      for (int i = 0; i < KS; i++) begin
-        cur = ins_v[u] && (!cv[i] || ins_key[KW*u +: KW] < ck[KW*i +: KW]);
-        if (cur && !prev) begin
-          nxt_v[i] = 1'b1;
-          nxt_key[KW*i +: KW] = ins_key[KW*u +: KW];
-        end else if (cur) begin
-          nxt_v[i] = cv[i == 0 ? 0 : i - 1];
-          nxt_key[KW*i +: KW] = ck[KW*(i == 0 ? 0 : i - 1) +: KW];
+    for (int g = 0; g < G; g++) begin
+      for (int u = 0; u < P; u++) begin
+        logic [KS-1:0] cv;
+        logic [KW*KS-1:0] ck;
+        logic [KW-1:0] key;
+        logic prev, cur;
+        cv = nxt_v[KS*g +: KS];
+        ck = nxt_key[KW*KS*g +: KW*KS];
+        key = ins_key[KW*(g*P+u) +: KW];
+        prev = 1'b0;
+        for (int i = 0; i < KS; i++) begin
+          cur = ins_v[g*P+u] && (!cv[i] || key < ck[KW*i +: KW]);
+          if (cur && !prev) begin
+            nxt_v[KS*g + i] = 1'b1;
+            nxt_key[KW*(KS*g + i) +: KW] = key;
+          end else if (cur) begin
+            nxt_v[KS*g + i] = cv[i == 0 ? 0 : i - 1];
+            nxt_key[KW*(KS*g + i) +: KW] = ck[KW*(i == 0 ? 0 : i - 1) +: KW];
+          end
+          prev = cur;
         end
-        prev = cur;
       end
     end
   end
 
+  // ---------------------------------------------------------------- output buffer
+  logic [KS*G-1:0] ob_lv;
+  logic [KW*KS*G-1:0] ob_key;
+  logic [CW-1:0] ob_ry, ob_x0;
+  logic ob_last;                                // the frame's last group
+  logic [GI-1:0] ob_r;                          // reference being emitted
+  logic [KI-1:0] slot;                          // output slot
+  logic ob_rlast;                               // ob_r is the group's last reference
+  assign ob_rlast = 32'(ob_r) == G - 1 || !gref_v(ob_x0, 32'(ob_r) + 1);
+  assign frame_done = m_valid && m_ready && slot == KI'(K - 1) && ob_rlast && ob_last;
+
   always_ff @(posedge clk) begin
-    if (rst || list_clear) begin
+    if (rst || frame_done) begin
       lst_v <= '0;
       lst_key <= '0;
+      ob_v <= 1'b0;
+      ob_r <= '0;
+      slot <= '0;
     end else begin
-      lst_v <= nxt_v;
-      lst_key <= nxt_key;
+      if (d4_gend) begin
+        lst_v <= '0;
+        lst_key <= '0;
+        ob_lv <= nxt_v;
+        ob_key <= nxt_key;
+        ob_ry <= d4_ry;
+        ob_x0 <= d4_x0;
+        ob_last <= d4_glast;
+        ob_v <= 1'b1;
+      end else begin
+        lst_v <= nxt_v;
+        lst_key <= nxt_key;
+      end
+      if (m_valid && m_ready) begin
+        slot <= slot + 1'b1;
+        if (slot == KI'(K - 1)) begin
+          ob_r <= ob_rlast ? '0 : ob_r + 1'b1;
+          if (ob_rlast) ob_v <= 1'b0;
+        end
+      end
     end
   end
 
-  // ---------------------------------------------------------------- output
-  logic [$clog2(K):0] count;                    // group size: 1 + kept, rounded down to 2^m
+  logic [KS-1:0] rv;                            // the list of the reference being emitted
+  logic [KW*KS-1:0] rk;
+  assign rv = ob_lv[KS*32'(ob_r) +: KS];
+  assign rk = ob_key[KW*KS*32'(ob_r) +: KW*KS];
+
+  logic [KI:0] count;                           // group size: 1 + kept, rounded down to 2^m
   always_comb begin
-    logic [$clog2(K):0] found;
-    found = ($clog2(K)+1)'(1);
-    for (int i = 0; i < KS; i++) found = found + ($clog2(K)+1)'(lst_v[i]);
+    logic [KI:0] found;
+    found = (KI+1)'(1);
+    for (int i = 0; i < KS; i++) found = found + (KI+1)'(rv[i]);
     count = '0;
-    for (int b = 0; b <= $clog2(K); b++) begin
-      if (found >= ($clog2(K)+1)'(1 << b)) count = ($clog2(K)+1)'(1 << b);
+    for (int b = 0; b <= KI; b++) begin
+      if (found >= (KI+1)'(1 << b)) count = (KI+1)'(1 << b);
     end
   end
 
   logic [KW-1:0] e;                             // list entry shown in this slot
-  assign e = lst_key[KW*(32'(slot) == 0 ? 0 : 32'(slot) - 1) +: KW];
+  assign e = rk[KW*(32'(slot) == 0 ? 0 : 32'(slot) - 1) +: KW];
   logic used;                                   // slot holds a match other than the reference
   logic [OIW-1:0] e_dyi, e_dxi;
   logic [DW-1:0] e_dist;
-  assign used = slot != '0 && ($clog2(K)+1)'(slot) < count;
+  assign used = slot != '0 && (KI+1)'(slot) < count;
   assign {e_dist, e_dyi, e_dxi} = e;
+  assign m_valid = ob_v;
   assign m_dy = used ? OW'(e_dyi) - OW'(R) : '0;
   assign m_dx = used ? OW'(e_dxi) - OW'(R) : '0;
   assign m_dist = slot == '0 ? '0 : used ? e_dist : SAT;
-  assign m_ref_y = ref_y;
-  assign m_ref_x = ref_x;
-  assign m_last = slot == $clog2(K)'(K - 1);
+  assign m_ref_y = ob_ry;
+  assign m_ref_x = gref_x(ob_x0, 32'(ob_r));
+  assign m_last = slot == KI'(K - 1);
 endmodule

@@ -7,26 +7,30 @@ from dataclasses import asdict
 from berth.hardware.blockmatch import BMParams, block_match
 from berth.hardware.blockmatch.stimuli import ALL_STIMULI, PHOTOS, SYNTHETIC, stimulus
 from berth.hardware.blockmatch.params import RTLConfig
+from berth.hardware.blockmatch.perf import DESIGN_1080P
 from berth.sim.runner import run
 
 # The acceptance parameter sets, N1 in {4, 8} x {SSD, SAD} x K in {8, 16}, on small windows and
-# frames that are not multiples of the stride, with P not dividing the window. SAD thresholds
-# are 24 per pixel, SSD ones BM3D's 3000 per pixel.
+# frames that are not multiples of the stride, with P not dividing the window, and D (offset
+# columns per pass) and G (references per group) varied. SAD thresholds are 24 per pixel, SSD ones
+# BM3D's 3000 per pixel.
 ACCEPTANCE = [
-    RTLConfig(h=20, w=23, p=3, params=BMParams(block=n, window=7 if n == 8 else 5, stride=3 if n == 8 else 2,
-                                               metric=m, k=k, tau=(3000 if m == "ssd" else 24) * n * n))
-    for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16)
+    RTLConfig(h=20, w=23, p=3, d=2 + i % 2, g=1 + i % 3,
+              params=BMParams(block=n, window=7 if n == 8 else 5, stride=3 if n == 8 else 2,
+                              metric=m, k=k, tau=(3000 if m == "ssd" else 24) * n * n))
+    for i, (n, m, k) in enumerate((n, m, k) for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16))
 ]
 # The Verilator cocotb build that sees every stimulus, gaps, back-pressure and a mid-frame reset.
-MAIN = RTLConfig(h=24, w=26, p=4, params=BMParams(window=7))
-# The native whole-frame run: a 256x256 photograph, BM3D's default parameters (39x39 window).
-FRAME = RTLConfig(h=256, w=256, p=8, params=BMParams())
+MAIN = RTLConfig(h=24, w=26, p=4, d=3, g=3, params=BMParams(window=7))
+# The native whole-frame run: a 256x256 photograph, BM3D's default parameters (39x39 window),
+# with the parallelism of the 1080p configuration.
+FRAME = RTLConfig(h=256, w=256, p=DESIGN_1080P.p, d=DESIGN_1080P.d, g=DESIGN_1080P.g, params=BMParams())
 FRAME_IMAGE = "china-s25"
 
 
 def cfg_id(cfg: RTLConfig) -> str:
     p = cfg.params
-    return f"N{p.block}-{p.metric}-K{p.k}-w{p.window}-P{cfg.p}"
+    return f"N{p.block}-{p.metric}-K{p.k}-w{p.window}-P{cfg.p}-D{cfg.d}-G{cfg.g}"
 
 
 def acceptance_stimuli(index: int) -> list[str]:
@@ -70,5 +74,5 @@ def _native_row(cfg: RTLConfig, seed: int) -> dict:
     return {"run": f"native verilator {cfg.h}x{cfg.w} {cfg_id(cfg)}", "passed": not diffs,
             "detail": (diffs[0] if diffs else "bit-exact") + f"; {native.cycles} cycles/frame, "
                       f"{native.cycles_per_second / 1e3:.0f}k cycles/s",
-            "h": cfg.h, "w": cfg.w, "p": cfg.p, "params": asdict(cfg.params), "cycles": native.cycles,
+            "h": cfg.h, "w": cfg.w, "p": cfg.p, "d": cfg.d, "g": cfg.g, "params": asdict(cfg.params), "cycles": native.cycles,
             "seconds": native.seconds}

@@ -6,10 +6,12 @@ Each configuration is built once (under ``sim_build/``, keyed by parameters and 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from berth.hardware.blockmatch import block_match
-from berth.hardware.blockmatch.perf import cycles_per_frame
+from berth.hardware.blockmatch.perf import Units, cycles_per_frame
 from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
 from berth.hardware.blockmatch.params import RTLConfig
 from berth.sim.runner import run
@@ -41,8 +43,7 @@ def test_icarus_reset_mid_frame() -> None:
 
 def test_planted_bug_is_caught() -> None:
     """With one term missing from every block distance, the scoreboard must fail the run."""
-    buggy = RTLConfig(h=ACCEPTANCE[0].h, w=ACCEPTANCE[0].w, p=ACCEPTANCE[0].p, params=ACCEPTANCE[0].params,
-                      defines=("BM_PLANTED_BUG",))
+    buggy = replace(ACCEPTANCE[0], defines=("BM_PLANTED_BUG",))
     tests, failed, log = run("icarus", buggy, ["flower-s25"], testcase="frames_match_golden")
     assert (tests, failed) == (1, 1), f"the planted bug went unnoticed; see {log}"
     assert "expected" in log.read_text(), "the scoreboard did not name the first difference"
@@ -55,7 +56,7 @@ def test_native_full_frame_default_window_equals_golden() -> None:
     image = stimulus(FRAME_IMAGE, FRAME.h, FRAME.w, seed=0)
     native = run_native(FRAME, image)
     assert mismatches(native.result, block_match(image, FRAME.params)) == []
-    assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, FRAME.p)
+    assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, Units(FRAME.p, FRAME.d, FRAME.g))
 
 
 @pytest.mark.parametrize("cfg", [FRAME, ACCEPTANCE[2]], ids=cfg_id)

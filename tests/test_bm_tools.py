@@ -7,7 +7,8 @@ import pytest
 
 from berth.cli import main
 from berth.hardware.blockmatch import BMParams
-from berth.hardware.blockmatch.perf import RESOLUTIONS, cycles_per_frame, distances_per_frame, ramb36_line_buffers
+from berth.hardware.blockmatch.perf import (DESIGN_1080P, RESOLUTIONS, Units, cycles_per_frame, distances_per_frame,
+                                            ramb36_line_buffers, ramb36_lower_bound, throughput)
 
 
 def test_model_reproduces_the_papers_distance_rate() -> None:
@@ -18,14 +19,22 @@ def test_model_reproduces_the_papers_distance_rate() -> None:
 
 def test_cycle_model_scales_with_units_and_line_buffers_with_width() -> None:
     p = BMParams()
-    assert cycles_per_frame(256, 256, p, 8) < cycles_per_frame(256, 256, p, 4) < cycles_per_frame(256, 256, p, 1)
+    cycles = [cycles_per_frame(256, 256, p, Units(q, q, g)) for q, g in ((13, 18), (13, 4), (4, 4), (1, 1))]
+    assert cycles == sorted(cycles)
     assert ramb36_line_buffers(1920, p) == 49 / 2 and ramb36_line_buffers(3840, p) == 49
 
 
+def test_1080p_configuration_reaches_30_fps_at_250_mhz_within_the_line_buffer_bound() -> None:
+    fps = {t.resolution: t.fps for t in throughput(BMParams(), DESIGN_1080P, 250.0)}
+    assert fps["1920x1080"] >= 30.0 and fps["1280x720"] > fps["1920x1080"] > fps["3840x2160"]
+    # 49 rows x 1920 x 8 bits in RAMB36 data bits; one RAMB18 per row is within 1.1x of it.
+    assert ramb36_line_buffers(1920, BMParams()) <= 1.1 * ramb36_lower_bound(1920, BMParams())
+
+
 def test_perf_prints_every_resolution(capsys) -> None:
-    assert main(["bm", "perf", "--clock-mhz", "250", "--p", "8", "--sim-results", "/nonexistent"]) == 0
+    assert main(["bm", "perf", "--clock-mhz", "250", "--sim-results", "/nonexistent"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out
+    assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out and "4.27 fps" in out
 
 
 def test_match_writes_matches_and_png(tmp_path, capsys) -> None:

@@ -81,7 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("perf", help="fps at 640x480 .. 3840x2160 from the cycle model, beside the paper's figures")
     p.add_argument("--clock-mhz", type=float, default=250.0, help="clock frequency (default 250)")
-    p.add_argument("--p", type=int, default=8, help="parallel distance units P (default 8)")
+    p.add_argument("--p", type=int, default=13, help="offset rows per pass P (default 13)")
+    p.add_argument("--d", type=int, default=13, help="offset columns per pass D (default 13)")
+    p.add_argument("--g", type=int, default=18, help="references per group G (default 18)")
     p.add_argument("--sim-results", default=str(OUT / "sim.json"),
                    help="measured cycles from 'berth bm sim' to check the model against")
     add_match_params(p)
@@ -172,22 +174,25 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_perf(args: argparse.Namespace) -> int:
     from berth.flows.blockmatch import throughput_rows
-    from berth.hardware.blockmatch.perf import PAPER
+    from berth.hardware.blockmatch.perf import PAPER, PREVIOUS, Units
 
     params = match_params(args)
-    note, rows = throughput_rows(params, args.p, args.clock_mhz, Path(args.sim_results))
-    print(f"P = {args.p} distance units at {args.clock_mhz:g} MHz, N1={params.block}, window {params.window}, "
-          f"stride {params.stride}, K={params.k}; {note}")
-    print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'line-buffer RAMB36':>19} "
-          f"{'dist/cycle for 30 fps':>22} {'P for 30 fps':>13}")
+    units = Units(args.p, args.d, args.g)
+    note, rows = throughput_rows(params, units, args.clock_mhz, Path(args.sim_results))
+    print(f"P = {units.p} offset rows x D = {units.d} offset columns per pass ({units.lanes} column-sum lanes), "
+          f"G = {units.g} references per group, at {args.clock_mhz:g} MHz; N1={params.block}, window "
+          f"{params.window}, stride {params.stride}, K={params.k}; {note}")
+    print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'line-buffer RAMB36':>19} {'lower bound':>12} "
+          f"{'dist/cycle for 30 fps':>22}")
     for t in rows:
-        units = t.units_for_30fps if t.units_for_30fps else "> window"
-        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} "
-              f"{t.distances_per_cycle_needed_30fps:>22.1f} {units:>13}")
+        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} {t.ramb36_bound:>12.2f} "
+              f"{t.distances_per_cycle_needed_30fps:>22.1f}")
     print(f"paper ({PAPER['device']}, {PAPER['ramb36_available']} RAMB36): BRAM {PAPER['bram_share']}, other "
           f"resources {PAPER['other_resources_share']}, {PAPER['clock_mhz']['plain']} MHz plain / "
           f"{PAPER['clock_mhz']['optimised']} MHz optimised, ~{PAPER['distances_per_cycle_1080p30_at_250mhz']} "
           f"distances per cycle needed for 1080p30 at 250 MHz")
+    print(f"previous core (one reference at a time, P = 8): {PREVIOUS['fps_1080p_p8']} fps at 1080p, "
+          f"{PREVIOUS['dsp_p8']} DSP48E1, {PREVIOUS['lut_p8']} LUT")
     return 0
 
 

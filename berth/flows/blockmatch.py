@@ -93,13 +93,16 @@ def synthesize_sets(sets: str, out: Path) -> tuple[list, Path]:
     return results, atomic_write_json(out / "synth.json", [r.row() for r in results])
 
 
-def throughput_rows(params: BMParams, units: int, clock_mhz: float, sim_results: Path) -> tuple[str, list]:
-    """Frames per second at standard sizes; the cycle model is scaled to a simulated frame when
-    ``sim_results`` (from ``simulate``) holds one with the same parameters."""
-    from berth.hardware.blockmatch.perf import cycles_per_frame, throughput
+def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path) -> tuple[str, list]:
+    """Frames per second at standard sizes for ``units`` (a ``perf.Units``); when ``sim_results``
+    (from ``simulate``) holds a simulated frame of the same design, the cycle model is checked
+    against it (and scaled by measured / modelled cycles, 1 when the model is exact)."""
+    from berth.hardware.blockmatch.perf import Units, cycles_per_frame, throughput
 
     check_range("clock MHz", clock_mhz, 1, 2000)
-    check_range("parallel units P", units, 1, params.window)
+    check_range("offset rows per pass P", units.p, 1, params.window)
+    check_range("offset columns per pass D", units.d, 1, params.window)
+    check_range("references per group G", units.g, 1, 64)
     scale, note = 1.0, "cycle model only (run 'berth bm sim' to check it against a simulated frame)"
     if sim_results.exists():
         try:
@@ -107,10 +110,13 @@ def throughput_rows(params: BMParams, units: int, clock_mhz: float, sim_results:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BerthError(f"--sim-results {str(sim_results)!r} is not a 'berth bm sim' result ({exc})") from None
         for r in (r for r in rows if isinstance(r, dict) and r.get("cycles")):
-            model = cycles_per_frame(r["h"], r["w"], params, units)
-            if r["params"] == {k: getattr(params, k) for k in r["params"]} and r["p"] == units:
+            same = (r["params"] == {k: getattr(params, k) for k in r["params"]}
+                    and Units(r["p"], r.get("d", 0), r.get("g", 0)) == units)
+            if same:
+                model = cycles_per_frame(r["h"], r["w"], params, units)
                 scale = r["cycles"] / model
-                note = f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} (x{scale:.4f})"
+                note = (f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} "
+                        + ("(exact)" if r["cycles"] == model else f"(x{scale:.4f})"))
     return note, throughput(params, units, clock_mhz, scale)
 
 

@@ -1,9 +1,12 @@
 """Throughput model of the block-matching core: cycles per frame, fps, line-buffer block RAM.
 
-:func:`cycles_per_frame` follows the RTL's control FSM (``rtl/blockmatch.sv``) reference by
-reference, for an input that never starves and an output that never stalls; the tests check it
-against the cycles the native Verilator simulation measures. From it come the frame rates at a
-given clock for standard video sizes, set beside the figures of the paper the design follows.
+:func:`cycles_per_frame` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
+never starves and an output that never stalls: a reference row starts one cycle after the rows it
+needs are stored (and the previous row's passes are issued); a group of G references issues
+``bands x blocks x (S + D - 1)`` cycles back to back; its last cycle waits until the previous
+group's records have left the output buffer; the line buffers refuse a row that the current
+reference row still needs. The tests check it against the cycles the native Verilator simulation
+measures. From it come the frame rates at standard video sizes, set beside the paper's figures.
 """
 
 from __future__ import annotations
@@ -25,8 +28,29 @@ PAPER = {
     "clock_mhz": {"plain": 100, "optimised": 250},
     "distances_per_cycle_1080p30_at_250mhz": 42,
 }
+# The previous core (one reference at a time, P distance units, load and drain not overlapped).
+PREVIOUS = {"fps_1080p_p8": 4.27, "dsp_p8": 513, "lut_p8": 29_599}
 
-FSM_REF_OVERHEAD = 4  # S_WAIT (1 cycle) + S_DRAIN (3 cycles) per reference
+HANDOFF = 5  # cycles from a group's last issue to its first record (4 pipeline stages + hand-off)
+RAMB36_DATA_BITS = 32_768  # 8-bit pixels use the data bits of a RAMB36, not its parity bits
+
+
+@dataclass(frozen=True)
+class Units:
+    """The core's parallelism: P offset rows x D offset columns per pass, G references per group."""
+
+    p: int
+    d: int
+    g: int
+
+    @property
+    def lanes(self) -> int:
+        """Column-sum lanes (each N1 pixel differences per cycle)."""
+        return self.p * self.d
+
+
+# The 1080p configuration: 13 x 13 lanes divide the 39 x 39 window into 3 x 3 passes.
+DESIGN_1080P = Units(p=13, d=13, g=18)
 
 
 def line_buffer_rows(params: BMParams) -> int:
@@ -34,51 +58,47 @@ def line_buffer_rows(params: BMParams) -> int:
     return params.window + params.block - 1 + params.stride
 
 
-def cycles_per_reference(y: int, x: int, h: int, w: int, params: BMParams, p: int) -> int:
-    """Cycles the core spends on the reference block at (y, x): load, sweep bands, emit K records."""
+def _group_cycles(w: int, params: BMParams, units: Units) -> list[tuple[int, int]]:
+    """(issue cycles per band of offset rows, references) of each group of a reference row."""
     n, nb = params.radius, params.block
-    rows = min(h - nb, y + n) - max(0, y - n) + 1
-    cols = min(w - nb, x + n) - max(0, x - n) + 1
-    return FSM_REF_OVERHEAD + nb + math.ceil(rows / p) * (cols + nb - 1) + params.k
+    xs = [int(x) for x in ref_positions(w, nb, params.stride)]
+    out = []
+    for i in range(0, len(xs), units.g):
+        x0, xl = xs[i], xs[min(i + units.g, len(xs)) - 1]
+        columns = min(n, w - nb - x0) + min(n, xl) + 1  # offset columns any reference of the group keeps
+        out.append((math.ceil(columns / units.d) * (xl - x0 + nb + units.d - 1), len(xs[i:i + units.g])))
+    return out
 
 
-def cycles_per_frame(h: int, w: int, params: BMParams, p: int) -> int:
+def cycles_per_frame(h: int, w: int, params: BMParams, units: Units) -> int:
     """Cycles from the first pixel offered to the last record accepted (no gaps, no stalls)."""
-    n, nb = params.radius, params.block
-    xs = ref_positions(w, nb, params.stride)
-    sweep = int(sum(min(w - nb, int(x) + n) - max(0, int(x) - n) + nb for x in xs))  # cols + N1 - 1
-    fixed = len(xs) * (FSM_REF_OVERHEAD + nb + params.k)
-    t = 0
-    for y in ref_positions(h, nb, params.stride):
-        t = max(t, min(h, int(y) + n + nb) * w)  # the rows it needs, one input pixel per cycle
-        rows = min(h - nb, int(y) + n) - max(0, int(y) - n) + 1
-        t += fixed + math.ceil(rows / p) * sweep
-    return t
+    n, nb, k = params.radius, params.block, params.k
+    rows_held = line_buffer_rows(params)
+    ys = [int(y) for y in ref_positions(h, nb, params.stride)]
+    groups = _group_cycles(w, params, units)
+    stored: list[int] = []  # stored[r]: first cycle at which row r is in the line buffers
+    row_last: list[int] = []  # last issue cycle of each reference row
 
+    def writable(r: int) -> int:  # first cycle at which row r may be written
+        if r < rows_held:
+            return 0
+        j = next(i for i, y in enumerate(ys) if max(y - n, 0) + rows_held > r)
+        return row_last[j - 1] + 1
 
-def units_for_fps(h: int, w: int, params: BMParams, clock_mhz: float, fps: float) -> int | None:
-    """The fewest distance units P that reach ``fps`` at this clock (None: not even P = window)."""
-    for p in range(1, params.window + 1):
-        if clock_mhz * 1e6 / cycles_per_frame(h, w, params, p) >= fps:
-            return p
-    return None
-
-
-@dataclass(frozen=True)
-class Throughput:
-    """Frame rate and line-buffer size of the core at one resolution."""
-
-    resolution: str
-    cycles: int
-    fps: float
-    ramb36: float
-    distances_per_cycle_needed_30fps: float
-    units_for_30fps: int | None
-
-
-def ramb36_line_buffers(w: int, params: BMParams) -> float:
-    """RAMB36 equivalents for the line buffers: one RAMB18 (2K x 9) per row and 2048 columns."""
-    return line_buffer_rows(params) * math.ceil(w / 2048) / 2
+    wait, last, refs = 0, -1, 0
+    for y in ys:
+        need = min(y + n + nb, h)
+        while len(stored) < need:
+            stored.append(max(stored[-1] if stored else 0, writable(len(stored))) + w)
+        start = max(wait, stored[need - 1]) + 1
+        bands = math.ceil((min(h - nb, y + n) - max(0, y - n) + 1) / units.p)
+        for per_band, count in groups:
+            end = start + bands * per_band - 1
+            last = end if last < 0 else max(end, last + HANDOFF + refs * k)
+            refs, start = count, last + 1
+        row_last.append(last)
+        wait = last + 1
+    return last + HANDOFF + refs * k
 
 
 def distances_per_frame(h: int, w: int, params: BMParams) -> int:
@@ -90,12 +110,34 @@ def distances_per_frame(h: int, w: int, params: BMParams) -> int:
     return sum(span(int(y), h) for y in ys) * sum(span(int(x), w) for x in xs)
 
 
-def throughput(params: BMParams, p: int, clock_mhz: float, scale: float = 1.0) -> list[Throughput]:
+def ramb36_line_buffers(w: int, params: BMParams) -> float:
+    """RAMB36 equivalents for the line buffers: one RAMB18 (2K x 9) per row and 2048 columns."""
+    return line_buffer_rows(params) * math.ceil(w / 2048) / 2
+
+
+def ramb36_lower_bound(w: int, params: BMParams) -> float:
+    """The fewest RAMB36 that can hold the buffered rows: rows x width x 8 bits, packed."""
+    return line_buffer_rows(params) * w * 8 / RAMB36_DATA_BITS
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Frame rate and line-buffer size of the core at one resolution."""
+
+    resolution: str
+    cycles: int
+    fps: float
+    ramb36: float
+    ramb36_bound: float
+    distances_per_cycle_needed_30fps: float
+
+
+def throughput(params: BMParams, units: Units, clock_mhz: float, scale: float = 1.0) -> list[Throughput]:
     """Throughput at every standard resolution; ``scale`` = measured / modelled cycles."""
     out = []
     for name, (h, w) in RESOLUTIONS.items():
-        cycles = round(cycles_per_frame(h, w, params, p) * scale)
+        cycles = round(cycles_per_frame(h, w, params, units) * scale)
         need = distances_per_frame(h, w, params) * 30 / (clock_mhz * 1e6)
-        out.append(Throughput(name, cycles, clock_mhz * 1e6 / cycles, ramb36_line_buffers(w, params), need,
-                              units_for_fps(h, w, params, clock_mhz, 30.0)))
+        out.append(Throughput(name, cycles, clock_mhz * 1e6 / cycles, ramb36_line_buffers(w, params),
+                              ramb36_lower_bound(w, params), need))
     return out
