@@ -1,0 +1,84 @@
+"""``berth train``'s pipeline: one quantized model (QAT, RandBET or AdvBET) trained into a run
+directory with checkpoints after every epoch, resumable exactly, and checked for robustness at
+the end (see the command's help for the files a run directory holds).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from berth.core.config import from_dict, to_dict
+from berth.core.errors import BerthError, check_range
+from berth.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainCommandConfig:
+    """Settings of ``berth train``: model, data, training and the robustness check at the end."""
+
+    model: str = "simplenet"
+    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [8, 16, 32], "groups": 4})
+    scheme: str = "rquant"
+    bits: int = 8
+    w_max: float | None = 0.1
+    dataset: str = "digits"
+    data_dir: str | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
+    p: list[float] = field(default_factory=lambda: [0.001, 0.01])
+    chips: int = 25
+    out: str = "runs"
+
+    def __post_init__(self) -> None:
+        for value in self.p:
+            check_range("bit error rate p", value, 0.0, 1.0)
+        if isinstance(self.chips, bool) or self.chips < 0:
+            raise BerthError(f"chips = {self.chips!r} must be >= 0")
+
+
+def resumed_config(run_dir: Path) -> TrainCommandConfig:
+    """The saved settings of a run directory (for ``--resume``)."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise BerthError(f"cannot resume {str(run_dir)!r}: no config.json there (not a berth train run directory)")
+    return from_dict(TrainCommandConfig, json.loads(path.read_text()), str(path))
+
+
+def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[str], None]) -> Path:
+    """Train into ``out`` (a new directory, or the one being resumed); returns ``results.json``."""
+    from berth.core.files import atomic_write_json
+    from berth.core.provenance import provenance
+    from berth.data.datasets import load_dataset
+    from berth.models import model_for_data
+    from berth.train.loop import train
+
+    data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
+    model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
+                           **cfg.arch)
+    if not resume:
+        out.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(out / "config.json", to_dict(cfg))
+    say(f"training {cfg.model} ({cfg.scheme}, {cfg.bits}-bit, w_max={cfg.w_max}) with {cfg.train.method} "
+        f"on {cfg.dataset} for {cfg.train.epochs} epochs into {out}")
+    history = train(model, data, cfg.train, run_dir=out, resume=resume)
+    rows = robustness(model, data, cfg, say)
+    record = {"config": to_dict(cfg), "history": history, "robustness": rows,
+              "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
+    return atomic_write_json(out / "results.json", record)
+
+
+def robustness(model, data, cfg: TrainCommandConfig, say: Callable[[str], None]) -> list[dict]:
+    """Clean error and RErr over ``cfg.chips`` chips at each p (each also reported through ``say``)."""
+    from berth.quant.evaluate import robust_error
+    from berth.quant.faults import RandomBitErrors
+
+    rows = []
+    for p in cfg.p if cfg.chips else []:
+        res = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(p, chip=k) for k in range(cfg.chips)])
+        rows.append({"p": p, "clean_error": res.clean_error, "rerr_mean": res.mean, "rerr_std": res.std,
+                     "rerr_worst": res.worst})
+        say(f"p = {p * 100:.2f}%: clean error {res.clean_error * 100:.2f}%, RErr {res.mean * 100:.2f} "
+            f"± {res.std * 100:.2f}% (worst {res.worst * 100:.2f}%) over {cfg.chips} chips")
+    return rows
