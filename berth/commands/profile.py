@@ -66,116 +66,21 @@ def settings_from(args: argparse.Namespace):
                            cuda_graph=args.cuda_graph, clock=args.clock)
 
 
-def load_model(args: argparse.Namespace):
-    """(model, name, input shape) for MODEL: a checkpoint file or a zoo model name."""
+def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from berth.core.errors import BerthError
-    from berth.models import create_model
-
-    if args.model is None:
-        raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
-    if Path(args.model).is_file():
-        from berth.models.files import load_model as load_model_file
-        from berth.models.registry import input_shape
-
-        model = load_model_file(args.model)
-        return model, model.berth_config["name"], input_shape(model.berth_config)
-    model = create_model(args.model, scheme=args.scheme, bits=args.bits, act_bits=args.act_bits, hw=args.hw,
-                         in_channels=args.in_channels, input_size=args.input_size)
-    return model.eval(), args.model, (args.in_channels, args.input_size, args.input_size)
-
-
-def run(args: argparse.Namespace) -> int:
-    from berth.hardware.latency.tables import open_store
+    from berth.flows import profile as flow
 
     s = settings_from(args)
     if args.blocks:
-        return run_blocks(args, s)
-    targets = run_targets(args) if args.runs else [(*load_model(args), "")]
-    with open_store(args.store) as store:
-        print(f"results store: {store.path}")
-        print(header(s))
-        for model, name, shape, run_id in targets:
-            profile_one(store, model, name, shape, run_id, s, args.layers)
-    return 0
-
-
-def header(s) -> str:
-    """What is measured and under what conditions (device, threads, load)."""
-    import os
-
-    where = s.device if s.device != "cpu" else (f"cpu, {s.thread_count} thread(s), {s.clock} clock, "
-                                                f"load average {os.getloadavg()[0]:.2f}")
-    return (f"profiling on {where}; {s.repeats} samples after {s.warmup_s:g} s warm-up; "
-            "'simulation' = Brevitas fake-quant (NOT deployable latency)")
-
-
-def run_targets(args: argparse.Namespace) -> list:
-    """(model, name, shape, run_id) of every run in the store whose checkpoint rebuilds."""
-    from berth.core.errors import BerthError
-    from berth.hardware.latency.tables import open_store
-    from berth.models.files import load_model as load_model_file
-    from berth.models.registry import input_shape
-
-    out = []
-    with open_store(args.store) as store:
-        runs = store.query("runs", order_by="sweep,label,bits,run_id")
-    for run in runs:
-        try:
-            model = load_model_file(run["checkpoint"])
-        except BerthError as exc:
-            print(f"skipping run {run['run_id']} ({run['label']}): {exc}")
-            continue
-        cfg = model.berth_config
-        out.append((model, f"{cfg['name']}[{run['label']}, {run['bits']}b]", input_shape(cfg), run["run_id"]))
-    if not out:
-        raise BerthError("no run in the store has a checkpoint berth can rebuild; train with `berth sweep` first")
-    return out
-
-
-def profile_one(store, model, name: str, shape: tuple, run_id: str, s, layers: bool) -> None:
-    """Profile one model, store its rows, print notes (and the per-layer table with ``layers``)."""
-    from berth.hardware.latency.profiler import profile_model
-
-    print(f"\n{name} (input {'x'.join(map(str, shape))}){' run ' + run_id if run_id else ''}")
-    prof = profile_model(model, shape, s, name.split("[")[0], run_id)
-    store.insert("latency", prof.rows, on_conflict="replace")
-    for note in prof.notes:
-        print(f"  note: {note}")
-    if layers:
-        from berth.hardware.latency.report import layer_report
-
-        layer_report(store, model, shape, s, prof)
-
-
-def run_blocks(args: argparse.Namespace, s) -> int:
-    """GENet block study: measure, store, write table (Markdown) and PNG."""
-    from pathlib import Path
-
-    from berth.core.files import atomic_write_text
-    from berth.hardware.latency import blocks
-    from berth.hardware.latency.profiler import DTYPES, Measurer
-    from berth.hardware.latency.tables import open_store
-
-    import torch
-
-    dtype, batch = s.dtypes[0], s.batches[0]
-    stages = blocks.stage_table(args.width_mult)
-    measure = Measurer(s, torch.device(s.device))
-    print(header(s))
-    print(f"GENet block study: stride-1 blocks at GENet-normal stages x{args.width_mult:g} width, batch {batch}, {dtype}")
-    results = blocks.run_study(measure, batch, stages, DTYPES[dtype], torch.device(s.device))
-    threads = s.thread_count if s.device == "cpu" else 0
-    with open_store(args.store) as store:
-        store.insert("block_study", blocks.rows(results, batch, dtype, s.device, threads), on_conflict="replace")
-    verdict = blocks.verdict(results)
-    where = s.device if s.device != "cpu" else f"CPU ({threads} threads)"
-    out = Path(args.out)
-    title = f"GENet block study on {where}, batch {batch}, {dtype}: {verdict}"
-    table = blocks.markdown(results)
-    atomic_write_text(out / "blocks.md", f"# {title}\n\n{table}\n")
-    blocks.plot(results, out / "blocks.png", title)
-    print(f"\n{table}\n\nGENet's observation on this machine: {verdict}")
-    print(f"table: {out / 'blocks.md'}\nplot: {out / 'blocks.png'}")
+        table, verdict = flow.block_study(s, args.width_mult, args.store, Path(args.out), print)
+        print(f"\n{table}\n\nGENet's observation on this machine: {verdict}")
+        print(f"table: {Path(args.out) / 'blocks.md'}\nplot: {Path(args.out) / 'blocks.png'}")
+        return 0
+    if args.runs:
+        targets = flow.run_targets(args.store, print)
+    else:
+        targets = [flow.model_target(args.model, args.scheme, args.bits, args.act_bits, args.hw, args.in_channels,
+                                     args.input_size)]
+    flow.profile_all(targets, s, args.store, args.layers, print)
     return 0
