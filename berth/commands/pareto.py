@@ -34,21 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_records(args: argparse.Namespace):
-    """(records, latency query) from the store named by ``args``."""
-    from pathlib import Path
+    """(records, latency query, store path) for the latency flags of ``args``."""
+    from berth.flows.select import load_records as load
+    from berth.hardware.latency.records import LatencyQuery
 
-    from berth.core.errors import BerthError
-    from berth.hardware.latency.records import LatencyQuery, model_records
-    from berth.hardware.latency.tables import DEFAULT_STORE, open_store
-
-    path = Path(args.store) if args.store else DEFAULT_STORE
-    if not path.is_file():
-        raise BerthError(f"results store {str(path)!r} does not exist; run `berth sweep` (or pass --store)")
     query = LatencyQuery(args.device, args.batch, args.dtype, args.variant, args.clock)
-    with open_store(path) as store:
-        records = model_records(store, query, args.errors)
-    if not records:
-        raise BerthError(f"results store {str(path)!r} holds no trained model; run `berth sweep` first")
+    records, path = load(args.store, query, args.errors)
     return records, query, path
 
 
@@ -66,26 +57,14 @@ def print_records(records, ps: list[float]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import csv
-    import io
     from pathlib import Path
 
-    from berth.core.files import atomic_write_text
-    from berth.hardware.latency.pareto import nearest_p, plot
+    from berth.flows.select import pareto
 
     records, query, path = load_records(args)
-    p = nearest_p(records, args.p)
     ps = sorted({q for r in records for q in r.rerr})
-    out = Path(args.out) if args.out else path.parent / "pareto"
-    rows = [r.flat() for r in records]
-    buf = io.StringIO()
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "records.csv", buf.getvalue())
-    plotted = plot(records, p, out / "pareto.png", query.describe())
+    table, png, plotted = pareto(records, args.p, Path(args.out) if args.out else path.parent / "pareto", query)
     print_records(records, ps)
     print(f"\n{len(records)} records ({plotted} with a latency for {query.describe()})")
-    print(f"records: {out / 'records.csv'}\nplot: {out / 'pareto.png'}")
+    print(f"records: {table}\nplot: {png}")
     return 0
