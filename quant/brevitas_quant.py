@@ -2,7 +2,7 @@
 
 ``weight_quant(scheme)`` returns a Brevitas injector whose ``tensor_quant`` is ``SchemeTensorQuant``:
 Brevitas layers (``QuantConv2d``/``QuantLinear``) then train with straight-through gradients on
-exactly the integers ``berth.quant.codes`` produces, and ``layer.quant_weight().int()`` equals the
+exactly the integers ``berth.quant.codes.Quantizer`` produces, and ``layer.quant_weight().int()`` equals the
 QTensor codes. A global-range scheme needs the other layers' weights: ``bind_global_ranges``
 gives every quantizer its peers. ``SchemeTensorQuant.override`` makes a layer use given
 (e.g. corrupted) codes without touching its float weights — how chips are evaluated without
@@ -18,7 +18,7 @@ from brevitas.inject.enum import FloatToIntImplType
 from brevitas.proxy import WeightQuantProxyFromInjector
 from torch import nn
 
-from berth.quant.codes import QTensor, fake_quant, quantize_tensor, weight_range
+from berth.quant.codes import QTensor, Quantizer, quantize_tensor, weight_range
 from berth.quant.scheme import QuantScheme
 
 
@@ -41,9 +41,10 @@ class SchemeTensorQuant(nn.Module):
         self._override: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._range_cache: tuple[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] | None = None
 
-    def quant_range(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(lo, hi) from the clean float weights: this tensor's, or all peers' for a global range."""
-        if self.scheme.granularity == "tensor":
+    def quant_range(self, w: torch.Tensor) -> tuple[float, float]:
+        """(lo, hi) from the clean float weights: this tensor's, all peers' for a global range, or
+        none for a fixed range."""
+        if self.scheme.granularity != "global":
             return weight_range([w], self.scheme)
         if not self.peers:
             raise RuntimeError("global-range quantizer has no peers: call quant.bind_global_ranges(model)")
@@ -73,9 +74,8 @@ class SchemeTensorQuant(nn.Module):
             if torch.is_grad_enabled() and w.requires_grad:  # straight-through gradient to w
                 value = w + (value - w).detach()
             return value, scale.to(w.device), zero_point.to(w.device), bit_width
-        lo, hi = self.quant_range(w)
-        value, scale, zero_point, _ = fake_quant(w, self.scheme, lo, hi)
-        return value, scale, zero_point, bit_width
+        value, scale, zero_point, _ = Quantizer(self.scheme, *self.quant_range(w)).fake_quant(w)
+        return value, scale.to(w.device), zero_point.to(w.device), bit_width
 
 
 def weight_quant(scheme: QuantScheme) -> type[ExtendedInjector]:

@@ -1,19 +1,24 @@
 """Quantize float weights to integer codes and back — one formula for QAT and for storage.
 
-``fake_quant`` (torch, differentiable by straight-through estimation) is what the Brevitas
-layers run during training and inference; ``QTensor`` holds the same integers as a NumPy array in
-their storage container, which is what bit-error models corrupt and what hardware export writes.
-Dequantization is always ``(code - zero_point) * scale``, Brevitas' convention.
+``Quantizer`` is one tensor's scheme plus the range it was quantized over: ``encode`` gives the
+codes, ``decode`` the float32 value of any code the storage can hold (clean or flipped), and
+``fake_quant`` (torch, straight-through gradients) is what the Brevitas layers run during
+training and inference. ``QTensor`` holds the same integers as a NumPy array in their storage
+container, which is what bit-error models corrupt and what hardware export writes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
 from berth.quant.scheme import QuantScheme
+
+EPSILON = 0.001  # the reference widens a symmetric range by this before dividing it into steps
+TINY_RANGE = float(torch.finfo(torch.float32).tiny) * 2**24  # affine ranges narrower than this are one level
 
 
 def container_dtype(bits: int, signed: bool) -> np.dtype:
@@ -24,7 +29,7 @@ def container_dtype(bits: int, signed: bool) -> np.dtype:
 
 
 def grid_limits(scheme: QuantScheme) -> tuple[int, int]:
-    """Smallest and largest grid index g a clean weight can take (before the code offset)."""
+    """Smallest and largest grid index g of the affine grid (before the code offset)."""
     m = scheme.bits
     if scheme.symmetric:
         return -(2 ** (m - 1) - 1), 2 ** (m - 1) - 1
@@ -32,69 +37,185 @@ def grid_limits(scheme: QuantScheme) -> tuple[int, int]:
 
 
 def code_offset(scheme: QuantScheme) -> int:
-    """What is added to the grid index g to get the stored code."""
+    """What is added to an affine grid index g to get the stored code."""
     m = scheme.bits
     if scheme.symmetric:
         return 0 if scheme.signed else 2 ** (m - 1)
     return -(2 ** (m - 1)) if scheme.signed else 0
 
 
-def weight_range(weights: list[torch.Tensor], scheme: QuantScheme) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lo, hi) of the quantization range over ``weights`` (one tensor, or all for a global range)."""
-    with torch.no_grad():
-        if scheme.symmetric:
-            r = torch.stack([w.detach().abs().max() for w in weights]).max()
-            if scheme.w_max is not None:
-                r = torch.clamp(r, max=scheme.w_max)
-            return -r, r
-        lo = torch.stack([w.detach().min() for w in weights]).min()
-        hi = torch.stack([w.detach().max() for w in weights]).max()
-        if scheme.w_max is not None:
-            lo, hi = torch.clamp(lo, min=-scheme.w_max), torch.clamp(hi, max=scheme.w_max)
-        return lo, hi
-
-
-def scale_zero_point(lo: torch.Tensor, hi: torch.Tensor, scheme: QuantScheme) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step (scale) and zero point for the range [lo, hi] under ``scheme`` (float32 scalars)."""
+def code_range(scheme: QuantScheme) -> tuple[int, int]:
+    """Smallest and largest code the ``bits`` bits can hold (what a bit flip can produce)."""
     m = scheme.bits
-    lo = lo.to(torch.float32)
-    hi = hi.to(torch.float32)
-    if scheme.symmetric:
-        scale = hi / (2 ** (m - 1) - 1)
-    else:
-        scale = (hi - lo) / (2**m - 1)
-    scale = torch.clamp(scale, min=torch.finfo(torch.float32).tiny * 2**24)
-    if scheme.pow2:
-        scale = torch.exp2(torch.ceil(torch.log2(scale)))
-    if scheme.symmetric:
-        zero_point = torch.tensor(float(code_offset(scheme)), dtype=torch.float32)
-    else:
-        zero_point = -lo / scale + code_offset(scheme)
-    return scale, zero_point
+    return (-(2 ** (m - 1)), 2 ** (m - 1) - 1) if scheme.signed else (0, 2**m - 1)
 
 
-def _to_grid(w: torch.Tensor, lo: torch.Tensor, scale: torch.Tensor, scheme: QuantScheme) -> torch.Tensor:
-    x = w / scale if scheme.symmetric else (w - lo) / scale
-    x = torch.round(x) if scheme.rounding == "round" else torch.trunc(x)
-    g_lo, g_hi = grid_limits(scheme)
-    return torch.clamp(x, g_lo, g_hi)
+def weight_range(weights: list[torch.Tensor], scheme: QuantScheme) -> tuple[float, float]:
+    """(lo, hi) of the quantization range over ``weights`` (one tensor, or all for a global range).
 
-
-def fake_quant(
-    w: torch.Tensor, scheme: QuantScheme, lo: torch.Tensor, hi: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Quantize-dequantize ``w``: returns (value, scale, zero_point, codes as float).
-
-    ``value`` carries straight-through gradients (identity w.r.t. ``w``); the codes are exact
-    integers in float32, as Brevitas expects.
+    Weights are clipped to [-w_max, w_max] first. A symmetric range is [-r, r] with r = max|w|
+    (``stutz``: max|w| + 0.001, at most w_max); an asymmetric one [min w, max w]; a fixed one
+    [-w_max, w_max].
     """
-    scale, zero_point = scale_zero_point(lo, hi, scheme)
-    if scheme.w_max is not None:
-        w = torch.clamp(w, -scheme.w_max, scheme.w_max)
-    codes = _to_grid(w, lo, scale, scheme).detach() + code_offset(scheme)
-    value = (codes - zero_point) * scale
-    value = w + (value - w).detach()
-    return value, scale.detach(), zero_point.detach(), codes
+    if scheme.granularity == "fixed":
+        return -float(scheme.w_max), float(scheme.w_max)
+    with torch.no_grad():
+        clipped = [_clip(w.detach(), scheme) for w in weights]
+        if scheme.symmetric:
+            r = max(float(w.abs().max()) for w in clipped)
+            if scheme.grid == "stutz":
+                r = r + EPSILON if scheme.w_max is None else min(r + EPSILON, scheme.w_max)
+            return -r, r
+        return min(float(w.min()) for w in clipped), max(float(w.max()) for w in clipped)
+
+
+def _clip(w: torch.Tensor, scheme: QuantScheme) -> torch.Tensor:
+    return w if scheme.w_max is None else torch.clamp(w, -scheme.w_max, scheme.w_max)
+
+
+@dataclass(frozen=True)
+class Quantizer:
+    """The quantizer of one tensor: ``scheme`` over the range [lo, hi] (from ``weight_range``).
+
+    Codes are float tensors holding exact integers (as Brevitas expects); ``decode`` accepts any
+    code of the container and returns float32 values inside the documented range: [lo, hi], except
+    with a power-of-two step, which ap_fixed hardware does not saturate: every code is worth
+    code * step (clean values may pass the range by up to half the rounded-up step).
+    """
+
+    scheme: QuantScheme
+    lo: float
+    hi: float
+
+    # -- Brevitas' linear view: value = (code - zero_point) * scale on clean codes ------------------
+
+    @property
+    def scale(self) -> float:
+        return float(self._affine()[0]) if self.scheme.grid == "affine" else self._stutz_linear()[0]
+
+    @property
+    def zero_point(self) -> float:
+        return float(self._affine()[1]) if self.scheme.grid == "affine" else self._stutz_linear()[1]
+
+    def encode(self, w: torch.Tensor) -> torch.Tensor:
+        """The codes of float weights ``w`` (float tensor of integers)."""
+        w = _clip(w, self.scheme)
+        return self._affine_encode(w) if self.scheme.grid == "affine" else self._stutz_encode(w)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Float32 values of ``codes`` (float32 tensor of integers, any value the container holds)."""
+        return self._affine_decode(codes) if self.scheme.grid == "affine" else self._stutz_decode(codes)
+
+    def fake_quant(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Quantize-dequantize ``w``: (value, scale, zero_point, codes as float).
+
+        ``value`` carries straight-through gradients (identity w.r.t. ``w`` inside the clipping
+        range, zero outside it).
+        """
+        codes = self.encode(w.detach())
+        value = self.decode(codes).to(w.dtype)
+        w = _clip(w, self.scheme)
+        value = w + (value - w).detach()
+        return value, torch.tensor(self.scale), torch.tensor(self.zero_point), codes
+
+    # -- affine grid ---------------------------------------------------------------------------
+
+    def _affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, zero_point) as float32 scalars."""
+        s, m = self.scheme, self.scheme.bits
+        lo = torch.tensor(self.lo, dtype=torch.float32)
+        hi = torch.tensor(self.hi, dtype=torch.float32)
+        if hi - lo < TINY_RANGE:  # a constant tensor (or one whose steps would underflow): one level
+            scale = torch.tensor(1.0)
+        else:
+            scale = hi / (2 ** (m - 1) - 1) if s.symmetric else (hi - lo) / (2**m - 1)
+        if s.pow2:
+            scale = torch.exp2(torch.ceil(torch.log2(scale)))
+        if s.symmetric:
+            return scale, torch.tensor(float(code_offset(s)))
+        return scale, -lo / scale + code_offset(s)
+
+    def _affine_encode(self, w: torch.Tensor) -> torch.Tensor:
+        scale, _ = self._affine()
+        offset = code_offset(self.scheme)
+        lo = torch.tensor(self.lo, dtype=torch.float32)
+        x = w / scale if self.scheme.symmetric else (w - lo) / scale
+        g_lo, g_hi = grid_limits(self.scheme)
+        if self.scheme.rounding == "round":
+            return torch.clamp(torch.round(x), g_lo, g_hi) + offset
+        away = torch.where(x < 0, -1.0, 1.0)
+        g = torch.clamp(torch.trunc(x), g_lo, g_hi) + offset
+        return _truncated(g, w, away, (g_lo + offset, g_hi + offset), self._affine_decode)
+
+    def _affine_decode(self, codes: torch.Tensor) -> torch.Tensor:
+        scale, zero_point = self._affine()
+        value = (codes - zero_point) * scale
+        if self.scheme.pow2:
+            return value
+        return torch.clamp(value, self.lo, self.hi)
+
+    # -- the reference's grid ------------------------------------------------------------------
+
+    def _stutz_symmetric(self) -> tuple[float, float]:
+        """(c, step) of the symmetric grid: the value bound and the step (Python floats, as the
+        reference keeps them)."""
+        half = 2 ** (self.scheme.bits - 1) - 1
+        if not self.scheme.symmetric:
+            return 1.0, (1.0 + EPSILON) / half
+        c = self.hi
+        return c, ((c + EPSILON) if self.scheme.granularity == "fixed" else c) / half
+
+    def _stutz_linear(self) -> tuple[float, float]:
+        _, step = self._stutz_symmetric()
+        offset = 0 if self.scheme.signed else 2 ** (self.scheme.bits - 1)
+        if self.scheme.symmetric:
+            return step, float(offset)
+        span = self.hi - self.lo
+        if span == 0:
+            return 1.0, -self.lo
+        return step * span / 2, offset - 1 / step - 2 * self.lo / (step * span)
+
+    def _stutz_encode(self, w: torch.Tensor) -> torch.Tensor:
+        m = self.scheme.bits
+        if not self.scheme.symmetric:
+            if self.hi == self.lo:  # the reference divides 0 by 0 here and stores code 0
+                return torch.zeros_like(w)
+            w = torch.clamp(w, self.lo, self.hi)
+            w = (w - self.lo) / (self.hi - self.lo)
+            w = w * 2 - 1
+        c, step = self._stutz_symmetric()
+        x = torch.clamp(w, -c, c) / step
+        if not self.scheme.signed:
+            x = x + 2 ** (m - 1)
+            x = torch.clamp(x, max=2**m - 1)
+        if self.scheme.rounding == "round":
+            return torch.round(x)
+        # the reference's integer cast: floor for offset codes, toward zero for two's complement
+        away = torch.where(x < 0, -1.0, 1.0)
+        offset = 0 if self.scheme.signed else 2 ** (m - 1)
+        return _truncated(torch.trunc(x), torch.clamp(w, -c, c), away, code_range(self.scheme),
+                          lambda codes: (codes - offset) * step)
+
+    def _stutz_decode(self, codes: torch.Tensor) -> torch.Tensor:
+        m = self.scheme.bits
+        c, step = self._stutz_symmetric()
+        if not self.scheme.signed:
+            codes = torch.clamp(codes, min=0, max=2**m - 1) - 2 ** (m - 1)
+        value = torch.clamp(codes * step, min=-c, max=c)
+        if self.scheme.symmetric:
+            return value
+        value = (value + 1) / 2
+        value = value * (self.hi - self.lo) + self.lo
+        return torch.clamp(value, min=self.lo, max=self.hi)
+
+
+def _truncated(codes: torch.Tensor, w: torch.Tensor, away: torch.Tensor, limits: tuple[float, float],
+               value: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Truncated ``codes`` moved one step ``away`` (from the grid's anchor) where that code's
+    ``value`` does not pass ``w``: the float index w / step lands one ulp short of a grid point
+    often enough to lose the top code, and to break code -> value -> code."""
+    further = torch.clamp(codes + away, *limits)
+    return torch.where((value(further) - w) * away <= 0, further, codes)
 
 
 @dataclass(frozen=True)
@@ -103,7 +224,8 @@ class QTensor:
 
     ``codes`` lives in the narrowest container (see ``container_dtype``); bits ``bits`` and above
     of the container are protected: no error model touches them. Signed codes are two's complement
-    sign-extended into the container.
+    sign-extended into the container. ``quantizer`` decodes them; without one (codes built by
+    hand) a code is worth ``(code - zero_point) * scale``.
     """
 
     codes: np.ndarray
@@ -111,28 +233,36 @@ class QTensor:
     zero_point: float
     bits: int
     signed: bool
+    quantizer: Quantizer | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.codes.shape
 
     def dequantize(self) -> np.ndarray:
-        """Float32 weights ``(codes - zero_point) * scale``, computed as torch/Brevitas do.
+        """Float32 weights, computed as ``Quantizer.decode`` (torch) does.
 
-        Large tensors evaluate the formula once per possible container value (2^8 or 2^16) and
-        look the codes up in that table: the same float32 numbers, at memory speed, which is
-        what evaluating a new chip costs after its bits are flipped.
+        Large tensors evaluate it once per possible container value (2^8 or 2^16) and look the
+        codes up in that table: the same float32 numbers, at memory speed, which is what
+        evaluating a new chip costs after its bits are flipped.
         """
         from berth.quant.kernels import lookup, parallel  # numba: imported only when a large tensor needs it
 
         unsigned = np.dtype(f"uint{8 * self.codes.itemsize}")
         if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize):
-            return _dequantize(self.codes, self.zero_point, self.scale)
-        patterns = np.arange(2 ** (8 * unsigned.itemsize), dtype=unsigned).view(self.codes.dtype)
-        table = _dequantize(patterns, self.zero_point, self.scale)
+            return self.decode(self.codes)
+        table = self.decode(np.arange(2 ** (8 * unsigned.itemsize), dtype=unsigned).view(self.codes.dtype))
         out = np.empty(self.codes.shape, np.float32)
         parallel(lookup, table, self.codes.reshape(-1).view(unsigned), out.reshape(-1))
         return out
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Float32 values of ``codes`` (any integers of this tensor's container)."""
+        c = torch.from_numpy(codes.astype(np.float32))
+        if self.quantizer is not None:
+            return self.quantizer.decode(c).numpy()
+        return ((c - torch.tensor(self.zero_point, dtype=torch.float32)) *
+                torch.tensor(self.scale, dtype=torch.float32)).numpy()
 
     def with_codes(self, codes: np.ndarray) -> "QTensor":
         """The same quantizer with other codes (e.g. after bit errors).
@@ -147,17 +277,11 @@ class QTensor:
         return new
 
 
-def _dequantize(codes: np.ndarray, zero_point: float, scale: float) -> np.ndarray:
-    """``(codes - zero_point) * scale`` in float32 torch arithmetic (Brevitas' convention)."""
-    c = torch.from_numpy(codes.astype(np.float32))
-    zp = torch.tensor(zero_point, dtype=torch.float32)
-    s = torch.tensor(scale, dtype=torch.float32)
-    return ((c - zp) * s).numpy()
-
-
-def quantize_tensor(w: torch.Tensor, scheme: QuantScheme, lo: torch.Tensor, hi: torch.Tensor) -> QTensor:
-    """The QTensor of ``w`` for the range [lo, hi] (same integers as ``fake_quant``)."""
+def quantize_tensor(w: torch.Tensor, scheme: QuantScheme, lo: float, hi: float) -> QTensor:
+    """The QTensor of ``w`` for the range [lo, hi] (same integers as ``Quantizer.fake_quant``)."""
+    quantizer = Quantizer(scheme, float(lo), float(hi))
     with torch.no_grad():
-        _, scale, zero_point, codes = fake_quant(w.detach().to(torch.float32), scheme, lo, hi)
+        codes = quantizer.encode(w.detach().to(torch.float32))
     dtype = container_dtype(scheme.bits, scheme.signed)
-    return QTensor(codes.numpy().astype(dtype), float(scale), float(zero_point), scheme.bits, scheme.signed)
+    return QTensor(codes.numpy().astype(dtype), quantizer.scale, quantizer.zero_point, scheme.bits, scheme.signed,
+                   quantizer)
