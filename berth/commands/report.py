@@ -24,19 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from berth.core.errors import BerthError
-    from berth.flows.report import write_report
-    from berth.core.store import Store
-    from berth.flows.sweep import load_sweep, sweep_dir
+    from berth.flows.robustness import report_sweep, store_path_of
+    from berth.flows.sweep import load_sweep
 
     sweep, _ = load_sweep(args.sweep_file, args.overrides)
-    store_path = Path(args.store) if args.store else sweep_dir(sweep) / "results.sqlite"
-    if not store_path.exists():
-        raise BerthError(f"results store {str(store_path)!r} does not exist; run berth sweep first or pass --store")
-    order = [c for pair in sweep.compare for c in (pair.b, pair.a)]
-    pairs = [(c.a, c.b) for c in sweep.compare]
-    with Store(store_path) as store:
-        path = write_report(store, sweep.name, Path(args.out) if args.out else sweep_dir(sweep) / "report",
-                            order, pairs, args.seed)
+    path = report_sweep(sweep, store_path_of(sweep, args.store), Path(args.out) if args.out else None, args.seed)
     print(f"report: {path}")
     return 0

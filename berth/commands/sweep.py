@@ -28,33 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from berth.flows.driver import Driver
-    from berth.flows.executors import make_executor
-    from berth.flows.report import write_report
-    from berth.core.store import Store
-    from berth.flows.sweep import load_sweep, sweep_dir
+    from berth.flows.robustness import run_sweep, store_path_of
+    from berth.flows.sweep import load_sweep
 
     sweep, path = load_sweep(args.sweep_file, args.overrides)
-    store_path = Path(args.store) if args.store else sweep_dir(sweep) / "results.sqlite"
+    store_path = store_path_of(sweep, args.store)
     print(f"sweep {sweep.name!r} from {path}: results in {store_path}")
-    with Store(store_path) as store:
-        executor = make_executor(args.executor, args.workers, args.address)
-        counts = Driver(sweep, store, executor, progress=not args.no_progress).run()
-        print(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated, {counts['skipped']} already stored")
-        order = [c for pair in sweep.compare for c in (pair.b, pair.a)]
-        pairs = [(c.a, c.b) for c in sweep.compare]
-        report = write_report(store, sweep.name, sweep_dir(sweep) / "report", order, pairs)
-        print_summary(store, sweep.name, order)
-    print(f"report: {report}")
+    outcome = run_sweep(sweep, store_path, args.executor, args.workers, args.address, not args.no_progress, print)
+    if outcome.table:
+        print("\n" + outcome.table + "\n")
+    print(f"report: {outcome.report}")
     return 0
-
-
-def print_summary(store, sweep: str, order: list[str]) -> None:
-    """The paper's table (Err, RErr with 95% intervals) on the terminal."""
-    from berth.flows.report import load_rows, ordered_labels, paper_table
-
-    rows = load_rows(store, sweep)
-    if rows:
-        print("\n" + paper_table(rows, ordered_labels(rows, order)) + "\n")
