@@ -21,6 +21,12 @@ def add_sweep_args(parser: argparse.ArgumentParser) -> None:
                         help="override one sweep key, e.g. --set chips=10 --set 'p=[0.01]' (repeatable)")
 
 
+def add_store_arg(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--store FILE``: the results store a command reads and writes (``default`` says which
+    store is used when the flag is absent)."""
+    parser.add_argument("--store", metavar="FILE", default=None, help=f"results store (default: {default})")
+
+
 def run_dir(root: str | Path, kind: str) -> Path:
     """A fresh, timestamped run directory name under ``root`` (not created)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args
+from berth.commands.common import add_config_args, add_store_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", metavar="MODEL_OR_CHECKPOINT")
     p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
-    p.add_argument("--store", metavar="FILE", help="results store for the cost estimate (default DIR/berth/results.sqlite)")
+    add_store_arg(p, "DIR/berth/results.sqlite")
     add_config_args(p)
     p.set_defaults(handler=run_export)
 
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chip", type=int, nargs="+", required=True, metavar="K", help="chip seed(s)")
     p.add_argument("--p", type=float, required=True, help="bit error rate per weight bit, in [0, 1]")
     p.add_argument("--n", type=int, default=200, help="number of test inputs (default 200)")
-    p.add_argument("--store", metavar="FILE", help="results store (default DIR/berth/results.sqlite)")
+    add_store_arg(p, "DIR/berth/results.sqlite")
     p.set_defaults(handler=run_inject)
 
     p = hls.add_parser("build", help="run vendor C synthesis (needs vitis-run or vivado_hls)")
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = hls.add_parser("report", help="parse the synthesis report into the results store")
     p.add_argument("project", metavar="DIR")
-    p.add_argument("--store", metavar="FILE", help="results store (default DIR/berth/results.sqlite)")
+    add_store_arg(p, "DIR/berth/results.sqlite")
     p.set_defaults(handler=run_report)
 
 

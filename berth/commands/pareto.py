@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from berth.commands.common import add_store_arg
+
 
 def add_latency_args(p: argparse.ArgumentParser) -> None:
     """Which stored latency the records carry, and where the store is."""
@@ -21,7 +23,7 @@ def add_latency_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="float", help="float (default), integer-ort or simulation")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"), help="clock of the latency (default wall)")
     p.add_argument("--errors", default="random", help="error model of the robustness rows (default random)")
-    p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
+    add_store_arg(p, "runs/sweeps/default/results.sqlite")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 
+from berth.commands.common import add_store_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure latency (simulation / float / integer), per-layer tables, block study",
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-size", type=int, default=8)
     p.add_argument("--width-mult", type=float, default=0.25, help="block study: GENet-normal widths x this")
     p.add_argument("--out", default="runs/latency", help="where the block study writes its table and PNG")
-    p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
+    add_store_arg(p, "runs/sweeps/default/results.sqlite")
     p.set_defaults(handler=run)
 
 

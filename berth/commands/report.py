@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_sweep_args
+from berth.commands.common import add_store_arg, add_sweep_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write a sweep's Markdown report with plots",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sweep_args(parser)
-    parser.add_argument("--store", default=None, help="results store (default: <out>/<name>/results.sqlite)")
+    add_store_arg(parser, "<out>/<name>/results.sqlite")
     parser.add_argument("--out", default=None, help="report directory (default: <out>/<name>/report)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     parser.set_defaults(handler=run)

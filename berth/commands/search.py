@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 
+from berth.commands.common import add_store_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="GENet-style candidates under a latency budget, best trained with RandBET",
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hardware build: block types hls4ml converts exactly, fixed-point weights, 8-bit "
                    "activations, so 'berth hls export' takes the winner as it is")
     p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
-    p.add_argument("--store", default=None, help="results store (default: runs/sweeps/default/results.sqlite)")
+    add_store_arg(p, "runs/sweeps/default/results.sqlite")
     p.set_defaults(handler=run)
 
 
