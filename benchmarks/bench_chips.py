@@ -3,7 +3,7 @@
 The sweep's evaluation task (``berth.flows.tasks.rerr_over_chips``): the clean integer codes are
 computed once, each chip perturbs them, and only the examples the clean model gets right are run
 again. Baseline, measured in the same run: ``chips`` clean evaluations of the same test set.
-Target (issue 4): 50 chips at one p cost <= 1.2x fifty clean evaluations. Models are trained
+Target: 50 chips at one p cost <= 1.2x fifty clean evaluations. Models are trained
 briefly first (an untrained model gets most examples wrong, which the task skips). A second
 figure: the sweep's four rates on the same chips, per (p, chip) point. Everything runs on one
 thread (torch and the numba bit sampler alike), so the ratio is not a thread count.

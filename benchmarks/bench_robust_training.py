@@ -1,4 +1,4 @@
-"""Robust training and adversarial bit errors on digits: the acceptance figures of issue 3.
+"""Robust training and adversarial bit errors on digits: what clipping, RandBET and AdvBET buy.
 
 Trains an 8-bit CNN (by default the SimpleNet-style CNN with group norm, RQuant) on
 scikit-learn's digits four ways — plain QAT, QAT with weight clipping (w_max = 0.1), RandBET

@@ -1,7 +1,7 @@
 """hls4ml projects of zoo models: bit-exact C simulation, clean and with bit errors in the weight files.
 
 Every case compiles its C simulation once (module-scoped fixture) with g++ — the real hls4ml
-route, no stand-ins. Acceptance of issue 6: for each model, the perturbed C simulation equals the
+route, no stand-ins. For each model, the perturbed C simulation equals the
 perturbed software model bit for bit on 200 inputs at p = 1% for 3 chips.
 """
 

@@ -9,10 +9,13 @@
   latency), its float equivalent (quantizers removed, dequantized weights) and an integer
   deployment path (ONNX Runtime on a QDQ export) where one exists;
 * ``profiler``: profiles of a model over variants, batch sizes and dtypes;
-* ``tables``: the store tables (``latency``, ``layer_latency``, ``latency_layers``, ``block_study``);
-* ``layers`` / ``predictor``: per-layer times, the lookup table keyed by layer configuration and
-  the predictor that sums its entries;
-* ``genet``: GENet-style XX / BL / DW blocks and backbones (plain float and Brevitas-quantized);
+* ``tables``: the store where latency figures go (schemas in ``berth.core.schemas``);
+* ``layers``: per-layer times, the lookup table keyed by layer configuration and the raw sum of
+  its entries; ``calibration``: the predictor's calibration and the calibrated prediction;
+* ``report``: the per-layer table of one profiled model;
 * ``blocks``: the GENet block study; ``records``: one record per trained model (robustness,
-  energy, latency, FPGA cost); ``pareto``: fronts and plots; ``search``: model choice under a budget.
+  energy, latency, FPGA cost); ``pareto``: fronts, plots and the choice under a budget.
+
+GENet's networks are models like any other (``berth.models.genet``); the search that chooses one
+under a latency budget is a flow (``berth.flows.search``).
 """

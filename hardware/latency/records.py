@@ -5,7 +5,7 @@ RErr over chips per p for one error model), ``berth.hardware.energy`` (SRAM ener
 model's stored weight bits (from its checkpoint: elements x code width over its quantized layers,
 so reading all weights once at rate p costs ``weight_bits x (1 - saving(p))`` bit reads at Vmin),
 ``latency`` (this package: by run_id, else by the model's structure key, for one device, batch,
-dtype and variant) and, where issue 6's tables exist, ``hls_cost`` (MACs, weight bits,
+dtype and variant) and, where ``berth hls`` stored them, ``hls_cost`` (MACs, weight bits,
 bit-operations, memory words; joined on the checkpoint path) and ``hls_synth`` (csynth latency).
 A piece that is missing stays None and is listed in ``missing``.
 """
