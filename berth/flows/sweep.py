@@ -17,7 +17,7 @@ protocol). Example::
     [[variants]]
     name = "clipping"
     scheme = "rquant"
-    w_max = 0.1          # 0 = no clipping
+    w_max = 0.1          # 0 = the scheme's own (none, or 1 for normal / rquant)
 
     [[errors]]
     kind = "random"      # or "stuck_at" (value = 0, 1 or "random"), or "profiled" (maps = [...])
@@ -44,7 +44,8 @@ SWEEP_AXES_IN_TRAIN = ("seed", "method")
 
 @dataclass(frozen=True)
 class Variant:
-    """A named training recipe: quantization scheme, training method and clipping (0 = none)."""
+    """A named training recipe: quantization scheme, training method and clipping (0 = the
+    scheme's own w_max)."""
 
     name: str
     scheme: str = "rquant"
@@ -172,11 +173,12 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     for i, me in enumerate(s.methods):
         _check(me in methods, where, f"methods[{i}]", me, ", ".join(methods))
     for i, w in enumerate(s.w_max):
-        _check(w >= 0, where, f"w_max[{i}]", w, "numbers >= 0 (0 = no clipping)")
+        _check(w >= 0, where, f"w_max[{i}]", w, "numbers >= 0 (0 = the scheme's own)")
     for i, v in enumerate(s.variants):
         _check(v.scheme in PRESETS, where, f"variants[{i}].scheme", v.scheme, ", ".join(PRESETS))
         _check(v.method in methods, where, f"variants[{i}].method", v.method, ", ".join(methods))
-        _check(v.w_max >= 0, where, f"variants[{i}].w_max", v.w_max, "numbers >= 0 (0 = no clipping)")
+        _check(v.w_max >= 0, where, f"variants[{i}].w_max", v.w_max, "numbers >= 0 (0 = the scheme's own)")
+    _check_schemes(s, where)
     names = [v.name for v in s.variants]
     _check(len(set(names)) == len(names), where, "variants.name", names, "distinct names")
     _train_config(s.train, where, "train")
@@ -188,6 +190,19 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     for m in s.models:
         _check_model(m, s.model_options, where)
     return dataclasses.replace(s, errors=errors)
+
+
+def _check_schemes(s: Sweep, where: str) -> None:
+    """Every recipe's scheme must allow every bit width of the sweep (the reference's grid keeps
+    8-bit words)."""
+    from berth.quant.scheme import get_scheme
+
+    for label, scheme, _, w_max, _ in recipes(s):
+        for b in s.bits:
+            try:
+                get_scheme(scheme, bits=b, w_max=w_max or None)
+            except BerthError as exc:
+                raise BerthError(f"{where}: {label} at {b} bits: {exc}") from None
 
 
 def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpec:
@@ -253,18 +268,23 @@ def run_labels(s: Sweep) -> list[str]:
 def plan(s: Sweep) -> list[dict[str, Any]]:
     """Every training run of the sweep as a plain config with a stable ``run_id``.
 
-    The id hashes the sweep name and everything that decides the trained weights, so a restarted
+    The id hashes the sweep name and everything that decides the trained weights, the scheme's
+    full definition included (a preset whose definition changed is a new run), so a restarted
     sweep finds its finished runs, and a changed setting is a new run.
     """
+    from berth.quant.scheme import get_scheme
+
     runs = []
     for model in s.models:
         for label, scheme, method, w_max, train in recipes(s):
             for bits in s.bits:
                 for seed in s.seeds:
                     train_cfg = {**train, "seed": seed, "method": method}
+                    definition = get_scheme(scheme, bits=bits, w_max=w_max or None).definition
                     run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
-                           "scheme": scheme, "bits": bits, "method": method, "w_max": w_max, "seed": seed,
-                           "dataset": s.dataset, "data_seed": s.data_seed, "train": train_cfg}
+                           "scheme": scheme, "scheme_definition": definition, "bits": bits, "method": method,
+                           "w_max": w_max, "seed": seed, "dataset": s.dataset, "data_seed": s.data_seed,
+                           "train": train_cfg}
                     digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
                     runs.append({**run, "run_id": digest[:16]})
     return runs

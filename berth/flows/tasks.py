@@ -32,16 +32,21 @@ def maybe_die_for_test() -> None:
 
 
 def _setup_worker() -> None:
-    """One thread per task (torch and the numba bit sampler): tasks run side by side, and results
-    do not depend on threads."""
+    """The same numbers from the same seeds in every worker, whatever the worker count or load:
+    one thread per task (torch and the numba bit sampler, so no sum is split differently) and
+    deterministic kernels only (cuBLAS told to use a fixed workspace). Data order,
+    initialization, chips and RandBET's flips come from seeds alone."""
     import numba
     import torch
 
     from berth.quant.kernels import start_pool
 
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     start_pool()  # before numba.set_num_threads, which would start it and reset torch's count
     numba.set_num_threads(1)
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
 
 
 @lru_cache(maxsize=4)
