@@ -1,16 +1,22 @@
 """The ``berth`` command line: one subcommand per capability.
 
 Each subcommand lives in ``berth/commands/<name>.py`` and exposes ``register(subparsers)`` (found
-automatically); heavy
-imports (torch, hls4ml, cocotb) happen inside the command's handler, so ``berth --help`` is fast.
-A BerthError anywhere becomes ``berth: error: <one line>`` and exit status 2.
+automatically); heavy imports (torch, hls4ml, cocotb) happen inside the command's handler, so
+``berth --help`` is fast. Every failure the user can act on — a BerthError, a file that cannot be
+read or written, a full disk, a damaged results store, an unreadable JSON or text file — becomes
+``berth: error: <one line>`` and exit status 2; a closed pipe (``berth results | head``) ends
+quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import json
+import os
 import pkgutil
+import sqlite3
 import sys
 
 import berth.commands
@@ -40,14 +46,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """The user-facing line for a failure: what went wrong, on what, and what to do."""
+    if isinstance(exc, BerthError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        hint = {errno.ENOSPC: "free some space or choose another --out",
+                errno.EACCES: "check its permissions or choose another path",
+                errno.EROFS: "the file system is read-only: choose another path",
+                errno.EISDIR: "a file was expected there",
+                errno.ENOTDIR: "a folder on that path is a file"}.get(exc.errno, "")
+        return f"cannot use{where}: {exc.strerror or exc}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (f"results store error: {exc} (the store is damaged, read-only or not a berth store; "
+                "pass another --store)")
+    if isinstance(exc, json.JSONDecodeError):
+        return f"a JSON file berth read is not valid JSON ({exc.msg} at line {exc.lineno})"
+    return f"a file berth read is not UTF-8 text ({exc})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except BerthError as exc:
-        print(f"berth: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+    except (BerthError, OSError, sqlite3.DatabaseError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        print("berth: error: " + " ".join(one_line(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("berth: interrupted", file=sys.stderr)

@@ -49,14 +49,9 @@ def parse_where(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from berth.core.errors import BerthError
     from berth.core.store import Store
 
-    if not Path(args.store).exists():
-        raise BerthError(f"results store {args.store!r} does not exist")
-    with Store(args.store) as store:
+    with Store(args.store, read_only=True) as store:
         table = args.table or "runs"
         rows = store.query(table, parse_where(args.where))
         if args.csv or args.json:

@@ -64,23 +64,44 @@ def now_utc() -> str:
 class Store:
     """A results store in one SQLite file (see the module docstring for tables and API)."""
 
-    def __init__(self, path: str | Path, timeout: float = 120.0):
+    def __init__(self, path: str | Path, timeout: float = 120.0, read_only: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if read_only and not self.path.is_file():
+            raise BerthError(f"results store {str(self.path)!r} does not exist")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._depth = 0
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            if read_only:
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                                           isolation_level=None)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._check_berth_store()
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             raise BerthError(f"results store {str(self.path)!r} is not a usable SQLite file ({exc})") from None
-        self._depth = 0
+        if read_only:
+            return
         with self.transaction():
             for name, (columns, key) in TABLES.items():
                 self.ensure_table(name, columns, key)
             for sql in VIEWS.values():
                 self._db.execute(sql)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_berth_store(self) -> None:
+        """Refuse a SQLite file that holds tables but is not a berth store (never alter it)."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and self.tables():
+            raise BerthError(f"{str(self.path)!r} is an SQLite file but not a berth results store; "
+                             "pass another --store")
+        if self.read_only and version == 0:
+            raise BerthError(f"results store {str(self.path)!r} is empty: nothing has been stored in it yet")
 
     def close(self) -> None:
         """Close the connection (the file stays consistent at any time)."""
@@ -102,6 +123,8 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        if self.read_only:
+            raise BerthError(f"results store {str(self.path)!r} was opened read-only; this command does not write")
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:

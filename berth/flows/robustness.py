@@ -58,5 +58,5 @@ def report_sweep(sweep: Sweep, store_path: Path, out: Path | None, seed: int) ->
     if not store_path.exists():
         raise BerthError(f"results store {str(store_path)!r} does not exist; run berth sweep first or pass --store")
     order, pairs = _comparisons(sweep)
-    with Store(store_path) as store:
+    with Store(store_path, read_only=True) as store:
         return write_report(store, sweep.name, out or sweep_dir(sweep) / "report", order, pairs, seed)

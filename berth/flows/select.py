@@ -21,7 +21,7 @@ def load_records(store_path: str | Path | None, query: LatencyQuery,
     path = Path(store_path) if store_path else DEFAULT_STORE
     if not path.is_file():
         raise BerthError(f"results store {str(path)!r} does not exist; run `berth sweep` (or pass --store)")
-    with open_store(path) as store:
+    with open_store(path, read_only=True) as store:
         records = model_records(store, query, errors)
     if not records:
         raise BerthError(f"results store {str(path)!r} holds no trained model; run `berth sweep` first")

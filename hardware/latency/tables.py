@@ -11,8 +11,8 @@ from pathlib import Path
 
 DEFAULT_STORE = Path("runs/sweeps/default/results.sqlite")
 
-def open_store(path: str | Path | None = None):
+def open_store(path: str | Path | None = None, read_only: bool = False):
     """The results store at ``path`` (default: the default sweep's)."""
     from berth.core.store import Store
 
-    return Store(Path(path) if path else DEFAULT_STORE)
+    return Store(Path(path) if path else DEFAULT_STORE, read_only=read_only)

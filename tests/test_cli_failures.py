@@ -1,0 +1,101 @@
+"""Failures at the command line: one line, exit status 2, nothing altered that is not berth's.
+
+Each case runs the real ``berth`` in a subprocess from a scratch folder and checks the whole of
+stderr: one ``berth: error:`` line naming the path or value (no traceback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from berth.core.store import Store
+
+
+def berth(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "berth.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, input=stdin)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A berth store with one run row, checkpointed (WAL folded in) so its bytes are stable."""
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        s.add_run({"run_id": "r1", "sweep": "x", "label": "a", "model": "mlp", "scheme": "rquant", "bits": 8})
+        s._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def foreign(tmp_path: Path) -> Path:
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER, text TEXT)")
+    db.execute("INSERT INTO notes VALUES (1, 'mine')")
+    db.commit()
+    db.close()
+    return path
+
+
+def setup_files(tmp_path: Path) -> dict[str, Path]:
+    """Bad inputs that are files on disk."""
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\x00not a database" * 100)
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    return {"garbage": garbage, "folder": folder}
+
+
+CASES = [
+    # (args with {placeholders}, words the one line must contain)
+    (["results", "{garbage}"], ["garbage.sqlite", "not a usable SQLite file"]),
+    (["results", "{missing}"], ["missing.sqlite", "does not exist"]),
+    (["results", "{store}", "--csv", "/proc/x.csv"], ["/proc/x.csv"]),
+    (["results", "{store}", "--csv", "{folder}"], ["a_folder"]),
+    (["sweep", "{folder}"], ["a_folder"]),
+    (["report", "{folder}"], ["a_folder"]),
+]
+
+
+@pytest.mark.parametrize("args, words", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, store: Path, args: list[str], words: list[str]) -> None:
+    paths = {**setup_files(tmp_path), "store": store, "missing": tmp_path / "missing.sqlite"}
+    argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
+    res = berth(tmp_path, *argv)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2, res.stderr
+    assert len(lines) == 1 and lines[0].startswith("berth: error:"), res.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def test_reading_a_store_changes_nothing(tmp_path: Path, store: Path, foreign: Path) -> None:
+    before = digest(store), digest(foreign)
+    assert berth(tmp_path, "results", str(store)).returncode == 0
+    res = berth(tmp_path, "results", str(foreign))
+    assert res.returncode == 2 and "not a berth results store" in res.stderr
+    assert (digest(store), digest(foreign)) == before
+    left = {p.name for p in tmp_path.iterdir()} - {"s.sqlite-wal", "s.sqlite-shm"}  # a WAL reader's own files
+    assert left == {"other.sqlite", "s.sqlite"}
+
+
+def test_writing_never_adopts_a_foreign_sqlite_file(tmp_path: Path, foreign: Path) -> None:
+    before = digest(foreign)
+    with pytest.raises(Exception, match="not a berth results store"):
+        Store(foreign)
+    assert digest(foreign) == before
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, store: Path) -> None:
+    proc = subprocess.run(f"{sys.executable} -m berth.cli results {store} --table runs | head -c 10",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and "Error" not in proc.stderr
