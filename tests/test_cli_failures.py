@@ -99,3 +99,17 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, store: Path) -> None:
     proc = subprocess.run(f"{sys.executable} -m berth.cli results {store} --table runs | head -c 10",
                           shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr and "Error" not in proc.stderr
+
+
+def test_stale_temp_files_of_a_killed_writer_are_swept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from berth.core.files import STALE_S, atomic_write_text
+
+    old, fresh = tmp_path / ".report.md.abc.tmp", tmp_path / ".report.md.def.tmp"
+    old.write_text("half")
+    fresh.write_text("being written")
+    os.utime(old, (time.time() - STALE_S - 5,) * 2)
+    atomic_write_text(tmp_path / "report.md", "done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".report.md.def.tmp", "report.md"]

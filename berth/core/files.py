@@ -6,13 +6,30 @@ file untouched.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+
+STALE_S = 3600.0  # a temporary sibling this old was left by a killed writer
+
+
+def sweep_stale(path: Path) -> None:
+    """Remove temporary siblings of ``path`` (``.<name>.*.tmp``) that a killed writer left behind
+    more than STALE_S ago; a writer at work now is never touched."""
+    cutoff = time.time() - STALE_S
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if tmp.lstat().st_mtime < cutoff:
+                shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -24,6 +41,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
@@ -52,6 +70,13 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def atomic_savefig(fig: Any, path: str | os.PathLike, **kw: Any) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (png, pdf, svg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", **kw)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 @contextmanager
 def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
     """Build a directory in a temporary sibling and rename it to ``path`` on success.
@@ -61,6 +86,7 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from berth.core.files import atomic_write_text
+from berth.core.files import atomic_savefig, atomic_write_text
 from berth.flows.metrics import Summary, paired, summarize
 from berth.core.store import Store
 
@@ -163,8 +163,7 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
     fig.suptitle(f"mean over {over}; band: 5th–95th percentile of {over}{note}", fontsize=9, y=0.99)
     axes[0][0].legend(loc="upper left", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
     return path
 
