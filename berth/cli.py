@@ -32,9 +32,17 @@ def command_modules() -> list[str]:
     return [n for n in sorted(names) if hasattr(importlib.import_module(f"berth.commands.{n}"), "register")]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with berth's one-line errors (``berth: error: ...``, exit 2) instead of a usage
+    block; subcommand parsers are of the same class."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"berth: error: {self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="berth",
         description="Simulate quantized neural networks on accelerators whose weight memory makes "
         "bit errors: quantize, inject bit errors, measure robust error, export to hardware.",

@@ -86,11 +86,26 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
     spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits, hw=bool(hw))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = spec.finish(MODELS[name](spec, **arch))
+        model = spec.finish(_build(name, spec, arch))
     model.berth_config = {"name": name, "scheme": scheme, "bits": bits, "w_max": w_max,
                           "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, "seed": seed, **arch}
     if hw:
         model.berth_config["hw"] = True
+    return model
+
+
+def _build(name: str, spec: QuantSpec, arch: dict[str, Any]) -> nn.Module:
+    """Call the builder; its own failure (a bad option value) becomes one line naming the model."""
+    try:
+        model = MODELS[name](spec, **arch)
+    except BerthError:
+        raise
+    except Exception as exc:  # the builder is arbitrary code (a user's model too): name what failed
+        options = ", ".join(f"{k}={v!r}" for k, v in arch.items())
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise BerthError(f"model {name!r} cannot be built with {options}: {type(exc).__name__}: {reason}") from None
+    if not isinstance(model, nn.Module):
+        raise BerthError(f"model {name!r}: its builder returned {type(model).__name__}, not a torch nn.Module")
     return model
 
 

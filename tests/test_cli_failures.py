@@ -17,9 +17,11 @@ import pytest
 from berth.core.store import Store
 
 
-def berth(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def berth(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
     return subprocess.run([sys.executable, "-m", "berth.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, input=stdin)
+                          timeout=300, env={**os.environ, **(env or {})})
 
 
 def digest(path: Path) -> str:
@@ -53,25 +55,47 @@ def setup_files(tmp_path: Path) -> dict[str, Path]:
     garbage.write_bytes(b"\x00not a database" * 100)
     folder = tmp_path / "a_folder"
     folder.mkdir()
-    return {"garbage": garbage, "folder": folder}
+    unstarted = tmp_path / "unstarted_run"
+    unstarted.mkdir()
+    from berth.core.config import to_dict
+    from berth.flows.train import TrainCommandConfig
+
+    (unstarted / "config.json").write_text(__import__("json").dumps(to_dict(TrainCommandConfig())))
+    not_executable = tmp_path / "gxx"
+    not_executable.write_text("#!/bin/sh\n")
+    return {"garbage": garbage, "folder": folder, "unstarted": unstarted, "not_executable": not_executable}
 
 
 CASES = [
-    # (args with {placeholders}, words the one line must contain)
-    (["results", "{garbage}"], ["garbage.sqlite", "not a usable SQLite file"]),
-    (["results", "{missing}"], ["missing.sqlite", "does not exist"]),
-    (["results", "{store}", "--csv", "/proc/x.csv"], ["/proc/x.csv"]),
-    (["results", "{store}", "--csv", "{folder}"], ["a_folder"]),
-    (["sweep", "{folder}"], ["a_folder"]),
-    (["report", "{folder}"], ["a_folder"]),
+    # (args with {placeholders}, words the one line must contain, environment)
+    (["results", "{garbage}"], ["garbage.sqlite", "not a usable SQLite file"], {}),
+    (["results", "{missing}"], ["missing.sqlite", "does not exist"], {}),
+    (["results", "{store}", "--csv", "/proc/x.csv"], ["/proc/x.csv"], {}),
+    (["results", "{store}", "--csv", "{folder}"], ["a_folder"], {}),
+    (["sweep", "{folder}"], ["a_folder"], {}),
+    (["report", "{folder}"], ["a_folder"], {}),
+    (["sweep", "--workers", "-3"], ["-3", ">= 1"], {}),
+    (["profile", "lenet", "--input-size", "0"], ["--input-size", "0", ">= 1"], {}),
+    (["profile", "--runs", "--store", "{missing}"], ["missing.sqlite", "does not exist"], {}),
+    (["eval", "--set", "seed=-5"], ["seed = -5", ">= 0"], {}),
+    (["eval", "--set", "out=/proc/x"], ["/proc/x"], {}),
+    (["train", "--set", "arch.widths=abc"], ["simplenet", "widths='abc'"], {}),
+    (["train", "--resume", "{unstarted}"], ["nothing to resume", "unstarted_run"], {}),
+    (["hls", "export", "mlp", "--out", "{folder}"], ["a_folder", "exists"], {}),
+    (["bm", "hls", "--out", "k", "--synth", "yes"], ["BERTH_VITIS_RUN=/nonexistent", "does not exist"],
+     {"BERTH_VITIS_RUN": "/nonexistent"}),
+    (["bm", "hls", "--out", "k", "--synth", "yes"], ["BERTH_VITIS_RUN", "not executable"],
+     {"BERTH_VITIS_RUN": "{not_executable}"}),
 ]
 
 
-@pytest.mark.parametrize("args, words", CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, store: Path, args: list[str], words: list[str]) -> None:
-    paths = {**setup_files(tmp_path), "store": store, "missing": tmp_path / "missing.sqlite"}
-    argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
-    res = berth(tmp_path, *argv)
+@pytest.mark.parametrize("args, words, env", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, store: Path, args: list[str], words: list[str],
+                                          env: dict[str, str]) -> None:
+    paths = {k: str(v) for k, v in {**setup_files(tmp_path), "store": store,
+                                      "missing": tmp_path / "missing.sqlite"}.items()}
+    argv = [a.format(**paths) for a in args]
+    res = berth(tmp_path, *argv, env={k: v.format(**paths) for k, v in env.items()})
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2, res.stderr
     assert len(lines) == 1 and lines[0].startswith("berth: error:"), res.stderr

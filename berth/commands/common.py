@@ -21,6 +21,22 @@ def add_sweep_args(parser: argparse.ArgumentParser) -> None:
                         help="override one sweep key, e.g. --set chips=10 --set 'p=[0.01]' (repeatable)")
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= ``low`` (a bad value is a one-line error naming it)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: integers >= {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def add_store_arg(parser: argparse.ArgumentParser, default: str) -> None:
     """``--store FILE``: the results store a command reads and writes (``default`` says which
     store is used when the flag is absent)."""

@@ -22,10 +22,13 @@ def run(args: argparse.Namespace) -> int:
     from berth.core.config import load_config
     from berth.flows.evaluate import EvalConfig, evaluate, save
 
+    from berth.core.files import check_writable
+
     cfg = load_config(EvalConfig, args.config, args.overrides)
+    out = check_writable(run_dir(cfg.out, "eval")) / "results.json"  # before any training
     rows = evaluate(cfg, print)
     print_table(cfg, rows)
-    out = save(cfg, rows, run_dir(cfg.out, "eval") / "results.json")
+    out = save(cfg, rows, out)
     print(f"results: {out}")
     return 0
 

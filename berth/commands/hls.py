@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args, add_store_arg
+from berth.commands.common import add_config_args, add_store_arg, at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,14 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = hls.add_parser("verify", help="C simulation vs software model on N test inputs (must match 100%%)")
     p.add_argument("project", metavar="DIR")
-    p.add_argument("--n", type=int, default=200, help="number of test inputs (default 200)")
+    p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
     p.set_defaults(handler=run_verify)
 
     p = hls.add_parser("inject", help="random bit errors of chip K at rate P in the hardware weights vs software")
     p.add_argument("project", metavar="DIR")
-    p.add_argument("--chip", type=int, nargs="+", required=True, metavar="K", help="chip seed(s)")
+    p.add_argument("--chip", type=at_least(0), nargs="+", required=True, metavar="K", help="chip seed(s)")
     p.add_argument("--p", type=float, required=True, help="bit error rate per weight bit, in [0, 1]")
-    p.add_argument("--n", type=int, default=200, help="number of test inputs (default 200)")
+    p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
     add_store_arg(p, "DIR/berth/results.sqlite")
     p.set_defaults(handler=run_inject)
 

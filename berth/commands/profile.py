@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg
+from berth.commands.common import add_store_arg, at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,13 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blocks", action="store_true", help="GENet block study (XX/BL/DW per stage)")
     p.add_argument("--layers", action="store_true", help="per-layer table of the float model (lookup table + hooks)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 64], help="batch sizes (default: 1 64)")
+    p.add_argument("--batch", type=at_least(1), nargs="+", default=[1, 64], help="batch sizes (default: 1 64)")
     p.add_argument("--dtype", nargs="+", default=["float32"], help="float32/fp32, float16/fp16, bfloat16/bf16")
     p.add_argument("--variant", nargs="+", default=None, help="simulation, float, integer-ort (default: all)")
-    p.add_argument("--repeats", type=int, default=50, help="timed samples per measurement (default 50)")
+    p.add_argument("--repeats", type=at_least(1), default=50, help="timed samples per measurement (default 50)")
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds (default: 0.2 CPU, 1.0 CUDA)")
     p.add_argument("--block-ms", type=float, default=10.0, help="CPU: length of one sample in ms (default 10)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; recorded with every row)")
+    p.add_argument("--threads", type=at_least(1), default=1, help="CPU threads (default 1; recorded with every row)")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"),
                    help="CPU: wall = elapsed time (default); thread = the thread's CPU time (needs --threads 1; "
                         "excludes time descheduled on a busy machine)")
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bits", type=int, default=8, help="weight bits of a zoo model (default 8)")
     p.add_argument("--act-bits", type=int, default=None, help="activation bits (needed for an integer path)")
     p.add_argument("--hw", action="store_true", help="build the zoo model for fixed-point hardware (needs --act-bits)")
-    p.add_argument("--in-channels", type=int, default=1)
-    p.add_argument("--input-size", type=int, default=8)
+    p.add_argument("--in-channels", type=at_least(1), default=1, help="input channels of a zoo model (default 1)")
+    p.add_argument("--input-size", type=at_least(1), default=8, help="input height = width of a zoo model (default 8)")
     p.add_argument("--width-mult", type=float, default=0.25, help="block study: GENet-normal widths x this")
     p.add_argument("--out", default="runs/latency", help="where the block study writes its table and PNG")
     add_store_arg(p, "runs/sweeps/default/results.sqlite")

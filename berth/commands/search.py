@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg
+from berth.commands.common import add_store_arg, at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,12 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shortlist", type=int, default=3, help="candidates profiled end to end (default 3)")
     p.add_argument("--epochs", type=int, default=4, help="RandBET epochs (default 4)")
     p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the candidates, training and chips (default 0)")
     p.add_argument("--device", default="cpu", help="where latency is measured: cpu (default), cuda or cuda:N")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for all timing (default 1)")
+    p.add_argument("--threads", type=at_least(1), default=1, help="CPU threads for all timing (default 1)")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"),
                    help="wall = elapsed time (default); thread = CPU time of the thread (busy machines)")
-    p.add_argument("--repeats", type=int, default=30, help="samples per end-to-end measurement (default 30)")
+    p.add_argument("--repeats", type=at_least(1), default=30, help="samples per end-to-end measurement (default 30)")
     p.add_argument("--calibration-models", type=int, default=8,
                    help="backbones measured to calibrate the predictor when the store has no calibration (default 8)")
     p.add_argument("--hw", action="store_true",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg, add_sweep_args
+from berth.commands.common import add_store_arg, add_sweep_args, at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sweep_args(parser)
     parser.add_argument("--executor", default="local", choices=("local", "serial", "ray"),
                         help="local process pool (default), serial (this process) or ray")
-    parser.add_argument("--workers", type=int, default=None, help="processes (local) or CPUs of a local Ray instance")
+    parser.add_argument("--workers", type=at_least(1), default=None, help="processes (local) or CPUs of a local Ray instance")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     add_store_arg(parser, "<out>/<name>/results.sqlite")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

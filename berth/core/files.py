@@ -70,6 +70,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Make sure files can be written under ``folder`` (created if missing) before long work
+    starts; an OSError naming the folder otherwise."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    return folder
+
+
 def atomic_savefig(fig: Any, path: str | os.PathLike, **kw: Any) -> Path:
     """Save a matplotlib figure atomically, in the format its suffix names (png, pdf, svg)."""
     buf = io.BytesIO()

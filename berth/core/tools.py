@@ -35,10 +35,17 @@ def env_var(name: str) -> str:
 
 
 def find_tool(name: str) -> Path | None:
-    """Return the tool's path, or None when it is not installed."""
+    """Return the tool's path, or None when it is not installed. An environment override must
+    name an executable file: anything else is a one-line BerthError naming the variable."""
     override = os.environ.get(env_var(name))
     if override:
-        return Path(override)
+        path = Path(override)
+        if not path.is_file():
+            raise BerthError(f"{env_var(name)}={override} does not exist (or is not a file); "
+                             f"unset it or point it at the {name} executable")
+        if not os.access(path, os.X_OK):
+            raise BerthError(f"{env_var(name)}={override} is not executable; chmod +x it or point it elsewhere")
+        return path
     found = shutil.which(name)
     if found:
         return Path(found)
@@ -52,6 +59,4 @@ def require_tool(name: str) -> Path:
     if path is None:
         hint = INSTALL_HINTS.get(name, "install it and put it on PATH")
         raise BerthError(f"required tool {name!r} not found (set {env_var(name)} or {hint})")
-    if not path.exists():
-        raise BerthError(f"{env_var(name)}={path} does not exist")
     return path

@@ -34,6 +34,8 @@ class EvalConfig:
             raise BerthError(f"chips = {self.chips} must be >= 1")
         if self.epochs < 0:
             raise BerthError(f"epochs = {self.epochs} must be >= 0")
+        if self.seed < 0:
+            raise BerthError(f"seed = {self.seed} is not allowed; allowed: integers >= 0")
 
 
 def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> list[dict]:

@@ -72,6 +72,8 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     from berth.hardware.hls4ml.export import export_project
     from berth.hardware.hls4ml.results import store_cost
 
+    if out.exists() and not force:  # before any training
+        raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
     model, extra = model_to_export(source, cfg, say)
     t = cfg.target
     say(f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})")

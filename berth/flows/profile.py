@@ -45,7 +45,7 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     from berth.models.registry import input_shape
 
     out = []
-    with open_store(store_path) as store:
+    with open_store(store_path, read_only=True) as store:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
         try:

@@ -54,6 +54,9 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     from berth.models import model_for_data
     from berth.train.loop import train
 
+    if resume and not (out / "checkpoint.pt").is_file():
+        raise BerthError(f"nothing to resume in {str(out)!r}: no checkpoint.pt (the run stopped before its first "
+                         "epoch ended); start it afresh with berth train")
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
                            **cfg.arch)
