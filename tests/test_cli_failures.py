@@ -137,3 +137,19 @@ def test_stale_temp_files_of_a_killed_writer_are_swept(tmp_path: Path) -> None:
     os.utime(old, (time.time() - STALE_S - 5,) * 2)
     atomic_write_text(tmp_path / "report.md", "done")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".report.md.def.tmp", "report.md"]
+
+
+def test_outputs_follow_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from berth.core.files import atomic_directory, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_directory(tmp_path / "d") as d:
+            (d / "b").write_text("y")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644 and stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755

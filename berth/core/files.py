@@ -1,7 +1,8 @@
 """Atomic file and directory writes: write to a temporary sibling, then rename.
 
 A reader (or a killed writer) never sees a half-written file; a failed write leaves the old
-file untouched.
+file untouched. Files and folders get the modes the user's umask gives (0644 / 0755 under the
+usual 022), not the private modes of their temporary siblings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 STALE_S = 3600.0  # a temporary sibling this old was left by a killed writer
@@ -46,6 +54,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the user's usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -102,6 +111,7 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
     sweep_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
         if path.exists() and replace:
             old = path.with_name(f".{path.name}.old")

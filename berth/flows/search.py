@@ -169,7 +169,7 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
                    "bits": cfg.bits, "method": "randbet", "w_max": opts.get("w_max") or 0.0, "seed": cfg.seed, "config": config,
                    "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))}, "versions": package_versions(),
                    "machine": machine_info(), "clean_error": res.clean_error, "history": history,
-                   "checkpoint": str(ckpt), "started": started, "finished": time.time(), "train_s": train_s})
+                   "checkpoint": str(Path(ckpt).resolve()), "started": started, "finished": time.time(), "train_s": train_s})
     store.add_evaluation({"run_id": run_id, "errors": "random", "spec": {"kind": "random", "label": "random"},
                           "clean_error": res.clean_error, "n_test": len(data.y_test), "chips": cfg.chips,
                           "eval_s": 0.0, "machine": machine_info(), "finished": time.time()},
