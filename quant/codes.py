@@ -110,12 +110,14 @@ class Quantizer:
         """Quantize-dequantize ``w``: (value, scale, zero_point, codes as float).
 
         ``value`` carries straight-through gradients (identity w.r.t. ``w`` inside the clipping
-        range, zero outside it).
+        range, zero outside it) when gradients are recorded; otherwise it is exactly the decoded
+        codes, as evaluating with stored codes (``berth.quant.inject.use_codes``) computes.
         """
         codes = self.encode(w.detach())
         value = self.decode(codes).to(w.dtype)
-        w = _clip(w, self.scheme)
-        value = w + (value - w).detach()
+        if torch.is_grad_enabled() and w.requires_grad:
+            w = _clip(w, self.scheme)
+            value = w + (value - w).detach()
         return value, torch.tensor(self.scale), torch.tensor(self.zero_point), codes
 
     # -- affine grid ---------------------------------------------------------------------------

@@ -53,13 +53,14 @@ def robust_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray
 
     Only the examples the clean model gets right are run again under a chip (the others are
     errors under every chip anyway). Pass ``clean`` (from ``model_codes``) when the chips were
-    made from it already.
+    made from it already (``model_codes(model, "all")`` for chips over every parameter).
     """
     labels = y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    clean_ok = predict(model, x) == labels
+    clean = model_codes(model) if clean is None else clean
+    with use_codes(model, clean):  # stored parameters other than weights compute as stored
+        clean_ok = predict(model, x) == labels
     keep = np.flatnonzero(clean_ok)
     xs, ys = x[keep], labels[keep]
-    clean = model_codes(model) if clean is None else clean
     rerr = []
     for chip in chips:
         with use_codes(model, chip.perturb(clean)):

@@ -8,7 +8,11 @@ over weights, no model copies.
 
 Random models are *persistent chips*: ``chip`` is a seed, and the bits it corrupts are a pure
 function of (chip, tensor name, element, bit, p) — independent of parameter order and of other
-layers — and nested in p. See ``berth.quant.sampling`` for the exact construction.
+layers — and nested in p. See ``berth.quant.sampling`` for the exact construction. With
+``addressing="position"`` a tensor's memory position (container width and first word, in the
+order the tensors are given) takes the place of its name, as in Stutz et al.'s reference, which
+hands out one uniform per stored bit in parameter order: two models laid out alike get the same
+chip, and a tensor inserted before another changes the other's errors.
 ``RandomBitErrors.draw`` keeps a chip's flips (``berth.quant.faultmap``), so the chip can be applied at
 many rates without sampling it again.
 """
@@ -53,13 +57,16 @@ class RandomBitErrors(ErrorModel):
     0 flips to 1 with probability ``p01`` and a bit holding 1 flips to 0 with ``p10``. ``chip`` is
     the seed: the same chip flips the same bits, and every bit flipped at p is flipped at any
     larger p. ``bits`` restricts errors to "msb", "lsb" or a list of bit indices; ``protect``
-    lists bit indices never touched. Bits above the code width are never touched.
+    lists bit indices never touched. Bits above the code width are never touched. ``addressing``:
+    a chip's errors keyed by tensor ``name`` or by memory ``position`` (module docstring).
     """
 
     def __init__(self, p: float, chip: int = 0, p01: float | None = None, p10: float | None = None,
-                 bits: str | list[int] = "all", protect: tuple[int, ...] = ()):
+                 bits: str | list[int] = "all", protect: tuple[int, ...] = (), addressing: str = "name"):
         check_selection(bits)
         check_selection(list(protect))
+        check_choice("chip addressing", addressing, ADDRESSING)
+        self.addressing = addressing
         self.chip = int(chip)
         self.bits = bits
         self.protect = tuple(protect)
@@ -88,8 +95,8 @@ class RandomBitErrors(ErrorModel):
     def perturb(self, tensors: Tensors) -> WeightMemory:
         """Corrupted copies, in one pass per segment of the weight memory (``WeightMemory.pack``
         copies ``tensors`` into one first unless it already is one, as ``model_codes`` returns)."""
-        memory = WeightMemory.pack(tensors)
-        return memory.holding(tuple(self._flip(seg) for seg in memory.segments))
+        memory = _addressed(WeightMemory.pack(tensors), self.addressing)
+        return _named(memory.holding(tuple(self._flip(seg) for seg in memory.segments)), tensors, self.addressing)
 
     def _flip(self, seg: Segment) -> np.ndarray:
         allowed = _allowed(seg.packing.bits, _hashable(self.bits), self.protect)
@@ -97,13 +104,13 @@ class RandomBitErrors(ErrorModel):
 
     def describe(self) -> dict[str, object]:
         return {"model": "random", "p": self.p, "p01": self.p01, "p10": self.p10, "chip": self.chip,
-                "bits": self.bits, "protect": list(self.protect)}
+                "bits": self.bits, "protect": list(self.protect), "addressing": self.addressing}
 
     def draw(self, tensors: Tensors) -> DrawnChip:
         """This chip's errors drawn once over the layout of ``tensors``, up to this model's rates:
         ``draw(t).at(p).perturb(t)`` equals ``RandomBitErrors(p, chip, ...).perturb(t)`` bit for
         bit at every rate up to them, at the cost of a copy plus one write per flipped bit."""
-        memory = WeightMemory.pack(tensors)
+        memory = _addressed(WeightMemory.pack(tensors), self.addressing)
         maps = tuple(FaultMap.draw(seg.packing, _allowed(seg.packing.bits, _hashable(self.bits), self.protect),
                                    seg.words.dtype, "flip", self.chip, max(self.p01, self.p10))
                      for seg in memory.segments)
@@ -125,15 +132,31 @@ class DrawnChip(ErrorModel):
 
     def perturb(self, tensors: Tensors) -> WeightMemory:
         """Corrupted copies of ``tensors`` (laid out as the ones the chip was drawn over)."""
-        memory = WeightMemory.pack(tensors)
+        e = self.errors
+        memory = _addressed(WeightMemory.pack(tensors), e.addressing)
         if tuple(seg.packing for seg in memory.segments) != tuple(m.packing for m in self.maps):
             raise BerthError("these tensors are laid out differently from the ones this chip was drawn over; "
                              "draw it again over them")
-        e = self.errors
-        return memory.holding(tuple(m.apply(seg.words, e.p01, e.p10) for m, seg in zip(self.maps, memory.segments)))
+        words = tuple(m.apply(seg.words, e.p01, e.p10) for m, seg in zip(self.maps, memory.segments))
+        return _named(memory.holding(words), tensors, e.addressing)
 
     def describe(self) -> dict[str, object]:
         return self.errors.describe()
+
+
+ADDRESSING = ("name", "position")
+
+
+def _addressed(memory: WeightMemory, addressing: str) -> WeightMemory:
+    """``memory`` with its tensors named as the chip addresses them."""
+    return memory if addressing == "name" else memory.renamed(memory.positions())
+
+
+def _named(memory: WeightMemory, tensors: Tensors, addressing: str) -> WeightMemory:
+    """A corrupted ``memory`` back under the names of ``tensors`` (same order)."""
+    if addressing == "name":
+        return memory
+    return memory.renamed(dict(zip(memory, tensors)))
 
 
 @lru_cache(maxsize=256)
@@ -295,7 +318,7 @@ def load_chip_map(chip_map: np.ndarray | str | Path, word_width: int, kind: str)
 # The bit-error kinds a sweep, an HLS injection or any other caller can name, each with how its
 # model is built from a spec (``{"kind": ..., kind-specific keys}``), a rate and a chip.
 ERROR_KINDS: dict[str, Callable[[Mapping, float, int], ErrorModel]] = {
-    "random": lambda spec, p, chip: RandomBitErrors(p, chip=chip),
+    "random": lambda spec, p, chip: RandomBitErrors(p, chip=chip, addressing=spec.get("addressing", "name")),
     "stuck_at": lambda spec, p, chip: StuckAtErrors(p, chip=chip, value=spec.get("value", "random")),
     "profiled": lambda spec, p, chip: ProfiledErrors(spec["maps"][chip], spec["word_width"], kind=spec["map_kind"],
                                                      seed=spec["seed"]),

@@ -1,8 +1,12 @@
 """Between models and codes: read a model's stored integers, evaluate it under corrupted ones.
 
 ``model_codes(model)`` gives ``{layer name: QTensor}`` — the one set of integers that feeds bit
-error injection, hls4ml export and HLS weight files. ``use_codes(model, tensors)`` makes the
-model compute with other codes until the context ends; the float weights are never modified.
+error injection, hls4ml export and HLS weight files. ``model_codes(model, "all")`` stores every
+parameter, as Stutz et al.'s reference does: ``{parameter name: QTensor}`` in parameter order,
+layer weights with their own quantizers, biases and normalization parameters each quantized over
+its own range by the model's scheme. ``use_codes(model, tensors)`` makes the model compute with
+other codes until the context ends; the float weights are never modified (other parameters are
+swapped for their decoded values and put back).
 """
 
 from __future__ import annotations
@@ -10,35 +14,83 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Mapping
 
+import torch
 from torch import nn
 
-from berth.quant.brevitas_quant import quantized_layers, scheme_quantizers
-from berth.quant.codes import QTensor
+from berth.core.errors import BerthError, check_choice
+from berth.quant.brevitas_quant import SchemeTensorQuant, quantized_layers, scheme_quantizers
+from berth.quant.codes import QTensor, quantize_tensor, weight_range
 from berth.quant.faults import ErrorModel
 from berth.quant.memory import WeightMemory
+from berth.quant.scheme import QuantScheme
+
+PARAMETERS = ("weights", "all")
 
 
-def model_codes(model: nn.Module) -> WeightMemory:
-    """Clean codes of every quantized layer's weight, keyed by layer name (registration order),
-    packed as one weight memory (what bit-error models corrupt in one pass)."""
+def model_codes(model: nn.Module, parameters: str = "weights") -> WeightMemory:
+    """Clean codes packed as one weight memory (what bit-error models corrupt in one pass):
+    ``"weights"``: every quantized layer's weight, keyed by layer name (registration order);
+    ``"all"``: every parameter, keyed by parameter name (parameter order)."""
+    check_choice("parameters", parameters, PARAMETERS)
+    quantizers = scheme_quantizers(model)
     layers = quantized_layers(model)
-    return WeightMemory.pack({name: q.qtensor(layers[name].weight) for name, q in scheme_quantizers(model).items()})
+    if parameters == "weights":
+        return WeightMemory.pack({name: q.qtensor(layers[name].weight) for name, q in quantizers.items()})
+    if not quantizers:
+        raise BerthError("parameters = 'all' needs a model with berth-quantized layers (their scheme stores the rest)")
+    weights = {f"{name}.weight": q for name, q in quantizers.items()}
+    scheme = _parameter_scheme(next(iter(quantizers.values())).scheme)
+    return WeightMemory.pack({
+        name: weights[name].qtensor(p) if name in weights else quantize_tensor(p, scheme, *weight_range([p], scheme))
+        for name, p in stored_parameters(model).items()})
+
+
+def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The parameters a model keeps in weight memory, in parameter order: all but those of its
+    quantizers (Brevitas' learned activation scales and the like)."""
+    return {name: p for name, p in model.named_parameters()
+            if not any(part.endswith("_quant") for part in name.split(".")[:-1])}
+
+
+def _parameter_scheme(scheme: QuantScheme) -> QuantScheme:
+    """The scheme that stores biases and normalization parameters: the model's, one range per tensor."""
+    return scheme.replace(granularity="tensor") if scheme.granularity == "global" else scheme
 
 
 @contextmanager
 def use_codes(model: nn.Module, tensors: Mapping[str, QTensor]) -> Iterator[nn.Module]:
-    """Within the context, ``model`` computes with ``tensors`` (a subset of layers is allowed)."""
-    quantizers = scheme_quantizers(model)
-    unknown = set(tensors) - set(quantizers)
+    """Within the context, ``model`` computes with ``tensors`` (a subset is allowed), keyed by
+    layer name or, as ``model_codes(model, "all")`` keys them, by parameter name."""
+    targets = _targets(model)
+    unknown = set(tensors) - set(targets)
     if unknown:
-        raise KeyError(f"no quantized layer named {sorted(unknown)}")
+        raise KeyError(f"no quantized layer or parameter named {sorted(unknown)}")
+    saved: dict[str, torch.Tensor] = {}
     try:
         for name, qt in tensors.items():
-            quantizers[name].override(qt)
+            target = targets[name]
+            if isinstance(target, SchemeTensorQuant):
+                target.override(qt)
+            else:
+                saved[name] = target.data
+                target.data = torch.from_numpy(qt.dequantize()).to(target.device, target.dtype).view_as(target)
         yield model
     finally:
         for name in tensors:
-            quantizers[name].override(None)
+            target = targets[name]
+            if isinstance(target, SchemeTensorQuant):
+                target.override(None)
+            elif name in saved:
+                target.data = saved[name]
+
+
+def _targets(model: nn.Module) -> dict[str, SchemeTensorQuant | nn.Parameter]:
+    """What a code tensor's key names: a layer's quantizer (by layer or weight name) or a parameter."""
+    quantizers = scheme_quantizers(model)
+    targets: dict[str, SchemeTensorQuant | nn.Parameter] = dict(stored_parameters(model))
+    targets.update({f"{name}.weight": q for name, q in quantizers.items()})
+    targets.update(quantizers)
+    return targets
 
 
 @contextmanager

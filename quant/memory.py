@@ -78,6 +78,19 @@ class WeightMemory(Mapping[str, QTensor]):
         memory._views = views
         return memory
 
+    def renamed(self, names: Mapping[str, str]) -> WeightMemory:
+        """The same buffers and views under other tensor names (``names``: old -> new)."""
+        tensors = {names[n]: qt for n, qt in self._tensors.items()}
+        segments = tuple(Segment(s.words, s.packing._replace(names=tuple(names[n] for n in s.packing.names)), s.offsets)
+                         for s in self.segments)
+        return WeightMemory(tensors, segments)
+
+    def positions(self) -> dict[str, str]:
+        """Each tensor's memory position as a name, ``"@<container bits>:<first word>"``: chips
+        keyed by it are addressed by where a tensor lies, not by what it is called."""
+        return {name: f"@{8 * s.words.itemsize}:{offset}"
+                for s in self.segments for name, offset in zip(s.packing.names, s.offsets)}
+
     def _view_specs(self) -> tuple[tuple[tuple[str, dict, tuple[int, ...], np.dtype, int], ...], ...]:
         """Per segment, per tensor: (name, its QTensor fields, codes shape, codes dtype, byte offset)."""
         if self._views is None:

@@ -21,6 +21,8 @@ protocol). Example::
 
     [[errors]]
     kind = "random"      # or "stuck_at" (value = 0, 1 or "random"), or "profiled" (maps = [...])
+    parameters = "all"   # or "weights" (default): what is stored and corrupted
+    addressing = "position"  # or "name" (default): how a chip is identified
 
 Results go to ``<out>/<name>/``: ``results.sqlite`` (see ``berth.core.store``), ``sweep.json`` (the
 resolved sweep), ``checkpoints/`` and ``report/``.
@@ -61,10 +63,15 @@ class ErrorSpec:
     ``random``: i.i.d. flips of persistent chips; ``stuck_at``: stuck cells reading ``value``
     (0, 1 or "random"); ``profiled``: measured chip maps (``.npy``, one chip per file, laid over
     memory as ``word_width``-bit words, ``map_kind`` "prob" or "stuck"); its p is the map's mean
-    per-bit error rate.
+    per-bit error rate. ``parameters``: what is stored and corrupted, layer ``weights`` or
+    ``all`` parameters (biases and normalization parameters too); ``addressing`` (random chips):
+    a chip keyed by tensor ``name`` or by memory ``position`` (the paper's protocol is all +
+    position; see docs/schemes.md).
     """
 
     kind: str = "random"
+    parameters: str = "weights"
+    addressing: str = "name"
     name: str = ""
     value: int | str = "random"
     maps: list[str] = field(default_factory=list)
@@ -207,9 +214,14 @@ def _check_schemes(s: Sweep, where: str) -> None:
 
 def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpec:
     """Check one error spec; profiled map paths become absolute (relative to the sweep file)."""
-    from berth.quant.faults import ERROR_KINDS, load_chip_map
+    from berth.quant.faults import ADDRESSING, ERROR_KINDS, load_chip_map
+    from berth.quant.inject import PARAMETERS
 
     _check(e.kind in ERROR_KINDS, where, f"{key}.kind", e.kind, ", ".join(ERROR_KINDS))
+    _check(e.parameters in PARAMETERS, where, f"{key}.parameters", e.parameters, ", ".join(PARAMETERS))
+    _check(e.addressing in ADDRESSING, where, f"{key}.addressing", e.addressing, ", ".join(ADDRESSING))
+    _check(e.kind == "random" or e.addressing == "name", where, f"{key}.addressing", e.addressing,
+           "\"name\" unless kind = \"random\" (profiled maps are laid over memory positions already)")
     if e.kind == "stuck_at":
         _check(e.value in (0, 1, "random"), where, f"{key}.value", e.value, "0, 1, \"random\"")
     if e.kind != "profiled":

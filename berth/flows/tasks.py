@@ -96,7 +96,7 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
     applied at each of its rates (``berth.quant.faultmap``: the same bits, without drawing again), unless
     its drawn points would take more than ``DRAW_LIMIT_BYTES``."""
     from berth.quant.faultmap import drawn_bytes
-    from berth.quant.faults import RandomBitErrors, error_model
+    from berth.quant.faults import error_model
 
     highest: dict[int, float] = {}
     for p, chip in points:
@@ -108,7 +108,7 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
             yield p, chip, error_model(spec, p, chip)
             continue
         if drawn is None or drawn.errors.chip != chip:
-            drawn = RandomBitErrors(highest[chip], chip=chip).draw(clean)
+            drawn = error_model(spec, highest[chip], chip).draw(clean)
         yield p, chip, drawn.at(p)
 
 
@@ -118,7 +118,7 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
     from berth.quant.evaluate import robust_error
     from berth.quant.inject import model_codes
 
-    clean = model_codes(model)
+    clean = model_codes(model, spec.get("parameters", "weights"))
     result = robust_error(model, x, y, (errors for *_, errors in chip_models(spec, points, clean)), clean=clean)
     return result.clean_error, [(p, chip, float(r)) for (p, chip), r in zip(points, result.rerr)]
 
