@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(EvalConfig, args.config, args.overrides)
     out = check_writable(run_dir(cfg.out, "eval")) / "results.json"  # before any training
-    rows = evaluate(cfg, print)
+    rows, data = evaluate(cfg, print)
     print_table(cfg, rows)
-    out = save(cfg, rows, out)
+    out = save(cfg, rows, data, out)
     print(f"results: {out}")
     return 0
 

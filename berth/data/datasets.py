@@ -4,13 +4,17 @@
 scaled to [0, 1], shape (N, 1, 8, 8), with a stratified train/test split fixed by a seed.
 ``mnist`` (N, 1, 28, 28) and ``cifar10`` (N, 3, 32, 32): read from a local directory the user
 names (``data_dir``), with their official train/test split, scaled to [0, 1]; see
-``berth.data.readers`` for the files and the checks. Nothing is ever downloaded.
+``berth.data.readers`` for the files and the checks. ``npz`` and ``images``: the user's own data
+(one ``.npz`` file, or class folders of PNG/JPEG), see ``berth.data.own``. Nothing is ever
+downloaded. Every data set carries its identity (where it came from, file hashes, counts), which
+results record beside them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +31,7 @@ class Dataset:
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    identity: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -91,13 +96,51 @@ def load_cifar10(data_dir: str | Path | None = None, seed: int = 0) -> Dataset:
     return Dataset("cifar10", _images(x_tr), torch.from_numpy(y_tr), _images(x_te), torch.from_numpy(y_te))
 
 
-DATASETS = {"digits": load_digits, "mnist": load_mnist, "cifar10": load_cifar10}
-NEEDS_DIR = ("mnist", "cifar10")
+def _own(name: str, arrays: tuple[np.ndarray, ...]) -> Dataset:
+    x_tr, y_tr, x_te, y_te = (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
+    return Dataset(name, x_tr, y_tr, x_te, y_te)
+
+
+def load_npz(data_dir: str | Path | None = None, seed: int = 0) -> Dataset:
+    """The user's ``.npz`` file (its own split; ``seed`` is unused)."""
+    from berth.data.own import read_npz
+
+    return _own("npz", read_npz(data_dir))
+
+
+def load_images(data_dir: str | Path | None = None, seed: int = 0) -> Dataset:
+    """The user's class folders of images (its own split; ``seed`` is unused)."""
+    from berth.data.own import read_image_folders
+
+    return _own("images", read_image_folders(data_dir))
+
+
+DATASETS = {"digits": load_digits, "mnist": load_mnist, "cifar10": load_cifar10, "npz": load_npz,
+            "images": load_images}
+NEEDS_DIR = ("mnist", "cifar10", "npz", "images")
+
+
+def identity(data: Dataset, seed: int, data_dir: str | Path | None) -> dict[str, Any]:
+    """What identifies the data a result was computed on: name, split seed, where its files are and
+    their SHA-256, image shape, counts and classes."""
+    from berth.data.own import file_hashes
+
+    out: dict[str, Any] = {"name": data.name, "seed": seed, "shape": list(data.shape),
+                           "train": int(len(data.y_train)), "test": int(len(data.y_test)),
+                           "classes": data.num_classes}
+    if data.name in NEEDS_DIR:
+        out.update(data_dir=str(Path(data_dir).expanduser().resolve()), files=file_hashes(data_dir))
+    else:
+        out["source"] = "scikit-learn load_digits (bundled)"
+    return out
 
 
 def load_dataset(name: str, seed: int = 0, data_dir: str | Path | None = None, **kw) -> Dataset:
-    """Load data set ``name`` (see DATASETS); ``data_dir`` is where mnist/cifar10 files live."""
+    """Load data set ``name`` (see DATASETS); ``data_dir`` is where the files of mnist, cifar10,
+    npz and images data live. The result carries its ``identity``."""
     check_choice("dataset", name, tuple(DATASETS))
     if name in NEEDS_DIR:
-        return DATASETS[name](data_dir=data_dir, seed=seed, **kw)
-    return DATASETS[name](seed=seed, **kw)
+        data = DATASETS[name](data_dir=data_dir, seed=seed, **kw)
+    else:
+        data = DATASETS[name](seed=seed, **kw)
+    return Dataset(data.name, data.x_train, data.y_train, data.x_test, data.y_test, identity(data, seed, data_dir))

@@ -21,6 +21,7 @@ class EvalConfig:
     bits: int = 8
     w_max: float | None = None
     dataset: str = "digits"
+    data_dir: str | None = None
     epochs: int = 15
     p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01])
     chips: int = 25
@@ -38,8 +39,9 @@ class EvalConfig:
             raise BerthError(f"seed = {self.seed} is not allowed; allowed: integers >= 0")
 
 
-def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> list[dict]:
-    """One row per (scheme, p): clean error and RErr over ``cfg.chips`` chips (fractions)."""
+def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> tuple[list[dict], dict]:
+    """One row per (scheme, p): clean error and RErr over ``cfg.chips`` chips (fractions); and the
+    identity of the data they were measured on."""
     from berth.data.datasets import load_dataset
     from berth.models import model_for_data
     from berth.quant.evaluate import robust_error
@@ -49,7 +51,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> list[dict]:
 
     for name in cfg.schemes:
         get_scheme(name, bits=cfg.bits, w_max=cfg.w_max)
-    data = load_dataset(cfg.dataset, seed=cfg.seed)
+    data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)
     rows = []
     for scheme in cfg.schemes:
         model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
@@ -60,14 +62,14 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> list[dict]:
             res = robust_error(model, data.x_test, data.y_test, chips)
             rows.append({"scheme": scheme, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
                          "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
-    return rows
+    return rows, data.identity
 
 
-def save(cfg: EvalConfig, rows: list[dict], out: Path) -> Path:
-    """Write ``rows`` with the resolved config and provenance to ``out`` (atomically)."""
+def save(cfg: EvalConfig, rows: list[dict], data: dict, out: Path) -> Path:
+    """Write ``rows`` with the resolved config, the data's identity and provenance to ``out``."""
     from berth.core.files import atomic_write_json
     from berth.core.provenance import provenance
 
-    record = {"config": to_dict(cfg), "provenance": provenance({"seed": cfg.seed, "chips": cfg.chips}),
-              "results": rows}
+    record = {"config": to_dict(cfg), "data": data,
+              "provenance": provenance({"seed": cfg.seed, "chips": cfg.chips}), "results": rows}
     return atomic_write_json(out, record)

@@ -37,6 +37,7 @@ class HlsExportConfig:
     target: HlsTarget = field(default_factory=HlsTarget)
     model: ModelSpec = field(default_factory=ModelSpec)
     dataset: str = "digits"
+    data_dir: str | None = None
     data_seed: int = 0
 
 
@@ -56,7 +57,7 @@ def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None
     from berth.train.loop import TrainConfig, train
 
     spec = cfg.model
-    data = load_dataset(cfg.dataset, seed=cfg.data_seed)
+    data = load_dataset(cfg.dataset, seed=cfg.data_seed, data_dir=cfg.data_dir)
     arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
     model = model_for_data(source, data, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True,
                            seed=spec.seed, **arch)
@@ -78,7 +79,7 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     t = cfg.target
     say(f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})")
     project = export_project(model, out, t, dataset=cfg.dataset, data_seed=cfg.data_seed, force=force, extra=extra,
-                             log=say)
+                             log=say, data_dir=cfg.data_dir)
     cost = json.loads((project.berth_dir / "cost.json").read_text())
     store_cost(project, cost, store)
     return project, cost

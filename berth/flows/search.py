@@ -55,6 +55,7 @@ class SearchConfig:
     dataset: str = "digits"
     calibration_models: int = 8
     hw: bool = False
+    data_dir: str | None = None
 
     def __post_init__(self) -> None:
         check_range("bit error rate p", self.p, 0.0, 1.0)
@@ -193,7 +194,7 @@ def search(cfg: SearchConfig, settings, store_path: str | Path | None, out: Path
 
     device = check_device(settings.device)
     settings = dataclasses.replace(settings, device=str(device))  # rows name the device as "cuda:0"
-    data = load_dataset(cfg.dataset, seed=cfg.seed)
+    data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)
     shape = data.shape
     with open_store(store_path) as store:
         say(f"results store: {store.path}; {settings.where()}; budget {cfg.latency_budget_ms:g} ms "

@@ -67,7 +67,7 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
         f"on {cfg.dataset} for {cfg.train.epochs} epochs into {out}")
     history = train(model, data, cfg.train, run_dir=out, resume=resume)
     rows = robustness(model, data, cfg, say)
-    record = {"config": to_dict(cfg), "history": history, "robustness": rows,
+    record = {"config": to_dict(cfg), "data": data.identity, "history": history, "robustness": rows,
               "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
     return atomic_write_json(out / "results.json", record)
 

@@ -43,10 +43,10 @@ def model_shape(model: nn.Module) -> tuple[int, int, int]:
 
 def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTarget(), dataset: str = "digits",
                    data_seed: int = 0, force: bool = False, extra: dict | None = None,
-                   log: Callable[[str], None] = lambda s: None):
+                   log: Callable[[str], None] = lambda s: None, data_dir: str | None = None):
     """Export ``model`` to the HLS project ``out`` and compile its C simulation; returns the HlsProject.
 
-    ``dataset``/``data_seed`` name the inputs ``verify`` and ``inject`` use; ``extra`` is stored in
+    ``dataset``/``data_seed``/``data_dir`` name the inputs ``verify`` and ``inject`` use; ``extra`` is stored in
     the metadata (e.g. how the model was trained). Refuses (BerthError) before conversion when a
     layer cannot run exactly in hls4ml.
     """
@@ -74,7 +74,7 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
         timer.step("compile")
         atomic_write_json(tmp / META_DIR / "cost.json",
                           cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits))
-        meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra)
+        meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra, data_dir)
         atomic_write_json(tmp / META_DIR / "project.json", {**meta, "timings_s": timer.timings})
     return HlsProject.load(out)
 
@@ -160,7 +160,7 @@ def point_config_at(root: Path, final: Path) -> None:
 
 
 def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
-             dataset: str, data_seed: int, extra: dict | None) -> dict:
+             dataset: str, data_seed: int, extra: dict | None, data_dir: str | None = None) -> dict:
     """What ``berth/project.json`` records: target, model config, shapes, layer map, versions."""
     return {
         "project_id": uuid.uuid4().hex[:12],
@@ -169,6 +169,7 @@ def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsT
         "model_config": model.berth_config,
         "dataset": dataset,
         "data_seed": data_seed,
+        "data_dir": str(Path(data_dir).expanduser().resolve()) if data_dir else None,
         "input_shape": list(shape),
         "n_out": int(hls_model.get_output_variables()[0].size()),
         "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,

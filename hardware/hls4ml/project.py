@@ -113,7 +113,7 @@ class HlsProject:
         """The first ``n`` test inputs of the project's data set (NCHW float32) and their labels."""
         from berth.data.datasets import load_dataset
 
-        data = load_dataset(self.meta["dataset"], seed=self.meta["data_seed"])
+        data = load_dataset(self.meta["dataset"], seed=self.meta["data_seed"], data_dir=self.meta.get("data_dir"))
         if n < 1:
             raise BerthError(f"number of inputs n = {n} must be >= 1")
         if n > len(data.x_test):
