@@ -14,6 +14,7 @@ resolved keywords are kept on the model as ``model.berth_config`` so model files
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, Callable, TypeVar
 
 import torch
@@ -46,6 +47,29 @@ def register_model(name: str | None = None) -> Callable[[Builder], Builder]:
     return deco
 
 
+def ensure_registered(name: str) -> str:
+    """The registry name of ``name``: a registered model, or an import path (``module:factory``,
+    ``file.py:Name``) imported and registered now under its canonical form."""
+    from berth.models.imports import builder_of, canonical, is_import_path, load_target
+
+    if name in MODELS:
+        return name
+    if not is_import_path(name):
+        raise BerthError(f"unknown model {name!r}; allowed: {', '.join(list_models())}, or an import path "
+                         "(pkg.module:factory, path/to/file.py:Name)")
+    key = canonical(name)
+    if key not in MODELS:
+        MODELS[key] = builder_of(load_target(key))
+    return key
+
+
+def is_model(name: str) -> bool:
+    """Whether ``name`` is a registered model or an import path (not checked until built)."""
+    from berth.models.imports import is_import_path
+
+    return name in MODELS or is_import_path(name)
+
+
 def list_models() -> list[str]:
     """Names of the registered models."""
     return sorted(MODELS)
@@ -72,8 +96,12 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
     The initial weights are drawn from a torch generator seeded with ``seed`` (the global RNG
     state is left as it was), so the same arguments always build the same model.
     """
-    if name not in MODELS:
-        raise BerthError(f"unknown model {name!r}; allowed: {', '.join(list_models())}")
+    origin = kw.pop("origin", None)
+    if origin and name not in MODELS:
+        from berth.models.imports import import_module
+
+        import_module(origin)  # the module that registers it (recorded in its model file)
+    name = ensure_registered(name)
     allowed = model_options(name)
     for key in kw:
         if key not in allowed:
@@ -91,7 +119,23 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
                           "layer_schemes": dict(layer_schemes or {}), "act_bits": act_bits, "seed": seed, **arch}
     if hw:
         model.berth_config["hw"] = True
+    origin = origin_of(name)
+    if origin:
+        model.berth_config["origin"] = origin
     return model
+
+
+def origin_of(name: str) -> str | None:
+    """The module a model registered from outside berth must be imported from to rebuild it
+    (its file for a module loaded from a path); None for berth's own and import-path models."""
+    from berth.models.imports import is_import_path
+
+    module = sys.modules.get(MODELS[name].__module__)
+    if is_import_path(name) or module is None or module.__name__.startswith("berth."):
+        return None
+    if module.__name__.startswith("berth_user_"):
+        return module.__file__
+    return module.__name__
 
 
 def _build(name: str, spec: QuantSpec, arch: dict[str, Any]) -> nn.Module:

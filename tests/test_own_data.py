@@ -87,3 +87,65 @@ def test_a_missing_data_dir_fails_before_training(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "nope.npz" in proc.stderr and "does not exist" in proc.stderr
     assert "training" not in proc.stdout
+
+
+USER_MODEL = '''
+from torch import nn
+
+
+class Tiny(nn.Module):
+    """A user's model written on berth's QuantSpec (its layers take berth's schemes)."""
+
+    def __init__(self, spec, in_channels, input_size, num_classes, width: int = 16):
+        super().__init__()
+        self.flat = nn.Flatten()
+        self.l1 = spec.linear("l1", in_channels * input_size * input_size, width)
+        self.act = spec.relu()
+        self.l2 = spec.linear("l2", width, num_classes)
+
+    def forward(self, x):
+        return self.l2(self.act(self.l1(self.flat(x))))
+
+
+def broken(width=3):
+    raise ValueError("width must be even")
+'''
+
+
+def test_own_model_by_file_path_trains_and_reloads_elsewhere(tmp_path: Path, npz: Path) -> None:
+    """A model in the user's file, trained on the user's data; its model file rebuilds it in a new
+    process started from another folder."""
+    (tmp_path / "mynets.py").write_text(USER_MODEL)
+    args = ["train", "--set", "model=mynets.py:Tiny", "--set", "arch={width = 8}", "--set", "dataset=npz",
+            "--set", f"data_dir={npz}", "--set", "train.epochs=1", "--set", "chips=2", "--set", "p=[0.01]",
+            "--set", "out=runs"]
+    proc = subprocess.run([sys.executable, "-m", "berth.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (ckpt,) = tmp_path.glob("runs/train-*/checkpoint.pt")
+    probe = ("import sys; from berth.models.files import load_model; m = load_model(sys.argv[1]); "
+             "print(type(m).__name__, m.berth_config['name'])")
+    out = subprocess.run([sys.executable, "-c", probe, str(ckpt)], cwd="/", capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Tiny", f"{tmp_path / 'mynets.py'}:Tiny"]
+
+
+@pytest.mark.parametrize("model, words", [
+    ("mynets.py:Nope", ["has no callable 'Nope'"]),
+    ("no_such_pkg.nets:make", ["cannot import module 'no_such_pkg.nets'"]),
+    ("mynets.py:broken", ["width=3", "ValueError: width must be even"]),
+])
+def test_bad_own_model_is_one_line(tmp_path: Path, model: str, words: list[str]) -> None:
+    from berth.models import create_model
+
+    (tmp_path / "mynets.py").write_text(USER_MODEL)
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(BerthError) as exc:
+            create_model(model, **({"width": 3} if "broken" in model else {}))
+    finally:
+        os.chdir(here)
+    assert "\n" not in str(exc.value) and all(w in str(exc.value) for w in words), str(exc.value)

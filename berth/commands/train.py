@@ -6,9 +6,12 @@ and, at the end, ``results.json`` (clean error, RErr over chips, provenance).
 ``berth train --resume DIR`` continues a killed run and reaches the same weights as an
 uninterrupted one.
 
-Settings (TOML keys, or --set KEY=VALUE): model, arch (model options), scheme, bits, w_max
-(clipping; unset for none), dataset (digits | mnist | cifar10), data_dir (where the MNIST/CIFAR-10
-files are), p and chips (the robustness check at the end), out; training settings live in the
+Settings (TOML keys, or --set KEY=VALUE): model (a registered name, or your own model by import
+path: pkg.module:factory or path/to/file.py:Name), modules (modules to import that register models
+with @berth.models.register_model), arch (model options), scheme, bits, w_max (clipping; unset for
+none), dataset (digits | mnist | cifar10 | npz | images), data_dir (where its files are: the
+MNIST/CIFAR-10 folder, your .npz file or your train/<class>/ and test/<class>/ image folders),
+p and chips (the robustness check at the end), out; training settings live in the
 [train] table: epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed, method
 (qat | randbet | advbet), bet_p, bet_epsilon, bet_grad_clip, bet_curriculum, adv_iterations,
 adv_per_layer, adv_one_per_word.

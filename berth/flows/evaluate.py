@@ -17,6 +17,7 @@ class EvalConfig:
     """Settings of ``berth eval``."""
 
     model: str = "lenet"
+    modules: list[str] = field(default_factory=list)
     schemes: list[str] = field(default_factory=lambda: ["normal", "rquant"])
     bits: int = 8
     w_max: float | None = None
@@ -49,6 +50,9 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> tuple[list[dict], d
     from berth.quant.scheme import get_scheme
     from berth.train.loop import TrainConfig, train
 
+    from berth.models import import_modules
+
+    import_modules(cfg.modules)
     for name in cfg.schemes:
         get_scheme(name, bits=cfg.bits, w_max=cfg.w_max)
     data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)

@@ -36,6 +36,7 @@ class HlsExportConfig:
 
     target: HlsTarget = field(default_factory=HlsTarget)
     model: ModelSpec = field(default_factory=ModelSpec)
+    modules: list[str] = field(default_factory=list)
     dataset: str = "digits"
     data_dir: str | None = None
     data_seed: int = 0
@@ -44,13 +45,14 @@ class HlsExportConfig:
 def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None]) -> tuple[Any, dict]:
     """The model to export and how it was obtained: a model file, or a registered model trained
     now as a hardware build on ``cfg.dataset``."""
-    from berth.models import list_models
+    from berth.models import import_modules, is_model, list_models
 
-    if Path(source).is_file():
+    import_modules(cfg.modules)
+    if Path(source).is_file() and not source.endswith(".py"):
         from berth.models.files import load_model
 
         return load_model(source), {"checkpoint": str(Path(source).resolve())}
-    if source not in list_models():
+    if not is_model(source):
         raise BerthError(f"{source!r} is neither a model file nor a registered model; models: {', '.join(list_models())}")
     from berth.data.datasets import load_dataset
     from berth.models import model_for_data

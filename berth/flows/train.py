@@ -20,6 +20,7 @@ class TrainCommandConfig:
     """Settings of ``berth train``: model, data, training and the robustness check at the end."""
 
     model: str = "simplenet"
+    modules: list[str] = field(default_factory=list)
     arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [8, 16, 32], "groups": 4})
     scheme: str = "rquant"
     bits: int = 8
@@ -57,6 +58,9 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     if resume and not (out / "checkpoint.pt").is_file():
         raise BerthError(f"nothing to resume in {str(out)!r}: no checkpoint.pt (the run stopped before its first "
                          "epoch ended); start it afresh with berth train")
+    from berth.models import import_modules
+
+    import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
                            **cfg.arch)
