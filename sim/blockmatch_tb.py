@@ -65,15 +65,28 @@ async def drive(dut, image: np.ndarray, rng: np.random.Generator, gap: float) ->
     dut.s_valid.value = 0
 
 
+def shown(dut) -> tuple[Record, bool]:
+    """The record on the output and its m_last."""
+    return ((int(dut.m_ref_y.value), int(dut.m_ref_x.value), dut.m_dy.value.to_signed(), dut.m_dx.value.to_signed(),
+             int(dut.m_dist.value)), bool(dut.m_last.value))
+
+
 async def monitor(dut, n: int, rng: np.random.Generator, stall: float, out: list[Record]) -> None:
-    """Monitor: collect ``n`` output records, holding m_ready low at random."""
+    """Monitor: collect ``n`` output records, holding m_ready low at random; a record offered and
+    not accepted must stay on the output, unchanged and valid, until it is accepted."""
+    held = None
     while len(out) < n:
         dut.m_ready.value = int(rng.random() >= stall)
         await ReadOnly()
+        if held is not None:
+            assert dut.m_valid.value and shown(dut) == held, f"output changed under back-pressure: {held}"
+        held = None
         if dut.m_valid.value and dut.m_ready.value:
-            out.append((int(dut.m_ref_y.value), int(dut.m_ref_x.value), dut.m_dy.value.to_signed(),
-                        dut.m_dx.value.to_signed(), int(dut.m_dist.value)))
-            assert bool(dut.m_last.value) == (len(out) % int(dut.K.value) == 0), "m_last out of place"
+            record, last = shown(dut)
+            out.append(record)
+            assert last == (len(out) % int(dut.K.value) == 0), "m_last out of place"
+        elif dut.m_valid.value:
+            held = shown(dut)
         await RisingEdge(dut.clk)
     dut.m_ready.value = 0
 

@@ -35,4 +35,7 @@ def run(args: argparse.Namespace) -> int:
           f"w_max {best.w_max:g}, label {best.label}, run {best.run_id}")
     print(f"  latency {best.latency_ms:.4g} ms, clean error {best.clean_error * 100:.2f}%, "
           f"RErr {best.rerr[p] * 100:.2f}%" + (f", energy saving {best.energy_saving[p] * 100:.1f}%" if p in best.energy_saving else ""))
+    if best.checkpoint:
+        print(f"  model file: {best.checkpoint}")
+        print(f"next: berth hls export {best.checkpoint} --out runs/hls/{best.run_id}")
     return 0

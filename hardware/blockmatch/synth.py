@@ -1,8 +1,11 @@
 """Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
 
 Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
-flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices. Yosys versions
-differ by ~25 %, so the version is stored with the figures and tests assert ranges.
+flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the logic
+depth: the longest chain of mapped cells (LUT, MUXF7/8, CARRY4) between flip-flops, block RAMs or
+ports, from Yosys ``ltp -noff``. Yosys versions differ by ~25 %, so the version is stored with the
+figures and tests assert ranges. :func:`ice40_fmax` places and routes a small configuration on an
+iCE40 with nextpnr for a real (relative) Fmax.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from berth.core.errors import BerthError
 from berth.core.tools import require_tool
+from berth.hardware.blockmatch.golden import BMParams
 from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
 
 
@@ -31,6 +35,7 @@ class SynthResult:
     ramb18: int
     ramb36: int
     dsp: int
+    depth: int  # mapped cells on the longest path between sequential cells or ports
     yosys: str
     seconds: float
 
@@ -58,9 +63,10 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
     work.mkdir(parents=True, exist_ok=True)
     params = cfg.parameters()
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    stat = work / "stat.json"
+    stat, ltp = work / "stat.json", work / "ltp.txt"
     script = (f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
-              f"tee -q -o {stat} stat -json")
+              f"tee -q -o {stat} stat -json; "
+              f"tee -q -o {ltp} ltp -noff {TOP}/t:RAMB18E1 {TOP}/t:RAMB36E1 {TOP}/t:DSP48E1 %u %u %n")
     log = work / "yosys.log"
     start = time.perf_counter()
     with open(log, "w") as f:
@@ -69,10 +75,12 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
     if proc.returncode != 0 or not stat.exists():
         raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
     cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
+    depth = re.search(r"length=(\d+)", ltp.read_text())
     return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
                        carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
                        ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
-                       dsp=_count(cells, "DSP48E1"), yosys=yosys_version(yosys), seconds=seconds)
+                       dsp=_count(cells, "DSP48E1"), depth=int(depth.group(1)) if depth else -1,
+                       yosys=yosys_version(yosys), seconds=seconds)
 
 
 def table(results: list[SynthResult]) -> str:
@@ -89,8 +97,6 @@ def table(results: list[SynthResult]) -> str:
 
 
 def _sets() -> dict[str, list[RTLConfig]]:
-    from berth.hardware.blockmatch.golden import BMParams
-
     small = [RTLConfig(h=480, w=640, p=2, params=BMParams(block=4, window=7, k=8, tau=3000 * 16))]
     # The acceptance sets at BM3D's window, P = 4, with 1080p line buffers.
     acceptance = [RTLConfig(h=1080, w=1920, p=4, params=BMParams(block=n, metric=m, k=k,
@@ -100,3 +106,43 @@ def _sets() -> dict[str, list[RTLConfig]]:
 
 
 SETS = _sets()
+
+
+# A configuration small enough for an iCE40 HX8K: N1 = 4, window 5, 32-pixel rows, K = 4.
+ICE40_SMALL = RTLConfig(h=16, w=32, p=1, d=1, g=1, params=BMParams(block=4, window=5, stride=2, k=4, tau=3000 * 16))
+
+
+@dataclass(frozen=True)
+class Ice40Result:
+    """Place-and-route figures of one configuration on an iCE40 HX8K (nextpnr-ice40)."""
+
+    config: dict
+    fmax_mhz: float
+    logic_cells: int
+    seconds: float
+
+
+def ice40_fmax(cfg: RTLConfig, work: Path, source: Path | None = None,
+               parameters: dict[str, int] | None = None) -> Ice40Result:
+    """Synthesize ``cfg`` (or ``source`` with ``parameters``, e.g. an earlier version of the core)
+    with Yosys ``synth_ice40`` and place and route it with nextpnr-ice40 on an HX8K (seed 1)."""
+    yosys, nextpnr = require_tool("yosys"), require_tool("nextpnr-ice40")
+    work.mkdir(parents=True, exist_ok=True)
+    params = parameters if parameters is not None else cfg.parameters()
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    netlist, log = work / "ice40.json", work / "ice40.log"
+    start = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.run([str(yosys), "-q", "-p", f"read_verilog -sv {source or rtl_source()}; "
+                               f"chparam {chparam} {TOP}; synth_ice40 -top {TOP} -json {netlist}"],
+                              stdout=f, stderr=subprocess.STDOUT)
+        if proc.returncode == 0:
+            proc = subprocess.run([str(nextpnr), "--hx8k", "--package", "ct256", "--json", str(netlist),
+                                   "--freq", "12", "--seed", "1"], stdout=f, stderr=subprocess.STDOUT)
+    text = log.read_text()
+    fmax = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", text)
+    cells = re.findall(r"ICESTORM_LC:\s+(\d+)/", text)
+    if proc.returncode != 0 or not fmax:
+        raise BerthError(f"iCE40 place and route failed with exit status {proc.returncode}; see {log}")
+    return Ice40Result(config=params, fmax_mhz=float(fmax[-1]), logic_cells=int(cells[-1]) if cells else -1,
+                       seconds=time.perf_counter() - start)

@@ -64,6 +64,7 @@ class Record:
     weight_bits: int | None = None
     fpga: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    checkpoint: str | None = None
 
     def name(self) -> str:
         return f"{self.model}/{self.label}/{self.bits}b"
@@ -172,6 +173,7 @@ def model_records(store, query: LatencyQuery = LatencyQuery(), errors: str = "ra
         lat = _latency(store, run, query)
         if lat:
             rec.latency_ms, rec.latency_per_image_ms, rec.latency_rel_iqr = lat["ms_median"], lat["ms_per_image"], lat["rel_iqr"]
+        rec.checkpoint = run.get("checkpoint")
         rec.weight_bits = _weight_bits(run)
         rec.fpga = _fpga(store, run)
         rec.missing = [what for what, ok in (("robustness", rerr), (f"latency ({query.describe()})", lat),
