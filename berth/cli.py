@@ -74,8 +74,14 @@ def one_line(exc: BaseException) -> str:
     return f"a file berth read is not UTF-8 text ({exc})"
 
 
+QUIET_PACKAGES = r"(brevitas|qonnx|hls4ml|onnx|onnxscript|onnxruntime|cocotb|cocotb_tools|torch|ray)(\..*)?$"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module=QUIET_PACKAGES)  # third-party notices a user cannot act on
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
