@@ -11,7 +11,19 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     """``--config FILE`` and repeatable ``--set key=value`` (defaults < file < flags)."""
     parser.add_argument("--config", metavar="FILE", help="TOML file with settings (unknown keys are errors)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
-                        help="override one setting, e.g. --set chips=50 --set 'p=[0.01]' (repeatable)")
+                        help="override one setting, e.g. --set epochs=3 --set 'p=[0.01]' (repeatable)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved settings as TOML (ready to save and pass to --config) and stop")
+
+
+def printed_config(args: argparse.Namespace, cfg: object) -> bool:
+    """With ``--print-config``: print ``cfg`` as TOML and return True (the command stops there)."""
+    if not getattr(args, "print_config", False):
+        return False
+    from berth.core.config import to_dict, to_toml
+
+    print(to_toml(to_dict(cfg)), end="")
+    return True
 
 
 def add_sweep_args(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_config_args, run_dir
+from berth.commands.common import add_config_args, printed_config, run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from berth.core.files import check_writable
 
     cfg = load_config(EvalConfig, args.config, args.overrides)
+    if printed_config(args, cfg):
+        return 0
     out = check_writable(run_dir(cfg.out, "eval")) / "results.json"  # before any training
     rows, data = evaluate(cfg, print)
     print_table(cfg, rows)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args, add_store_arg, at_least
+from berth.commands.common import add_config_args, add_store_arg, at_least, printed_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +62,8 @@ def run_export(args: argparse.Namespace) -> int:
     from berth.flows.hls import HlsExportConfig, export
 
     cfg = load_config(HlsExportConfig, args.config, args.overrides)
+    if printed_config(args, cfg):
+        return 0
     project, cost = export(args.model, Path(args.out), cfg, args.force, args.store, print)
     print(f"cost: {cost['macs']} MACs, {cost['weight_bits']} weight bits, {cost['bops']} bit-operations, "
           f"{cost['memory_words']} words of {cost['memory_word_bits']} bits")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args, run_dir
+from berth.commands.common import add_config_args, printed_config, run_dir
 from berth.core.errors import BerthError
 
 
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         cfg, out = resumed_config(Path(args.resume)), Path(args.resume)
     else:
         cfg = load_config(TrainCommandConfig, args.config, args.overrides)
+        if printed_config(args, cfg):
+            return 0
         out = run_dir(cfg.out, "train")
     results = train_run(cfg, out, bool(args.resume), print)
     print(f"results: {results}")

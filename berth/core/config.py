@@ -9,6 +9,7 @@ override keys (``--set train.epochs=3``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import types
 import typing
@@ -92,6 +93,38 @@ def to_dict(obj: Any) -> dict[str, Any]:
             return {k: plain(x) for k, x in v.items()}
         return v
     return plain(dataclasses.asdict(obj))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if value == value and abs(value) != float("inf") else ("nan" if value != value else
+                                                                                ("inf" if value > 0 else "-inf"))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
+    raise BerthError(f"cannot write {value!r} ({type(value).__name__}) as TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def to_toml(data: dict[str, Any], prefix: str = "") -> str:
+    """``data`` (plain config values, e.g. from ``to_dict``) as a TOML document that ``load_config``
+    reads back to the same values; keys whose value is None (unset) are left out."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items()
+             if v is not None and not isinstance(v, dict)]
+    out = "".join(line + "\n" for line in lines)
+    for k, v in data.items():
+        if isinstance(v, dict):
+            name = f"{prefix}{_toml_key(k)}"
+            out += f"\n[{name}]\n" + to_toml(v, name + ".")
+    return out
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

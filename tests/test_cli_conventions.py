@@ -1,0 +1,48 @@
+"""Conventions every command shares: help that runs, resolved settings printed as TOML that read
+back to the same settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from berth.cli import build_parser, command_modules
+
+
+def berth(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "berth.cli", *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+
+
+def subcommands() -> list[list[str]]:
+    """Every command and sub-subcommand, as argv prefixes."""
+    out = []
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name, parser in sub.choices.items():
+        nested = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        out += [[name, child] for child in nested[0].choices] if nested else [[name]]
+    return out
+
+
+def test_every_command_module_registers_a_command() -> None:
+    assert {c[0] for c in subcommands()} == {m for m in command_modules() if m != "common"}
+
+
+@pytest.mark.parametrize("argv", subcommands(), ids=" ".join)
+def test_help_of_every_command(argv: list[str]) -> None:
+    res = berth(*argv, "--help")
+    assert res.returncode == 0 and "usage:" in res.stdout and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("argv", [["eval"], ["train"], ["hls", "export", "mlp", "--out", "x"]], ids=" ".join)
+def test_print_config_reads_back_to_the_same_settings(tmp_path: Path, argv: list[str]) -> None:
+    first = berth(*argv, "--set", "data_seed=3" if argv[0] == "hls" else "seed=3" if argv[0] == "eval"
+                  else "train.seed=3", "--print-config", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "cfg.toml").write_text(first.stdout)
+    again = berth(*argv, "--config", str(tmp_path / "cfg.toml"), "--print-config", cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout == first.stdout and "= 3" in first.stdout
+    assert not (tmp_path / "x").exists() and not (tmp_path / "runs").exists()
