@@ -9,7 +9,8 @@ uninterrupted one.
 Settings (TOML keys, or --set KEY=VALUE): model (a registered name, or your own model by import
 path: pkg.module:factory or path/to/file.py:Name), modules (modules to import that register models
 with @berth.models.register_model), arch (model options), scheme, bits, w_max (clipping; unset for
-none), dataset (digits | mnist | cifar10 | npz | images), data_dir (where its files are: the
+none), hw and act_bits (a hardware build that berth hls export takes: hw = true, scheme "fixed",
+act_bits = 8), dataset (digits | mnist | cifar10 | npz | images), data_dir (where its files are: the
 MNIST/CIFAR-10 folder, your .npz file or your train/<class>/ and test/<class>/ image folders),
 p and chips (the robustness check at the end), out; training settings live in the
 [train] table: epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed, method

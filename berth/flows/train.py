@@ -25,6 +25,8 @@ class TrainCommandConfig:
     scheme: str = "rquant"
     bits: int = 8
     w_max: float | None = 0.1
+    hw: bool = False
+    act_bits: int | None = None
     dataset: str = "digits"
     data_dir: str | None = None
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
@@ -63,7 +65,7 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
-                           **cfg.arch)
+                           hw=cfg.hw, act_bits=cfg.act_bits, **cfg.arch)
     if not resume:
         out.mkdir(parents=True, exist_ok=False)
         atomic_write_json(out / "config.json", to_dict(cfg))
