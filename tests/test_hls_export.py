@@ -174,6 +174,25 @@ def test_cli_verify_and_inject_record_results(projects, tmp_path, capsys):
     assert main(["hls", "inject", str(project.root), "--chip", "0", "--p", "1.5"]) == 2
 
 
+def test_cli_injects_stuck_at_and_profiled_chips_exactly(projects, tmp_path, capsys):
+    """Every fault model a sweep knows reaches the hardware weights the way software applies it."""
+    project = projects(("mlp", 8))
+    rng = np.random.default_rng(0)
+    maps = []
+    for k in range(2):
+        path = tmp_path / f"chip{k}.npy"
+        np.save(path, rng.uniform(0, 0.02, size=(4096, 32)))
+        maps.append(str(path))
+    common = [str(project.root), "--n", "60", "--store", str(tmp_path / "s.sqlite")]
+    assert main(["hls", "inject", *common, "--chip", "7", "--p", "0.02", "--kind", "stuck_at", "--value", "1"]) == 0
+    assert main(["hls", "inject", *common, "--chip", "0", "1", "--p", "0", "--kind", "profiled", "--maps", *maps]) == 0
+    with Store(tmp_path / "s.sqlite") as s:
+        rows = s.query("hls_inject")
+    assert len(rows) == 3 and all(r["exact_match"] == 1.0 and r["flipped_codes"] > 0 for r in rows)
+    assert main(["hls", "inject", *common, "--chip", "2", "--p", "0", "--kind", "profiled", "--maps", *maps]) == 2
+    assert "profiled chip 2 has no map" in capsys.readouterr().err
+
+
 def test_moved_project_still_simulates(projects, tmp_path):
     project = projects(("lenet", 4))
     moved = tmp_path / "moved"

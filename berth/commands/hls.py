@@ -39,10 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
     p.set_defaults(handler=run_verify)
 
-    p = hls.add_parser("inject", help="random bit errors of chip K at rate P in the hardware weights vs software")
+    p = hls.add_parser("inject", help="bit errors of chip K at rate P (random, stuck-at or a profiled map) in the "
+                       "hardware weights vs software")
     p.add_argument("project", metavar="DIR")
     p.add_argument("--chip", type=at_least(0), nargs="+", required=True, metavar="K", help="chip seed(s)")
     p.add_argument("--p", type=float, required=True, help="bit error rate per weight bit, in [0, 1]")
+    p.add_argument("--kind", default="random", choices=("random", "stuck_at", "profiled"),
+                   help="fault model, as in a sweep's [[errors]] (default random)")
+    p.add_argument("--value", default="random", help="stuck_at: the value stuck cells read, 0, 1 or random")
+    p.add_argument("--maps", nargs="+", default=[], metavar="MAP.npy",
+                   help="profiled: chip maps (chip K is the K-th file), shape (words, --word-width)")
+    p.add_argument("--word-width", type=at_least(1), default=32, help="profiled: memory word width (default 32)")
+    p.add_argument("--map-kind", default="prob", choices=("prob", "stuck"),
+                   help="profiled: per-bit error probabilities (prob, default) or stuck values")
     p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
     add_store_arg(p, "DIR/berth/results.sqlite")
     p.set_defaults(handler=run_inject)
@@ -89,8 +98,10 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_inject(args: argparse.Namespace) -> int:
     from berth.flows.hls import inject
 
-    results = inject(args.project, args.p, args.chip, args.n, args.store)
-    print(f"random bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
+    spec = {"kind": args.kind, "value": int(args.value) if args.value in ("0", "1") else args.value,
+            "maps": args.maps, "word_width": args.word_width, "map_kind": args.map_kind, "seed": 0}
+    results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
+    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
     print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
     for r in results:
         c = r.comparison

@@ -97,13 +97,26 @@ def verify(project_dir: str | Path, n: int):
     return project, res
 
 
-def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None):
-    """Random bit errors of ``chips`` at rate ``p`` in the project's weight files vs software."""
+def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None,
+           spec: dict[str, Any] | None = None):
+    """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software. ``spec`` is
+    an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",
+    ...}``, see ``berth.quant.faults.ERROR_KINDS``); random flips when absent. A profiled chip
+    ``k`` is the ``k``-th map, at the map's own rate."""
     from berth.hardware.hls4ml.chips import inject_chips
     from berth.hardware.hls4ml.results import store_inject
+    from berth.quant.faults import error_model, load_chip_map
 
+    spec = dict(spec or {"kind": "random"})
     check_range("bit error rate p", p, 0.0, 1.0)
+    if spec["kind"] == "profiled":
+        maps = spec.get("maps") or []
+        bad = [k for k in chips if not 0 <= k < len(maps)]
+        if bad:
+            raise BerthError(f"profiled chip {bad[0]} has no map; allowed: 0..{len(maps) - 1} (one per --maps file)")
+        for path in maps:  # every map checked before any simulation
+            load_chip_map(path, spec["word_width"], spec["map_kind"])
     project = HlsProject.load(project_dir)
-    results = inject_chips(project, p, chips, n=n)
+    results = inject_chips(project, p, chips, n=n, errors=lambda rate, chip: error_model(spec, rate, chip))
     store_inject(project, results, store)
     return results
