@@ -46,3 +46,13 @@ def test_print_config_reads_back_to_the_same_settings(tmp_path: Path, argv: list
     again = berth(*argv, "--config", str(tmp_path / "cfg.toml"), "--print-config", cwd=tmp_path)
     assert again.returncode == 0 and again.stdout == first.stdout and "= 3" in first.stdout
     assert not (tmp_path / "x").exists() and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("chips=ten", ["--set chips=ten", "chips = 'ten'", "int"]),
+    ("chipz=3", ["--set chipz=3", "did you mean 'chips'?"]),
+])
+def test_an_override_error_names_the_flag_and_the_nearest_key(setting: str, words: list[str]) -> None:
+    res = berth("eval", "--set", setting)
+    line = res.stderr.strip()
+    assert res.returncode == 2 and "\n" not in line and all(w in line for w in words), line

@@ -9,6 +9,7 @@ override keys (``--set train.epochs=3``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import tomllib
 import types
@@ -79,7 +80,9 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     for key in data:
         if key not in names:
-            raise BerthError(f"{where}: unknown key {key!r}; allowed: {', '.join(names)}")
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BerthError(f"{where + ': ' if where else ''}unknown key {key!r}{hint}; allowed: {', '.join(names)}")
     kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)
 
@@ -161,11 +164,22 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise BerthError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] = ()) -> T:
-    """Defaults of ``cls`` < TOML file at ``path`` < ``key=value`` overrides."""
-    data: dict[str, Any] = read_toml(path) if path else {}
+def apply_overrides(cls: type, data: dict[str, Any], overrides: list[str] = ()) -> None:
+    """Merge ``key=value`` overrides into ``data`` one by one; a bad one is an error that names the
+    ``--set`` flag it came from (the file's own values were checked before)."""
     for text in overrides:
         keys, value = parse_override(text)
         merge(data, keys, value)
+        try:
+            from_dict(cls, data, "")
+        except BerthError as exc:
+            raise BerthError(f"--set {text}: {exc}") from None
+
+
+def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] = ()) -> T:
+    """Defaults of ``cls`` < TOML file at ``path`` < ``key=value`` overrides."""
+    data: dict[str, Any] = read_toml(path) if path else {}
     where = str(path) if path else "config"
+    from_dict(cls, data, where)  # the file's own mistakes name the file
+    apply_overrides(cls, data, overrides)
     return from_dict(cls, data, where)
