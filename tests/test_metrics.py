@@ -40,3 +40,18 @@ def test_sign_test():
     assert sign_test(0, 0) == 1.0
     assert np.isclose(sign_test(10, 0), 2 / 2**10)
     assert np.isclose(sign_test(3, 3), 1.0)
+
+
+def test_scipy_statistics_agree_with_their_closed_forms():
+    """The bootstrap interval of a large sample is the normal one; the sign test is the two-sided
+    binomial tail written out."""
+    from math import comb
+
+    x = np.random.default_rng(7).normal(0.2, 0.03, 4000)
+    lo, hi = bootstrap_ci(x, seed=0)
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    assert abs(lo - (x.mean() - 1.96 * se)) < 0.1 * se and abs(hi - (x.mean() + 1.96 * se)) < 0.1 * se
+    for wins, losses in ((3, 9), (0, 7), (5, 5), (11, 2)):
+        n, k = wins + losses, min(wins, losses)
+        tail = sum(comb(n, i) for i in range(k + 1)) / 2.0**n
+        assert np.isclose(sign_test(wins, losses), min(1.0, 2 * tail))
