@@ -126,6 +126,18 @@ module blockmatch #(
     end
   endgenerate
 
+  // x * x from its partial products, x_b x_c 2^(b+c) twice for b < c: adders in LUTs, not a
+  // DSP multiplier, and half the partial products of a general 8 x 8 product.
+  function automatic logic [15:0] square8(input logic [7:0] x);
+    logic [15:0] acc;
+    acc = '0;
+    for (int b = 0; b < 8; b++) begin
+      acc = acc + (16'(x[b]) << (2 * b));
+      for (int c = b + 1; c < 8; c++) acc = acc + (16'(x[b] & x[c]) << (b + c + 1));
+    end
+    square8 = acc;
+  endfunction
+
   function automatic logic [SW-1:0] wrap_add(input logic [SW-1:0] base, input logic [CW-1:0] step);
     logic [CW-1:0] sum;
     sum = CW'(base) + step;                     // step < L
@@ -248,9 +260,13 @@ module blockmatch #(
 
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
   logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
-  always_comb begin
-    for (int l = 0; l < LANES; l++) lane[8*l +: 8] = qb[8*32'(wrap_add(d1_bslot, CW'(l))) +: 8];
-    for (int i = 0; i < N; i++) refpix[8*i +: 8] = qa[8*32'(wrap_add(d1_rslot, CW'(i))) +: 8];
+  always_comb begin                             // multiplexers written out (no index arithmetic)
+    lane = '0;
+    refpix = '0;
+    for (int m = 0; m < L; m++) begin
+      for (int l = 0; l < LANES; l++) if (wrap_add(d1_bslot, CW'(l)) == SW'(m)) lane[8*l +: 8] = qb[8*m +: 8];
+      for (int i = 0; i < N; i++) if (wrap_add(d1_rslot, CW'(i)) == SW'(m)) refpix[8*i +: 8] = qa[8*m +: 8];
+    end
   end
 
   // refc: lane k's reference column (k cycles old); candc: this cycle's candidate column.
@@ -289,10 +305,12 @@ module blockmatch #(
         for (int i = 0; i < N; i++) begin
 `endif
           logic [7:0] a, b, ad;
+          logic [15:0] sq;
           a = refc[8*(N*k + i) +: 8];
           b = candc[8*(u + i) +: 8];
           ad = a > b ? a - b : b - a;
-          acc = acc + (METRIC == 0 ? CSW'(ad) * CSW'(ad) : CSW'(ad));
+          sq = square8(ad);
+          acc = acc + (METRIC == 0 ? CSW'(sq) : CSW'(ad));
         end
         cs[CSW*(u*D+k) +: CSW] = acc;
       end
@@ -350,7 +368,8 @@ module blockmatch #(
         logic [CW-1:0] cy;
         logic [FW-1:0] d;
         cy = d3_band_y + CW'(u);
-        d = bdist[FW*(u*D + 32'(emit ? k : '0)) +: FW];
+        d = '0;
+        for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
         ins_v[g*P+u] <= emit && !rst && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
                         && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TAU_T;
         ins_key[KW*(g*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
@@ -442,8 +461,16 @@ module blockmatch #(
 
   logic [KS-1:0] rv;                            // the list of the reference being emitted
   logic [KW*KS-1:0] rk;
-  assign rv = ob_lv[KS*32'(ob_r) +: KS];
-  assign rk = ob_key[KW*KS*32'(ob_r) +: KW*KS];
+  always_comb begin
+    rv = '0;
+    rk = '0;
+    for (int g = 0; g < G; g++) begin
+      if (32'(ob_r) == g) begin
+        rv = ob_lv[KS*g +: KS];
+        rk = ob_key[KW*KS*g +: KW*KS];
+      end
+    end
+  end
 
   logic [KI:0] count;                           // group size: 1 + kept, rounded down to 2^m
   always_comb begin
@@ -457,7 +484,10 @@ module blockmatch #(
   end
 
   logic [KW-1:0] e;                             // list entry shown in this slot
-  assign e = rk[KW*(32'(slot) == 0 ? 0 : 32'(slot) - 1) +: KW];
+  always_comb begin
+    e = rk[0 +: KW];
+    for (int i = 1; i < KS; i++) if (32'(slot) == i + 1) e = rk[KW*i +: KW];
+  end
   logic used;                                   // slot holds a match other than the reference
   logic [OIW-1:0] e_dyi, e_dxi;
   logic [DW-1:0] e_dist;

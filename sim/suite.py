@@ -26,6 +26,17 @@ MAIN = RTLConfig(h=24, w=26, p=4, d=3, g=3, params=BMParams(window=7))
 # with the parallelism of the 1080p configuration.
 FRAME = RTLConfig(h=256, w=256, p=DESIGN_1080P.p, d=DESIGN_1080P.d, g=DESIGN_1080P.g, params=BMParams())
 FRAME_IMAGE = "china-s25"
+# Native runs of the corners: K in {2, 16, 32}, P = 1 and P = window, D = 1 and D = window, groups
+# wider than a reference row, a frame of one block, both block sizes and metrics.
+MATRIX = [
+    RTLConfig(h=8, w=8, p=1, d=1, g=1, params=BMParams(window=7, k=2)),
+    RTLConfig(h=21, w=25, p=1, d=4, g=3, params=BMParams(window=9, k=32, tau=25_600)),
+    RTLConfig(h=22, w=27, p=9, d=9, g=2, params=BMParams(window=9, k=2)),
+    RTLConfig(h=30, w=40, p=13, d=13, g=18, params=BMParams(window=13, k=16)),
+    RTLConfig(h=17, w=19, p=5, d=1, g=4, params=BMParams(block=4, window=5, stride=2, metric="sad", k=32,
+                                                         tau=24 * 16)),
+]
+MATRIX_IMAGES = ("china-s15", "flower-s50", "ties", "contrast", "flat")
 
 
 def cfg_id(cfg: RTLConfig) -> str:

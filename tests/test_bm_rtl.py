@@ -15,7 +15,8 @@ from berth.hardware.blockmatch.perf import Units, cycles_per_frame
 from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
 from berth.hardware.blockmatch.params import RTLConfig
 from berth.sim.runner import run
-from berth.sim.suite import ACCEPTANCE, FRAME, FRAME_IMAGE, MAIN, acceptance_stimuli, cfg_id
+from berth.sim.suite import (ACCEPTANCE, FRAME, FRAME_IMAGE, MAIN, MATRIX, MATRIX_IMAGES, acceptance_stimuli,
+                             cfg_id)
 
 pytestmark = pytest.mark.rtl
 
@@ -59,7 +60,20 @@ def test_native_full_frame_default_window_equals_golden() -> None:
     assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, Units(FRAME.p, FRAME.d, FRAME.g))
 
 
-@pytest.mark.parametrize("cfg", [FRAME, ACCEPTANCE[2]], ids=cfg_id)
+@pytest.mark.slow
+@pytest.mark.parametrize("cfg", MATRIX, ids=cfg_id)
+def test_native_corner_configurations_equal_golden_and_cycle_model(cfg: RTLConfig) -> None:
+    """Every record equal to the golden model's, and the cycles per frame equal to the model's."""
+    from berth.sim.native import mismatches, run_native
+
+    for seed, name in enumerate(MATRIX_IMAGES):
+        image = stimulus(name, cfg.h, cfg.w, seed=seed)
+        native = run_native(cfg, image)
+        assert mismatches(native.result, block_match(image, cfg.params)) == [], name
+        assert native.cycles == cycles_per_frame(cfg.h, cfg.w, cfg.params, Units(cfg.p, cfg.d, cfg.g)), name
+
+
+@pytest.mark.parametrize("cfg", [FRAME, MAIN, *ACCEPTANCE, *MATRIX], ids=cfg_id)
 def test_verilator_lint_wall_clean(cfg: RTLConfig) -> None:
     import subprocess
 

@@ -100,3 +100,30 @@ def test_native_comparison_names_the_first_difference() -> None:
     assert mismatches(want, want) == []
     message = f"dist: first difference at (3, 1): {dist[3, 1]} != {want.dist[3, 1]}"
     assert mismatches(replace(want, dist=dist), want) == [message]
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_sim_user_image_with_settings(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    from berth.hardware.blockmatch.stimuli import stimulus
+
+    path = tmp_path / "frame.png"
+    Image.fromarray(stimulus("china-s25", 19, 22, seed=3)).save(path)
+    argv = ["bm", "sim", str(path), "--set", "window=7", "--set", "k=32", "--set", "tau=25600", "--set", "p=3",
+            "--set", "d=2", "--set", "g=5", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "bit-exact" in out and (tmp_path / "out" / "sim-image.json").exists()
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("q=3", "--set 'q=3' is not NAME=VALUE"),
+    ("window=x", "window must be an integer"),
+    ("g=0", "references per group G = 0"),
+])
+def test_sim_bad_setting_is_one_line_error(setting, message, capsys) -> None:
+    assert main(["bm", "sim", "flat", "--size", "16x16", "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

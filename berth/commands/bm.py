@@ -66,6 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_match)
 
     p = bm.add_parser("sim", help="RTL == golden model: cocotb on Verilator and Icarus, and a native frame")
+    p.add_argument("image", metavar="IMAGE", nargs="?",
+                   help="simulate this 8-bit grayscale image (file or built-in stimulus) natively instead of "
+                        "the suite, with the --set parameters")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="with IMAGE: block, window, stride, metric, k, tau, p, d or g (repeatable; default "
+                        "BM3D's hard-threshold stage, P = D = 13, G = 18)")
+    p.add_argument("--size", default="256x256", help="HxW crop of a built-in stimulus IMAGE (default 256x256)")
     p.add_argument("--simulator", choices=("verilator", "icarus", "native", "all"), default="all")
     p.add_argument("--seed", type=int, default=0, help="seed of noise, input gaps and back-pressure")
     p.add_argument("--every-image", action="store_true",
@@ -152,9 +159,15 @@ def run_match(args: argparse.Namespace) -> int:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    from berth.flows.blockmatch import simulate
+    from berth.flows.blockmatch import load_image, simulate, simulate_image
 
-    rows, path = simulate(args.simulator, args.seed, args.every_image, Path(args.out))
+    if args.image is None and args.set:
+        raise BerthError("--set needs an IMAGE to simulate")
+    if args.image is not None:
+        row, path = simulate_image(load_image(args.image, args.size, args.seed), args.set, Path(args.out))
+        rows = [row]
+    else:
+        rows, path = simulate(args.simulator, args.seed, args.every_image, Path(args.out))
     print(f"{'run':<44} {'result':<8} {'detail'}")
     for row in rows:
         print(f"{row['run']:<44} {'PASS' if row['passed'] else 'FAIL':<8} {row['detail']}")

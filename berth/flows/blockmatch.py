@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,52 @@ def simulate(simulator: str, seed: int, every_image: bool, out: Path) -> tuple[l
 
     rows = simulate_all(simulator, seed, every_image)
     return rows, atomic_write_json(out / "sim.json", rows)
+
+
+SIM_SETTINGS = ("block", "window", "stride", "metric", "k", "tau", "p", "d", "g")
+
+
+def sim_config(shape: tuple[int, int], settings: list[str]):
+    """The RTL build for a frame of ``shape`` with ``NAME=VALUE`` settings (matcher parameters and
+    P, D, G; defaults: BM3D's hard-threshold stage on the 1080p configuration's parallelism)."""
+    from berth.hardware.blockmatch.params import RTLConfig
+    from berth.hardware.blockmatch.perf import DESIGN_1080P
+
+    values: dict[str, Any] = {"p": DESIGN_1080P.p, "d": DESIGN_1080P.d, "g": DESIGN_1080P.g}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or name not in SIM_SETTINGS:
+            raise BerthError(f"--set {item!r} is not NAME=VALUE with NAME one of {', '.join(SIM_SETTINGS)}")
+        if name == "metric":
+            values[name] = value
+            continue
+        try:
+            values[name] = int(value)
+        except ValueError:
+            raise BerthError(f"--set {item!r}: {name} must be an integer") from None
+    params = BMParams(**{k: v for k, v in values.items() if k not in ("p", "d", "g")})
+    window = params.window
+    values["p"], values["d"] = min(values["p"], window), min(values["d"], window)
+    cfg = RTLConfig(h=shape[0], w=shape[1], params=params, p=values["p"], d=values["d"], g=values["g"])
+    cfg.parameters()  # validates P, D, G and the frame size
+    return cfg
+
+
+def simulate_image(image: np.ndarray, settings: list[str], out: Path) -> tuple[dict, Path]:
+    """One frame natively simulated on the RTL: records against the golden model, cycles against
+    the cycle model; the row and the JSON file it went to."""
+    from berth.hardware.blockmatch.perf import Units, cycles_per_frame
+    from berth.sim.native import mismatches, run_native
+
+    cfg = sim_config(image.shape, settings)
+    native = run_native(cfg, image)
+    diffs = mismatches(native.result, block_match(image, cfg.params))
+    model = cycles_per_frame(cfg.h, cfg.w, cfg.params, Units(cfg.p, cfg.d, cfg.g))
+    row = {"run": f"native verilator {cfg.h}x{cfg.w}", "passed": not diffs and native.cycles == model,
+           "detail": (diffs[0] if diffs else "bit-exact") + f"; {native.cycles} cycles/frame (model {model})",
+           "h": cfg.h, "w": cfg.w, "p": cfg.p, "d": cfg.d, "g": cfg.g, "params": asdict(cfg.params),
+           "cycles": native.cycles, "model_cycles": model, "seconds": native.seconds}
+    return row, atomic_write_json(out / "sim-image.json", row)
 
 
 def synthesize_sets(sets: str, out: Path) -> tuple[list, Path]:
