@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("training", ("berth.train",)),
     ("hardware", ("berth.hardware", "berth.rtl")),
     ("simulation", ("berth.sim",)),
-    ("flows", ("berth.flows",)),
+    ("flows", ("berth.flows", "berth.results")),
     ("cli", ("berth.cli", "berth.commands")),
 ]
 

@@ -22,6 +22,9 @@ def test_list_filter_export(tmp_path, capsys):
     make_store(path)
     assert main(["results", str(path)]) == 0
     out = capsys.readouterr().out
+    assert "20.00 [20.00, 20.00]" in out and "Err %" in out and "4 rows (run x error model x p)" in out
+    assert main(["results", str(path), "--table", "runs"]) == 0
+    out = capsys.readouterr().out
     assert "2 rows in runs" in out and "mlp" in out
     assert main(["results", str(path), "--table", "results", "--where", "label=a", "--where", "p=0.01",
                  "--csv", "-"]) == 0
@@ -37,3 +40,18 @@ def test_bad_store_and_column(tmp_path, capsys):
     make_store(tmp_path / "r.sqlite")
     assert main(["results", str(tmp_path / "r.sqlite"), "--where", "colour=red"]) == 2
     assert "colour" in capsys.readouterr().err
+
+
+def test_parquet_round_trip_into_pandas(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    import berth.results
+
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    assert main(["results", str(path), "--out", str(tmp_path / "r.parquet"), "--format", "parquet"]) == 0
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert back.equals(berth.results.load(path)) and len(back) == 12 and set(back["label"]) == {"a", "b"}
+    summary = berth.results.summary(path)
+    assert len(summary) == 4 and np.allclose(summary["rerr_mean"], 0.2) and (summary["chips"] == 3).all()

@@ -1,28 +1,35 @@
-"""``berth results STORE``: list, filter and export what a results store holds.
+"""``berth results STORE``: what a results store holds, as tables a researcher can take away.
 
-Without options, lists the training runs in the store. ``--table`` picks what to show
-(``results``: one row per run, p and chip, with the run's settings; or ``runs``, ``evals``,
-``sweeps``, ``robustness`` or any table another subsystem added); ``--where key=value`` filters
-(repeatable; a comma-separated value means any of them); ``--csv FILE`` / ``--json FILE`` export
-(``-`` for standard output).
+Without options: RErr per run, error model and bit error rate in percent, with the 95% bootstrap
+interval over chips the reports print. ``--table`` shows one table or view as stored (``runs``,
+``evals``, ``robustness``, ``results``: one row per run, p and chip with the run's settings,
+``hls_synth``, ``latency``, ...); ``--where key=value`` filters (repeatable; a comma-separated
+value means any of them). ``--out FILE --format csv|json|parquet`` exports the rows tidy, long-form
+(``-`` = standard output for csv and json; ``--csv FILE`` / ``--json FILE`` are short for it); in
+Python, ``berth.results.load(store)`` and ``berth.results.summary(store)`` give the same tables as
+pandas DataFrames.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 LIST_COLUMNS = ("sweep", "label", "model", "scheme", "bits", "method", "w_max", "seed", "clean_error", "train_s", "run_id")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("results", help="list, filter and export a results store (CSV/JSON)",
+    parser = sub.add_parser("results", help="RErr with intervals; list, filter and export a results store",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("store", metavar="STORE", help="results store (results.sqlite of a sweep)")
-    parser.add_argument("--table", default=None, help="table or view to show (default: a list of runs)")
+    parser.add_argument("store", metavar="STORE", help="a berth results store (e.g. runs/sweeps/default/results.sqlite)")
+    parser.add_argument("--table", default=None, help="table or view to show as stored (default: the RErr summary)")
     parser.add_argument("--where", metavar="KEY=VALUE", action="append", default=[],
                         help="keep rows whose KEY equals VALUE (comma-separated: any of them); repeatable")
-    parser.add_argument("--csv", metavar="FILE", default=None, help="export the rows as CSV ('-' = stdout)")
-    parser.add_argument("--json", metavar="FILE", default=None, help="export the rows as JSON ('-' = stdout)")
+    parser.add_argument("--out", metavar="FILE", default=None, help="export the rows to FILE ('-' = stdout)")
+    parser.add_argument("--format", default="csv", choices=("csv", "json", "parquet"),
+                        help="export format of --out (default csv)")
+    parser.add_argument("--csv", metavar="FILE", default=None, help="short for --out FILE --format csv")
+    parser.add_argument("--json", metavar="FILE", default=None, help="short for --out FILE --format json")
     parser.set_defaults(handler=run)
 
 
@@ -49,48 +56,41 @@ def parse_where(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from berth.core.store import Store
+    import berth.results as results
 
-    with Store(args.store, read_only=True) as store:
-        table = args.table or "runs"
-        rows = store.query(table, parse_where(args.where))
-        if args.csv or args.json:
-            if args.csv:
-                export(rows, args.csv, "csv")
-            if args.json:
-                export(rows, args.json, "json")
-            return 0
-        if args.table:
-            print_rows(rows, list(rows[0]) if rows else [])
-        else:
-            print_rows(rows, list(LIST_COLUMNS))
-        print(f"{len(rows)} rows in {table} of {args.store}")
+    where = parse_where(args.where)
+    exports = [(target, fmt) for target, fmt in ((args.out, args.format), (args.csv, "csv"), (args.json, "json"))
+               if target]
+    if exports:
+        df = results.load(args.store, args.table or "results", where)
+        for target, fmt in exports:
+            path = results.write(df, target, fmt)
+            if path:
+                print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
+        return 0
+    if args.table:
+        df = results.load(args.store, args.table, where)
+        print_rows(df.to_dict("records"), list(df.columns))
+        print(f"{len(df)} rows in {args.table} of {args.store}")
+        return 0
+    summary = results.summary(args.store, where)
+    if summary.empty:
+        runs = results.load(args.store, "runs", where)
+        print_rows(runs.to_dict("records"), list(LIST_COLUMNS))
+        print(f"{len(runs)} rows in runs of {args.store} (no robustness results yet)")
+        return 0
+    print_summary(summary)
+    print(f"{len(summary)} rows (run x error model x p) of {args.store}; rows as stored: --table results")
     return 0
 
 
-def export(rows: list[dict], target: str, fmt: str) -> None:
-    """Write rows as CSV or JSON to a file (atomically) or to stdout."""
-    import csv
-    import io
-    import json
-    import sys
-
-    from berth.core.files import atomic_write_text
-
-    if fmt == "json":
-        text = json.dumps(rows, indent=1, default=str) + "\n"
-    else:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})
-        text = buf.getvalue()
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        atomic_write_text(target, text)
-        print(f"wrote {len(rows)} rows to {target}", file=sys.stderr)
+def print_summary(df) -> None:
+    """Err and RErr in percent with the 95% interval over chips, one line per run, errors and p."""
+    rows = [{"label": r.label, "model": r.model, "bits": r.bits, "seed": r.seed, "errors": r.errors,
+             "p %": f"{r.p * 100:g}", "Err %": f"{r.clean_error * 100:.2f}",
+             "RErr % [95% CI]": f"{r.rerr_mean * 100:.2f} [{r.ci_low * 100:.2f}, {r.ci_high * 100:.2f}]",
+             "chips": r.chips} for r in df.itertuples()]
+    print_rows(rows, list(rows[0]))
 
 
 def print_rows(rows: list[dict], columns: list[str]) -> None:
