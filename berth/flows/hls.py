@@ -63,10 +63,19 @@ def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None
     arch = {**ZOO_DEFAULTS.get(source, {}), **spec.arch}
     model = model_for_data(source, data, scheme=spec.scheme, bits=spec.bits, act_bits=spec.act_bits, hw=True,
                            seed=spec.seed, **arch)
+    check_layer_names(model, cfg.target)  # before training
     say(f"training {source} for hardware ({spec.scheme} {spec.bits}-bit weights, {spec.act_bits}-bit activations, "
         f"{spec.epochs} epochs)")
     history = train(model, data, TrainConfig(epochs=spec.epochs, seed=spec.seed))
     return model, {"trained": {"epochs": spec.epochs, "seed": spec.seed, "dataset": cfg.dataset, "history": history}}
+
+
+def check_layer_names(model: Any, target: HlsTarget) -> None:
+    """The target's per-layer tables must name quantized layers of ``model``."""
+    from berth.quant.inject import model_codes
+
+    if target.layers:
+        target.check_layer_names(list(model_codes(model)))
 
 
 def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Path | None,

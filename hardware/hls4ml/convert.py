@@ -10,15 +10,18 @@ import contextlib
 from pathlib import Path
 
 from berth.core.errors import BerthError
-from berth.hardware.hls4ml.target import HlsTarget
+from berth.hardware.hls4ml.target import TYPED_KEYS, HlsTarget
 
 PROJECT_NAME = "myproject"
 
 
-def hls_config(wrapper, target: HlsTarget) -> dict:
-    """Per-layer hls4ml config with the target's strategy and reuse factor on every layer.
+def hls_config(wrapper, target: HlsTarget, keys: dict[str, str] | None = None) -> dict:
+    """Per-layer hls4ml config: the target's strategy and reuse factor on every layer, its
+    pass-through keys on the model, and each berth layer's own settings on its config entry
+    (``keys``: berth layer → hls4ml config name, see ``layers.config_keys``).
 
-    Precisions stay ``auto``: hls4ml infers them from the fixed-point Quant nodes, exactly. The
+    Precisions stay ``auto``: hls4ml infers them from the fixed-point Quant nodes, exactly (a
+    layer's own precisions are set on the converted model, see ``layers.apply_precisions``). The
     default precision only types the raw input, which holds the input quantizer's grid (2^-7 steps
     in [0, 2)) exactly; the Quant node after it then passes the values through unchanged.
     """
@@ -28,24 +31,39 @@ def hls_config(wrapper, target: HlsTarget) -> dict:
                                               default_precision="fixed<16,6>")
     cfg["Model"]["Strategy"] = target.strategy
     cfg["Model"]["ReuseFactor"] = target.reuse_factor
+    allowed = [k for k in cfg["Model"] if k not in TYPED_KEYS]
+    unknown = [k for k in target.hls4ml if k not in allowed]
+    if unknown:
+        raise BerthError(f"target.hls4ml: unknown hls4ml model key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    cfg["Model"].update(target.hls4ml)
     for layer in cfg.get("LayerName", {}).values():
         if "ReuseFactor" in layer:
             layer["ReuseFactor"] = target.reuse_factor
         layer["Strategy"] = target.strategy
+    for name, key in (keys or {}).items():
+        own = target.layer(name)
+        entry = cfg["LayerName"][key]
+        if own.reuse_factor is not None:
+            entry["ReuseFactor"] = own.reuse_factor
+        if own.strategy is not None:
+            entry["Strategy"] = own.strategy
+        entry.update(own.hls4ml)
     return cfg
 
 
-def convert(wrapper, target: HlsTarget, output_dir: Path, log: Path):
+def convert(wrapper, target: HlsTarget, output_dir: Path, log: Path, keys: dict[str, str] | None = None):
     """``convert_from_onnx_model`` for ``target`` into ``output_dir`` (nothing written yet)."""
     import hls4ml
 
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f, contextlib.redirect_stdout(f):
         try:
-            cfg = hls_config(wrapper, target)
+            cfg = hls_config(wrapper, target, keys)
             return hls4ml.converters.convert_from_onnx_model(
                 wrapper, output_dir=str(output_dir), project_name=PROJECT_NAME, io_type=target.io_type,
                 backend=target.backend, hls_config=cfg, part=target.part, clock_period=target.clock_period)
+        except BerthError:
+            raise
         except Exception as exc:  # hls4ml raises bare Exception/KeyError/IndexError for unsupported graphs
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             raise BerthError(f"hls4ml conversion failed ({type(exc).__name__}: {first}); log: {log}") from None

@@ -62,6 +62,7 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     with atomic_directory(out, replace=force) as tmp:
         (tmp / META_DIR / "logs").mkdir(parents=True)
         sw, codes = software_side(model, tmp)
+        target.check_layer_names(list(codes))
         timer.step("prepare")
         graphs = qonnx_graphs(sw, shape, codes, tmp / META_DIR)
         timer.step("qonnx")
@@ -127,15 +128,27 @@ def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_d
 
 
 def convert_and_map(graphs: dict, codes: dict, target: HlsTarget, root: Path):
-    """hls4ml models of the real graph and the probe → (real model with wrap-mode weights, weight map)."""
-    from berth.hardware.hls4ml import check, convert, weightmap
+    """hls4ml models of the real graph and the probe → (real model with the layers' own settings and
+    wrap-mode weights, weight map). With per-layer settings, a first probe conversion names the
+    hls4ml config entry of each berth layer."""
+    from berth.hardware.hls4ml import check, convert, layers, weightmap
 
     log = root / META_DIR / "logs" / "convert.log"
-    hls_model = convert.convert(graphs["clean"], target, root, log)
+    probe_dir = root / "probe-unused"
+    keys: dict[str, str] = {}
+    if target.layers:
+        named = convert.convert(graphs["probe"], target, probe_dir, log)
+        owners = layers.hls_layers(named, weightmap.find_slots(named, graphs["offsets"]))
+        keys = {k: v for k, v in layers.config_keys(owners, [n.name for n in graphs["clean"].graph.node]).items()
+                if k in target.layers}
+    hls_model = convert.convert(graphs["clean"], target, root, log, keys)
     check.check_hls_layers(hls_model)
-    probe_hls = convert.convert(graphs["probe"], target, root / "probe-unused", log)
+    probe_hls = convert.convert(graphs["probe"], target, probe_dir, log, keys)
     slots = weightmap.find_slots(probe_hls, graphs["offsets"])
     weightmap.check_slots(hls_model, slots, codes)
+    owners = layers.hls_layers(hls_model, slots)
+    layers.check_settings(owners, target)
+    layers.apply_precisions(owners, target)
     convert.wrap_weight_types(hls_model, [s.var for s in slots.values()])
     return hls_model, slots
 
@@ -161,7 +174,10 @@ def point_config_at(root: Path, final: Path) -> None:
 
 def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
              dataset: str, data_seed: int, extra: dict | None, data_dir: str | None = None) -> dict:
-    """What ``berth/project.json`` records: target, model config, shapes, layer map, versions."""
+    """What ``berth/project.json`` records: target, model config, shapes, layer map, the resolved
+    per-layer hls4ml settings, versions."""
+    from berth.hardware.hls4ml.layers import hls_layers, resolved
+
     return {
         "project_id": uuid.uuid4().hex[:12],
         "top": PROJECT_NAME,
@@ -175,6 +191,7 @@ def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsT
         "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,
                              "scale": codes[s.layer].scale} for s in slots.values()},
         "hls_layers": [f"{layer.name}:{layer.class_name}" for layer in hls_model.get_layers()],
+        "layer_config": resolved(hls_layers(hls_model, slots)),
         "versions": _versions(),
         "extra": extra or {},
     }

@@ -70,7 +70,9 @@ class HlsProject:
 
     @property
     def target(self) -> HlsTarget:
-        return HlsTarget(**self.meta["target"])
+        from berth.core.config import from_dict
+
+        return from_dict(HlsTarget, self.meta["target"], "target")
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
