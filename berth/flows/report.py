@@ -112,9 +112,31 @@ def pooled(rows: list[dict]) -> dict[tuple[str, str, int, str], dict[float, list
     return out
 
 
-def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = False) -> Path:
-    """RErr (%) against p (log-x) or against energy saving: one panel per (model, bits), one line
-    per method (mean over chips and seeds, band: 5th-95th percentile of them)."""
+FIGURE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
+          "ytick.labelsize": 7, "figure.dpi": 100, "savefig.bbox": "tight", "pdf.fonttype": 42}
+PAGE_WIDTH_IN = 7.0  # a two-column paper's text width
+COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]  # Okabe-Ito
+MARKERS = "osD^vP*X"
+LINESTYLES = ["-", "--", "-.", ":"]
+
+
+def series_style(i: int) -> dict[str, Any]:
+    """Colour, marker and line style of series ``i``: distinguishable in colour and in grey."""
+    return {"color": COLORS[i % len(COLORS)], "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` as PNG (at ``path``) and as a vector PDF beside it, both atomically."""
+    atomic_savefig(fig, path.with_suffix(".png"), dpi=200)
+    atomic_savefig(fig, path.with_suffix(".pdf"))
+    return path.with_suffix(".png")
+
+
+def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = False, seed: int = 0) -> Path:
+    """RErr (%) against p (log-x) or against SRAM energy saving, one panel per (model, bits), one
+    series per method: the mean over chips (and training seeds) with the 95% bootstrap interval the
+    tables print, and a dotted line at each method's clean error. Written as PNG and PDF."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,48 +146,55 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
 
     profile = load_profile() if energy else None
     chips = pooled(rows)
+    clean = {(r["errors"], r["model"], r["bits"], r["label"]): [] for r in rows}
+    for r in rows:
+        clean[(r["errors"], r["model"], r["bits"], r["label"])].append(r["clean_error"])
     seeds = len({r["seed"] for r in rows})
     panels = sorted({(k[1], k[2]) for k in chips}, key=lambda mb: (mb[0], -mb[1]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False, sharey=True)
-    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-    markers = "osD^vP*X"
-    for ax, (model, bits) in zip(axes[0], panels):
-        for key in sorted((k for k in chips if k[1] == model and k[2] == bits), key=lambda k: labels.index(k[3])):
-            ps = np.array(sorted(chips[key]))
-            ps = ps[ps > 0]
-            vals = [np.array(chips[key][p]) * 100 for p in ps]
-            x = profile.saving(ps) * 100 if energy else ps * 100
-            mean = np.array([v.mean() for v in vals])
-            lo = np.array([np.percentile(v, 5) for v in vals])
-            hi = np.array([np.percentile(v, 95) for v in vals])
-            i = labels.index(key[3])
-            color, marker = colors[i % len(colors)], markers[i % len(markers)]
-            name = key[3] + ("" if key[0] == "random" else f" ({key[0]})")
-            ax.plot(x, mean, "-", marker=marker, color=color, label=name, lw=2, ms=5)
-            ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
-        ax.set_title(f"{model}, {bits}-bit weights")
-        ax.set_yscale("log")
-        yticks = [0.5, 1, 2, 5, 10, 20, 50, 100]
-        ax.set_yticks(yticks, [f"{t:g}" for t in yticks])
-        ax.grid(True, which="major", alpha=0.3)
-        if energy:
-            ax.set_xlabel("SRAM energy saving vs. Vmin (%)")
-        else:
-            ticks = sorted({p * 100 for k in chips for p in chips[k] if p > 0})
-            ax.set_xscale("log")
-            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-            ax.set_xlabel("bit error rate p (%)")
-    for ax in axes[0]:
-        ax.minorticks_off()
-    axes[0][0].set_ylabel("RErr (%, log scale)")
-    note = "; energy from hardware/energy.py (profile reconstructed from the paper's text)" if energy else ""
-    over = f"chips x {seeds} training seeds" if seeds > 1 else "chips"
-    fig.suptitle(f"mean over {over}; band: 5th–95th percentile of {over}{note}", fontsize=9, y=0.99)
-    axes[0][0].legend(loc="upper left", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    atomic_savefig(fig, path, dpi=120)
-    plt.close(fig)
-    return path
+    cols = min(3, len(panels))
+    nrows = -(-len(panels) // cols)
+    with plt.rc_context(FIGURE):
+        fig, axes = plt.subplots(nrows, cols, figsize=(PAGE_WIDTH_IN, 2.5 * nrows + 0.4), squeeze=False,
+                                 sharey=True, layout="constrained")
+        for ax in axes.flat[len(panels):]:
+            ax.remove()
+        for ax, (model, bits) in zip(axes.flat, panels):
+            keys = sorted((k for k in chips if k[1] == model and k[2] == bits), key=lambda k: labels.index(k[3]))
+            for key in keys:
+                ps = np.array([p for p in sorted(chips[key]) if p > 0])
+                stats = [summarize(np.array(chips[key][p]), seed=seed) for p in ps]
+                x = profile.saving(ps) * 100 if energy else ps * 100
+                mean = np.array([s.mean for s in stats]) * 100
+                lo = np.array([s.ci_low for s in stats]) * 100
+                hi = np.array([s.ci_high for s in stats]) * 100
+                style = series_style(labels.index(key[3]))
+                name = key[3] + ("" if key[0] == "random" else f" ({key[0]})")
+                ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], label=name, lw=1.2, ms=3.5, capsize=2, **style)
+                ax.axhline(float(np.mean(clean[key])) * 100, color=style["color"], lw=0.8, ls=":", alpha=0.8)
+            ax.set_title(f"{model}, {bits}-bit weights")
+            ax.set_yscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+            if energy:
+                ax.set_xlabel("SRAM energy saving vs. Vmin (%)")
+                all_ps = sorted({p for k in keys for p in chips[k] if p > 0})
+                top = ax.secondary_xaxis("top")
+                top.set_xticks(profile.saving(np.array(all_ps)) * 100, [f"{p * 100:g}" for p in all_ps])
+                top.set_xlabel("bit error rate p (%)")
+            else:
+                ticks = sorted({p * 100 for k in keys for p in chips[k] if p > 0})
+                ax.set_xscale("log")
+                ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+                ax.minorticks_off()
+                ax.set_xlabel("bit error rate p (%)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("RErr (%, log scale)")
+        over = f"{len({r['chip'] for r in rows})} chips" + (f" x {seeds} training seeds" if seeds > 1 else "")
+        handles, names = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 4), frameon=False)
+        fig.suptitle(f"Mean RErr over {over} with 95% bootstrap interval; dotted: clean error", fontsize=8)
+        out = save_figure(fig, path)
+        plt.close(fig)
+    return out
 
 
 def energy_table(ps: list[float]) -> str:
@@ -190,8 +219,8 @@ def write_report(store: Store, sweep: str, out_dir: Path, order: list[str] | Non
         return atomic_write_text(out_dir / "report.md", f"# Sweep {sweep}\n\nNo results in {store.path} yet.\n")
     labels = ordered_labels(rows, order)
     ps = sorted({r["p"] for r in rows if r["errors"] == "random"})
-    vs_p = plot_curves(rows, labels, out_dir / "rerr_vs_p.png")
-    vs_e = plot_curves([r for r in rows if r["p"] > 0], labels, out_dir / "rerr_vs_energy.png", energy=True)
+    vs_p = plot_curves(rows, labels, out_dir / "rerr_vs_p.png", seed=seed)
+    vs_e = plot_curves([r for r in rows if r["p"] > 0], labels, out_dir / "rerr_vs_energy.png", energy=True, seed=seed)
     text = f"""# Robustness sweep `{sweep}`
 
 Store: `{store.path}`. RErr counts a test example as wrong if the clean or the perturbed model
@@ -204,11 +233,11 @@ intervals of the mean over chips (seed {seed}).
 
 ## RErr against bit error rate
 
-![RErr vs p]({vs_p.name})
+![RErr vs p]({vs_p.name}) (also as [PDF]({vs_p.with_suffix(".pdf").name}))
 
 ## RErr against SRAM energy saving
 
-![RErr vs energy saving]({vs_e.name})
+![RErr vs energy saving]({vs_e.name}) (also as [PDF]({vs_e.with_suffix(".pdf").name}))
 
 Energy model (`hardware/energy.py`, data `hardware/data/{DEFAULT_PROFILE.name}`): energy per
 access ∝ (V/Vmin)²; p(V) from points *reconstructed from the paper's text, not its measured
