@@ -110,3 +110,11 @@ def test_cuda_query_matches_the_rows_the_profiler_stores():
     """``--device cuda`` selects the rows stored as cuda:0 (the device the profiler resolved)."""
     assert LatencyQuery("cuda").device == "cuda:0"
     assert LatencyQuery("cuda:1").device == "cuda:1" and LatencyQuery().device == "cpu"
+
+
+def test_a_latency_advantage_inside_the_spread_declares_no_dominance():
+    """A is 0.01 ms faster than B but worse in RErr; with latencies that spread by 0.1 ms the
+    advantage is noise, so B alone is the front. C is slower beyond the spread and worse."""
+    pts = [(0.99, 5.0), (1.00, 4.0), (1.50, 6.0)]
+    assert pareto_front(pts) == [0, 1]
+    assert pareto_front(pts, spread=[0.1, 0.1, 0.1]) == [1]

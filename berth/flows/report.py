@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from berth.core.files import atomic_savefig, atomic_write_text
+from berth.core.figures import FIGURE, PAGE_WIDTH_IN, plain_log_labels, save_figure, series_style
+from berth.core.files import atomic_write_text
 from berth.flows.metrics import Summary, paired, summarize
 from berth.core.store import Store
 
@@ -112,27 +113,6 @@ def pooled(rows: list[dict]) -> dict[tuple[str, str, int, str], dict[float, list
     return out
 
 
-FIGURE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
-          "ytick.labelsize": 7, "figure.dpi": 100, "savefig.bbox": "tight", "pdf.fonttype": 42}
-PAGE_WIDTH_IN = 7.0  # a two-column paper's text width
-COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]  # Okabe-Ito
-MARKERS = "osD^vP*X"
-LINESTYLES = ["-", "--", "-.", ":"]
-
-
-def series_style(i: int) -> dict[str, Any]:
-    """Colour, marker and line style of series ``i``: distinguishable in colour and in grey."""
-    return {"color": COLORS[i % len(COLORS)], "marker": MARKERS[i % len(MARKERS)],
-            "linestyle": LINESTYLES[i % len(LINESTYLES)]}
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Write ``fig`` as PNG (at ``path``) and as a vector PDF beside it, both atomically."""
-    atomic_savefig(fig, path.with_suffix(".png"), dpi=200)
-    atomic_savefig(fig, path.with_suffix(".pdf"))
-    return path.with_suffix(".png")
-
-
 def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = False, seed: int = 0) -> Path:
     """RErr (%) against p (log-x) or against SRAM energy saving, one panel per (model, bits), one
     series per method: the mean over chips (and training seeds) with the 95% bootstrap interval the
@@ -173,6 +153,7 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
                 ax.axhline(float(np.mean(clean[key])) * 100, color=style["color"], lw=0.8, ls=":", alpha=0.8)
             ax.set_title(f"{model}, {bits}-bit weights")
             ax.set_yscale("log")
+            plain_log_labels(ax.yaxis)
             ax.grid(True, which="major", alpha=0.3)
             if energy:
                 ax.set_xlabel("SRAM energy saving vs. Vmin (%)")
@@ -184,7 +165,7 @@ def plot_curves(rows: list[dict], labels: list[str], path: Path, energy: bool = 
                 ticks = sorted({p * 100 for k in keys for p in chips[k] if p > 0})
                 ax.set_xscale("log")
                 ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-                ax.minorticks_off()
+                ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
                 ax.set_xlabel("bit error rate p (%)")
         for ax in axes[:, 0]:
             ax.set_ylabel("RErr (%, log scale)")

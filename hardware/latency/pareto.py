@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Sequence
 
@@ -10,20 +9,28 @@ from berth.core.errors import BerthError
 from berth.hardware.latency.records import Record
 
 
-def pareto_front(points: Sequence[tuple[float, float]], maximize_x: bool = False) -> list[int]:
-    """Indices of the points no other point beats in both coordinates (y always minimized).
+def pareto_front(points: Sequence[tuple[float, float]], maximize_x: bool = False,
+                 spread: Sequence[float] | None = None) -> list[int]:
+    """Indices of the points no other point beats, y always minimized, in order along x.
 
-    x is minimized (latency) or, with ``maximize_x``, maximized (energy saving). Returned in
-    order of increasing cost along x.
+    x is minimized (latency) or, with ``maximize_x``, maximized (energy saving). With ``spread``
+    (a half-width per point, e.g. half the latency IQR) a point beats another in x only when
+    their intervals do not overlap: an advantage inside the measured spread declares nothing.
     """
     sign = -1.0 if maximize_x else 1.0
-    order = sorted(range(len(points)), key=lambda i: (sign * points[i][0], points[i][1]))
-    front, best_y = [], float("inf")
-    for i in order:
-        if points[i][1] < best_y:
-            front.append(i)
-            best_y = points[i][1]
-    return front
+    half = list(spread) if spread is not None else [0.0] * len(points)
+    xs = [sign * x for x, _ in points]
+
+    def beats(j: int, i: int) -> bool:
+        yj, yi = points[j][1], points[i][1]
+        if half[j] == half[i] == 0.0:
+            return xs[j] <= xs[i] and yj <= yi and (xs[j], yj) != (xs[i], yi)
+        faster = xs[j] + half[j] < xs[i] - half[i]
+        tied = abs(xs[j] - xs[i]) <= half[j] + half[i]  # the difference is inside the spread
+        return (faster and yj <= yi) or (tied and yj < yi)
+
+    front = [i for i in range(len(points)) if not any(beats(j, i) for j in range(len(points)) if j != i)]
+    return sorted(front, key=lambda i: (xs[i], points[i][1]))
 
 
 def nearest_p(records: list[Record], p: float) -> float:
@@ -53,94 +60,100 @@ def select(records: list[Record], budget_ms: float, p: float, what: str) -> Reco
 
 
 def plot(records: list[Record], p: float, path: str | Path, what: str) -> int:
-    """PNG: RErr vs latency at ``p``, RErr vs SRAM energy saving and RErr vs weight-memory energy
-    (all p), Pareto fronts marked.
-
-    Returns the number of records plotted in the latency panel.
-    """
+    """RErr vs latency at ``p`` (bars: the latency IQR; the front declares dominance only beyond
+    it), RErr vs SRAM energy saving and RErr vs weight-memory energy over all p, fronts marked;
+    PNG and PDF at ``path``. Returns the number of records plotted against latency."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from berth.core.files import atomic_write_bytes
+    from berth.core.figures import FIGURE, PAGE_WIDTH_IN, save_figure, series_style
 
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(21, 5.4))
+    styles = {r.name(): series_style(i) for i, r in enumerate(records)}
     timed = [r for r in records if r.latency_ms is not None and p in r.rerr]
-    pts = [(r.latency_ms, r.rerr[p] * 100) for r in timed]
-    front = set(pareto_front(pts))
-    for i, (r, (x, y)) in enumerate(zip(timed, pts)):
-        on = i in front
-        half_iqr = (r.latency_rel_iqr or 0.0) * x / 2
-        ax1.errorbar(x, y, xerr=half_iqr, fmt="o", ms=8 if on else 5, color="#d62728" if on else "#7f7f7f",
-                     mec="black" if on else "none", elinewidth=0.8, capsize=2, zorder=3)
-        ax1.annotate(r.name(), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    if front:
-        fx = sorted(front, key=lambda i: pts[i][0])
-        ax1.step([pts[i][0] for i in fx], [pts[i][1] for i in fx], where="post", color="#d62728", lw=1.2,
-                 label="Pareto front")
-        ax1.legend(loc="upper right")
-    if not timed:
-        ax1.text(0.5, 0.5, "no record has a latency yet\n(run berth profile --runs)", ha="center",
-                 va="center", transform=ax1.transAxes)
-    ax1.set_xlabel(f"latency, ms ({what}; bar = IQR)")
-    _log_if_positive(ax1, [y for _, y in pts])
-    ax1.set_ylabel(f"RErr at p = {p * 100:g}% (%), mean over chips")
-    ax1.set_title("robust error vs latency")
-    ax1.grid(alpha=0.3, which="both")
-
-    allpts, names = [], []
-    for r in records:
-        ps = sorted(r.rerr)
-        xs, ys = [r.energy_saving[q] * 100 for q in ps], [r.rerr[q] * 100 for q in ps]
-        ax2.plot(xs, ys, marker="o", ms=3, lw=0.8, alpha=0.6, label=r.name())
-        allpts += list(zip(xs, ys))
-        names += [r.name()] * len(xs)
-    efront = pareto_front(allpts, maximize_x=True)
-    if efront:
-        ef = sorted(efront, key=lambda i: allpts[i][0])
-        ax2.plot([allpts[i][0] for i in ef], [allpts[i][1] for i in ef], color="black", lw=2, ls="--",
-                 marker="D", ms=6, label="Pareto front", zorder=4)
-    _log_if_positive(ax2, [y for _, y in allpts])
-    ax2.set_xlabel("SRAM energy saving at p (%)")
-    ax2.set_ylabel("RErr (%), mean over chips")
-    ax2.set_title("robust error vs energy saving")
-    ax2.grid(alpha=0.3, which="both")
-    _memory_energy_panel(ax3, records)
-    if records:
-        ax3.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    with plt.rc_context(FIGURE):
+        panels = 2 + any(r.weight_bits is not None for r in records) + bool(timed)
+        fig, axes = plt.subplots(1, panels, figsize=(PAGE_WIDTH_IN, 2.9), layout="constrained", squeeze=False)
+        axes = list(axes[0])
+        if timed:
+            _latency_panel(axes.pop(0), timed, p, what, styles)
+        _energy_panel(axes.pop(0), records, styles)
+        if any(r.weight_bits is not None for r in records):
+            _memory_energy_panel(axes.pop(0), records, styles)
+        legend = axes.pop(0)
+        legend.axis("off")
+        handles = [plt.Line2D([], [], ms=4, lw=1, **styles[r.name()]) for r in records]
+        handles.append(plt.Line2D([], [], color="0.6", lw=5, alpha=0.5))
+        legend.legend(handles, [r.name() for r in records] + ["Pareto front"], loc="center", frameon=False)
+        save_figure(fig, Path(path))
+        plt.close(fig)
     return len(timed)
 
 
-def _memory_energy_panel(ax, records: list[Record]) -> None:
+def _front_band(ax, xs: list[float], ys: list[float]) -> None:
+    """The front as a light band under the series, so it hides none of them."""
+    ax.plot(xs, ys, color="0.6", lw=5, alpha=0.5, solid_capstyle="round", zorder=1)
+
+
+def _latency_panel(ax, timed: list[Record], p: float, what: str, styles: dict) -> None:
+    pts = [(r.latency_ms, r.rerr[p] * 100) for r in timed]
+    half = [(r.latency_rel_iqr or 0.0) * r.latency_ms / 2 for r in timed]
+    front = pareto_front(pts, spread=half)
+    _front_band(ax, [pts[i][0] for i in front], [pts[i][1] for i in front])
+    for r, (x, y), h in zip(timed, pts, half):
+        style = {k: v for k, v in styles[r.name()].items() if k != "linestyle"}
+        ax.errorbar(x, y, xerr=h, ms=4, elinewidth=0.8, capsize=2, zorder=3, **style)
+    ax.set_xlabel(f"latency (ms), bar = IQR\n{what}")
+    ax.set_ylabel(f"RErr at p = {p * 100:g}% (%)")
+    _log_if_positive(ax, [y for _, y in pts])
+    ax.grid(alpha=0.3, which="both")
+
+
+def _energy_panel(ax, records: list[Record], styles: dict) -> None:
+    allpts = []
+    for r in records:
+        ps = sorted(r.rerr)
+        xs, ys = [r.energy_saving[q] * 100 for q in ps], [r.rerr[q] * 100 for q in ps]
+        ax.plot(xs, ys, ms=3, lw=1, zorder=3, **styles[r.name()])
+        allpts += list(zip(xs, ys))
+    front = pareto_front(allpts, maximize_x=True)
+    _front_band(ax, [allpts[i][0] for i in front], [allpts[i][1] for i in front])
+    ps = sorted({q for r in records for q in r.rerr})
+    if records and ps:
+        first = next(r for r in records if r.rerr)
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([first.energy_saving[q] * 100 for q in sorted(first.rerr)],
+                       [f"{q * 100:g}" for q in sorted(first.rerr)])
+        top.set_xlabel("bit error rate p (%)")
+    ax.set_xlabel("SRAM energy saving at p (%)")
+    ax.set_ylabel("RErr (%), mean over chips")
+    _log_if_positive(ax, [y for _, y in allpts])
+    ax.grid(alpha=0.3, which="both")
+
+
+def _memory_energy_panel(ax, records: list[Record], styles: dict) -> None:
     """RErr vs the energy of reading every weight once at each p (weight bits x (V(p)/Vmin)^2)."""
     pts = []
     for r in records:
+        if r.weight_bits is None:
+            continue
         ps = sorted(r.rerr)
-        xs = [r.memory_energy(q) / 1e3 if r.weight_bits is not None else float("nan") for q in ps]
-        ys = [r.rerr[q] * 100 for q in ps]
-        ax.plot(xs, ys, marker="o", ms=3, lw=0.8, alpha=0.6, label=r.name())
-        pts += [(x, y) for x, y in zip(xs, ys) if x == x]
+        xs, ys = [r.memory_energy(q) / 1e3 for q in ps], [r.rerr[q] * 100 for q in ps]
+        ax.plot(xs, ys, ms=3, lw=1, zorder=3, **styles[r.name()])
+        pts += list(zip(xs, ys))
     front = pareto_front(pts)
-    if front:
-        ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], color="black", lw=2, ls="--",
-                marker="D", ms=6, label="Pareto front", zorder=4)
-    if not pts:
-        ax.text(0.5, 0.5, "no record has weight bits\n(its model file is missing)", ha="center", va="center",
-                transform=ax.transAxes)
-    _log_if_positive(ax, [y for _, y in pts])
-    ax.set_xlabel("weight-memory energy per pass over the weights (kbit reads at Vmin)")
+    _front_band(ax, [pts[i][0] for i in front], [pts[i][1] for i in front])
+    ax.set_xlabel("weight-memory energy per pass\n(kbit reads at Vmin)")
     ax.set_ylabel("RErr (%), mean over chips")
-    ax.set_title("robust error vs weight-memory energy")
+    _log_if_positive(ax, [y for _, y in pts])
     ax.grid(alpha=0.3, which="both")
 
 
 def _log_if_positive(ax, ys: list[float]) -> None:
     """Log-scale y when every value is > 0 and they span more than a factor of 10 (RErr often does)."""
     if ys and min(ys) > 0 and max(ys) / min(ys) > 10:
+        from berth.core.figures import plain_log_labels
+
         ax.set_yscale("log")
+        plain_log_labels(ax.yaxis)
