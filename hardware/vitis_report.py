@@ -6,10 +6,17 @@ The XML layout is the one Vivado HLS and Vitis HLS write under
 ``PerformanceEstimates`` (estimated clock, overall latency and interval, per-loop latency with
 ``PipelineII``), ``AreaEstimates/Resources`` (BRAM_18K, DSP or DSP48E, FF, LUT, URAM). Latencies
 the tool cannot bound are written "undef" and come back as None.
+
+A report folder holds one report per synthesized function: the design's top (also written as
+``csynth.xml``) and every sub-module it instantiates (for hls4ml, one per layer instance, e.g.
+``dense_latency_..._config4_s_csynth.xml``). ``top_report`` picks the design's top (an AXI wrapper
+when one was synthesized), ``module_reports`` the rest; ``over_use`` and ``target_mismatch`` say
+what a reader must not miss.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -130,3 +137,78 @@ def synth_row(report: dict[str, Any], design: str, config: str, path: str | Path
             "interval_max": report["interval_max"], "max_pipeline_ii": report["max_pipeline_ii"],
             "lut": res.get("LUT"), "ff": res.get("FF"), "dsp": res.get("DSP"), "bram_18k": res.get("BRAM_18K"),
             "uram": res.get("URAM"), "available": report["available"], "report": report, "finished": now_utc()}
+
+
+SUFFIX = "_csynth.xml"
+
+
+def top_report(report_dir: str | Path, default_top: str) -> Path:
+    """The report of the synthesized top in ``report_dir``: the top that ``csynth.xml`` names, else an
+    AXI wrapper (``*_axi_csynth.xml``), else ``<default_top>_csynth.xml``."""
+    report_dir = Path(report_dir)
+    summary = report_dir / "csynth.xml"
+    if summary.is_file():
+        top = parse_csynth_xml(summary)["top"]
+        named = report_dir / f"{top}{SUFFIX}"
+        return named if named.is_file() else summary
+    axi = sorted(report_dir.glob(f"*_axi{SUFFIX}"))
+    if axi:
+        return axi[0]
+    named = report_dir / f"{default_top}{SUFFIX}"
+    if not named.is_file():
+        raise BerthError(f"no synthesis report of the top in {str(report_dir)!r} (no csynth.xml, *_axi{SUFFIX} "
+                         f"or {default_top}{SUFFIX}); did csynth_design run?")
+    return named
+
+
+def module_reports(report_dir: str | Path, top: str) -> dict[str, dict]:
+    """``{module: parsed report}`` of every sub-module report beside the top's, by module name."""
+    out = {}
+    for path in sorted(Path(report_dir).glob(f"*{SUFFIX}")):
+        module = path.name[: -len(SUFFIX)]
+        if module != top:
+            out[module] = parse_csynth_xml(path)
+    return out
+
+
+def over_use(report: dict) -> list[str]:
+    """One entry per resource the report uses beyond what its part has (e.g. "BRAM_18K 289 of 280 (103%)")."""
+    out = []
+    for name, used in report["resources"].items():
+        have = report["available"].get(name)
+        if used is not None and have and used > have:
+            out.append(f"{name} {used} of {have} ({100 * used / have:.0f}%)")
+    return out
+
+
+def _part_key(part: str | None) -> str:
+    """A part name without case or separators: ``xc7z020-clg400-1`` and ``xc7z020clg400-1`` are one part."""
+    return re.sub(r"[^a-z0-9]", "", (part or "").lower())
+
+
+def target_mismatch(report: dict, part: str, clock_ns: float) -> str | None:
+    """One line when the report was synthesized for another part or clock than ``part`` at ``clock_ns``."""
+    other_part = _part_key(report["part"]) != _part_key(part)
+    other_clock = report["target_clock_ns"] is not None and abs(float(report["target_clock_ns"]) - clock_ns) > 1e-9
+    if not (other_part or other_clock):
+        return None
+    clock = report["target_clock_ns"]
+    return (f"the report was synthesized for {report['part']} at {clock if clock is None else f'{clock:g}'} ns, but the "
+            f"project targets {part} at {clock_ns:g} ns: its figures are not this target's")
+
+
+def config_index(module: str) -> int | None:
+    """hls4ml's layer index in a module name (``..._config4_s`` → 4), None when there is none."""
+    found = re.findall(r"config(\d+)", module)
+    return int(found[-1]) if found else None
+
+
+def module_row(report: dict, design: str, config: str, module: str, layer: str | None) -> dict:
+    """The ``hls_synth_modules`` row of one sub-module's parsed report (``layer``: the model layer it
+    implements, when known)."""
+    res = report["resources"]
+    return {"design": design, "config": config, "module": module, "layer": layer, "path": report["report"],
+            "latency_best": report["latency_best"], "latency_worst": report["latency_worst"],
+            "interval_min": report["interval_min"], "interval_max": report["interval_max"],
+            "max_pipeline_ii": report["max_pipeline_ii"], "lut": res.get("LUT"), "ff": res.get("FF"),
+            "dsp": res.get("DSP"), "bram_18k": res.get("BRAM_18K"), "uram": res.get("URAM"), "loops": report["loops"]}

@@ -4,13 +4,16 @@
   verify DIR                             C simulation vs software model on N test inputs
   inject DIR --chip K --p P              bit errors in the project's weight files vs software
   build DIR                              vendor C synthesis (vitis-run / vivado_hls)
-  report DIR                             parse csynth.xml into the results store
+  report PATH                            a synthesis report (project, report folder or csynth.xml):
+                                         top and every layer instance into the results store
 
 MODEL_OR_CHECKPOINT is a berth checkpoint or sweep model file, or a zoo model name: then a hardware model
 (hw = true, scheme "fixed") is trained quickly on the data set first. Settings come from a TOML
 file (``--config``) and ``--set key=value``: the ``[target]`` table (part, clock_period,
-io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt) and, for a zoo name, the
-``[model]`` table (scheme, bits, act_bits, epochs, seed, arch).
+io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt, hls4ml = pass-through
+model keys), per-layer tables ``[target.layers.NAME]`` by berth's layer name (weight, bias,
+accum, result = precisions such as "fixed<24,6>"; reuse_factor; strategy; hls4ml = pass-through
+layer keys) and, for a zoo name, the ``[model]`` table (scheme, bits, act_bits, epochs, seed, arch).
 """
 
 from __future__ import annotations
@@ -60,9 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project", metavar="DIR")
     p.set_defaults(handler=run_build)
 
-    p = hls.add_parser("report", help="parse the synthesis report into the results store")
-    p.add_argument("project", metavar="DIR")
-    add_store_arg(p, "DIR/berth/results.sqlite")
+    p = hls.add_parser("report", help="file a synthesis report (top and every layer instance) in the results store, "
+                       "checked against the project's part and clock")
+    p.add_argument("path", metavar="PATH", help="a berth HLS project, a report folder (<prj>/solution1/syn/report) "
+                   "or a *_csynth.xml file")
+    add_store_arg(p, "the project's berth/results.sqlite; required outside a project")
     p.set_defaults(handler=run_report)
 
 
@@ -118,12 +123,29 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cells(row: dict) -> str:
+    lat = "-" if row["latency_best"] is None else f"{row['latency_best']}..{row['latency_worst']}"
+    return (f"{lat:>15} {row['lut'] if row['lut'] is not None else '-':>8} {row['ff'] if row['ff'] is not None else '-':>8} "
+            f"{row['dsp'] if row['dsp'] is not None else '-':>5} {row['bram_18k'] if row['bram_18k'] is not None else '-':>5}")
+
+
 def run_report(args: argparse.Namespace) -> int:
     from berth.hardware.hls4ml.synth import report_project
 
-    row = report_project(args.project, args.store)
+    rep = report_project(args.path, args.store)
+    row = rep.top
     print(f"{row['top']} on {row['part']}: latency {row['latency_best']}..{row['latency_worst']} cycles, "
           f"II {row['interval_min']}..{row['interval_max']}, clock {row['estimated_clock_ns']} ns "
           f"(target {row['target_clock_ns']}), LUT {row['lut']}, FF {row['ff']}, DSP {row['dsp']}, "
           f"BRAM_18K {row['bram_18k']}")
+    if rep.mismatch:
+        print(f"WARNING: {rep.mismatch}")
+    if rep.over_use:
+        print(f"OVER THE PART: {', '.join(rep.over_use)}")
+    if rep.modules:
+        width = max(len(m["module"]) for m in rep.modules)
+        print(f"{'module':<{width}} {'layer':<14} {'latency':>15} {'LUT':>8} {'FF':>8} {'DSP':>5} {'BRAM':>5}")
+        for m in rep.modules:
+            print(f"{m['module']:<{width}} {m['layer'] or '-':<14} {_cells(m)}")
+    print(f"report: {row['path']} ({len(rep.modules)} sub-module reports filed)")
     return 0

@@ -23,6 +23,10 @@ HLS (``berth hls``, ``berth bm hls``)
                   canonical parameter JSON; path (the report file), tool, top, part, clocks (ns), latency and interval
                   (cycles), the worst pipeline II, LUT/FF/DSP/BRAM_18K/URAM, available resources
                   and the whole parsed report (JSON), finished (UTC).
+  ``hls_synth_modules``  one sub-module of a synthesized design per (design, config, module), beside its
+                  ``hls_synth`` row: layer (the model layer it implements, when known), path (its
+                  report), latency and interval (cycles), the worst pipeline II, LUT/FF/DSP/BRAM_18K/URAM,
+                  loops JSON, finished (UTC).
   ``hls_inject``  one row per (project, p, chip, n): bit-exact match rate, max difference, argmax
                   agreement, hardware and software error on the inputs.
 
@@ -70,6 +74,11 @@ TABLES: dict[str, Schema] = {
                    "max_pipeline_ii": "INTEGER", "lut": "INTEGER", "ff": "INTEGER", "dsp": "INTEGER",
                    "bram_18k": "INTEGER", "uram": "INTEGER", "available": "JSON", "report": "JSON",
                    "finished": "TEXT"}, ("design", "config")),
+    "hls_synth_modules": ({"design": "TEXT", "config": "TEXT", "module": "TEXT", "layer": "TEXT", "path": "TEXT",
+                           "latency_best": "INTEGER", "latency_worst": "INTEGER", "interval_min": "INTEGER",
+                           "interval_max": "INTEGER", "max_pipeline_ii": "INTEGER", "lut": "INTEGER", "ff": "INTEGER",
+                           "dsp": "INTEGER", "bram_18k": "INTEGER", "uram": "INTEGER", "loops": "JSON",
+                           "finished": "TEXT"}, ("design", "config", "module")),
     "hls_inject": ({"project": "TEXT", "p": "REAL", "chip": "INTEGER", "n": "INTEGER", "flipped_codes": "INTEGER",
                     "exact_match": "REAL", "max_abs_diff": "REAL", "argmax_agreement": "REAL",
                     "hw_error": "REAL", "sw_error": "REAL"}, ("project", "p", "chip", "n")),

@@ -191,6 +191,7 @@ def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsT
         "layers": {s.layer: {"var": s.var, "weights": int(s.perm.size), "bits": codes[s.layer].bits,
                              "scale": codes[s.layer].scale} for s in slots.values()},
         "hls_layers": [f"{layer.name}:{layer.class_name}" for layer in hls_model.get_layers()],
+        "hls_layer_index": {str(layer.index): layer.name for layer in hls_model.get_layers()},
         "layer_config": resolved(hls_layers(hls_model, slots)),
         "versions": _versions(),
         "extra": extra or {},

@@ -1,6 +1,6 @@
 """HLS results in berth's results store (``berth.core.store``), beside the robustness results.
 
-Tables ``hls_cost``, ``hls_synth`` and ``hls_inject`` (declared in ``berth.core.schemas``). A
+Tables ``hls_cost``, ``hls_synth``, ``hls_synth_modules`` and ``hls_inject`` (declared in ``berth.core.schemas``). A
 project's default store is ``DIR/berth/results.sqlite``; pass a sweep's store to keep the figures
 beside its robustness results (join on ``checkpoint`` = ``runs.checkpoint``).
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from berth.hardware.hls4ml.project import HlsProject
 
-def open_store(project: HlsProject, store_path: str | Path | None):
+def open_store(project: HlsProject | None, store_path: str | Path | None):
     """The results store (the project's own by default)."""
     from berth.core.store import Store
 
@@ -34,14 +34,21 @@ def store_cost(project: HlsProject, cost: dict, store_path: str | Path | None = 
     return row
 
 
-def store_synth(project: HlsProject, report: dict, xml: Path, store_path: str | Path | None = None) -> dict:
-    """Write the project's parsed synthesis report (``xml``, parsed by ``berth.hardware.vitis_report``)."""
-    from berth.hardware.vitis_report import synth_row
+def store_synth(project: HlsProject | None, config: str, report: dict, modules: dict[str, tuple[dict, str | None]],
+                xml: Path, store_path: str | Path | None = None) -> tuple[dict, list[dict]]:
+    """Write a parsed synthesis report (``xml``, parsed by ``berth.hardware.vitis_report``) as the
+    ``hls_synth`` row of its top and one ``hls_synth_modules`` row per sub-module (``modules``:
+    name → (parsed report, layer)); a report filed again replaces its rows. (top row, module rows)."""
+    from berth.hardware.vitis_report import module_row, synth_row
 
-    row = synth_row(report, "hls4ml", project.meta["project_id"], xml)
-    with open_store(project, store_path) as store:
+    row = synth_row(report, "hls4ml", config, xml)
+    rows = [{**module_row(sub, "hls4ml", config, name, layer), "finished": row["finished"]}
+            for name, (sub, layer) in modules.items()]
+    with open_store(project, store_path) as store, store.transaction() as db:
         store.insert("hls_synth", row, on_conflict="replace")
-    return row
+        db.execute("DELETE FROM hls_synth_modules WHERE design = ? AND config = ?", ("hls4ml", config))
+        store.insert("hls_synth_modules", rows, on_conflict="replace")
+    return row, rows
 
 
 def store_inject(project: HlsProject, results: list, store_path: str | Path | None = None) -> int:
