@@ -56,3 +56,22 @@ def test_an_override_error_names_the_flag_and_the_nearest_key(setting: str, word
     res = berth("eval", "--set", setting)
     line = res.stderr.strip()
     assert res.returncode == 2 and "\n" not in line and all(w in line for w in words), line
+
+
+DOCUMENTED = ["eval", "train", "search"]
+
+
+@pytest.mark.parametrize("command", DOCUMENTED)
+def test_every_config_key_is_in_the_reference_with_a_meaning(command: str) -> None:
+    import dataclasses
+
+    from berth.commands.config import config_class
+    from berth.core.config import reference
+
+    cls = config_class(command)
+    rows = {r["key"]: r for r in reference(cls)}
+    top = {f.name for f in dataclasses.fields(cls)}
+    assert top <= {k.split(".")[0] for k in rows}
+    assert [k for k, r in rows.items() if not r["meaning"]] == []
+    res = berth("config", *command.split())
+    assert res.returncode == 0 and all(k in res.stdout for k in rows)

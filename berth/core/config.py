@@ -183,3 +183,49 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     from_dict(cls, data, where)  # the file's own mistakes name the file
     apply_overrides(cls, data, overrides)
     return from_dict(cls, data, where)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The one-line meaning of each field of dataclass ``cls``: the ``# comment`` on its line."""
+    import inspect
+    import io
+    import tokenize
+
+    docs: dict[str, str] = {}
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return docs
+    names = {f.name for f in dataclasses.fields(cls)}
+    line_name: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+            line_name.setdefault(tok.start[0], tok.string)
+        elif tok.type == tokenize.COMMENT and tok.start[0] in line_name:
+            docs[line_name[tok.start[0]]] = tok.string.lstrip("#").strip()
+    return docs
+
+
+def reference(cls: type, prefix: str = "", defaults: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """Every key of config ``cls`` (nested tables as ``table.key``): type, default, allowed values
+    and meaning, in declaration order. ``defaults`` are the values a parent config gives a nested
+    table (its own defaults otherwise)."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    defaults = to_dict(cls()) if defaults is None else defaults
+    rows = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            rows += reference(hint, f"{prefix}{f.name}.", defaults.get(f.name))
+            continue
+        literal = typing.get_origin(hint) is typing.Literal
+        rows.append({"key": prefix + f.name,
+                     "type": "str" if literal else (_type_name(hint) if typing.get_origin(hint) is None
+                                                    else str(hint).replace("typing.", "")),
+                     "default": repr(defaults.get(f.name)),
+                     "allowed": ", ".join(map(repr, typing.get_args(hint))) if literal else "",
+                     "meaning": docs.get(f.name, "")})
+    return rows

@@ -16,18 +16,18 @@ from berth.core.errors import BerthError, check_range
 class EvalConfig:
     """Settings of ``berth eval``."""
 
-    model: str = "lenet"
-    modules: list[str] = field(default_factory=list)
-    schemes: list[str] = field(default_factory=lambda: ["normal", "rquant"])
-    bits: int = 8
-    w_max: float | None = None
-    dataset: str = "digits"
-    data_dir: str | None = None
-    epochs: int = 15
-    p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01])
-    chips: int = 25
-    seed: int = 0
-    out: str = "runs"
+    model: str = "lenet"  # registered model name or import path (pkg.module:factory, file.py:Name)
+    modules: list[str] = field(default_factory=list)  # modules registering models (@register_model)
+    schemes: list[str] = field(default_factory=lambda: ["normal", "rquant"])  # schemes to compare
+    bits: int = 8  # weight bits
+    w_max: float | None = None  # weight clipping range (unset: none)
+    dataset: str = "digits"  # digits, mnist, cifar10, npz or images
+    data_dir: str | None = None  # where the data set's files are (mnist, cifar10, npz, images)
+    epochs: int = 15  # training epochs per scheme
+    p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01])  # bit error rates to evaluate
+    chips: int = 25  # simulated chips per bit error rate
+    seed: int = 0  # seed of data split, initialization and training
+    out: str = "runs"  # folder for the results (a new eval-<time> folder inside)
 
     def __post_init__(self) -> None:
         for value in self.p:

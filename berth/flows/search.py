@@ -43,19 +43,19 @@ HW_BLOCKS = ("XX", "BL")  # hls4ml's route has no grouped (depthwise) convolutio
 class SearchConfig:
     """Settings of ``berth search``."""
 
-    latency_budget_ms: float = 1.0
-    candidates: int = 40
-    shortlist: int = 3
-    p: float = 0.01
-    epochs: int = 4
-    chips: int = 10
-    bits: int = 8
-    w_max: float = 0.1
-    seed: int = 0
-    dataset: str = "digits"
-    calibration_models: int = 8
-    hw: bool = False
-    data_dir: str | None = None
+    latency_budget_ms: float = 1.0  # latency budget in ms
+    candidates: int = 40  # random GENet-style candidates
+    shortlist: int = 3  # candidates profiled end to end
+    p: float = 0.01  # bit error rate for RandBET and the evaluation
+    epochs: int = 4  # RandBET epochs of the winner
+    chips: int = 10  # chips for the winner's RErr
+    bits: int = 8  # weight bits
+    w_max: float = 0.1  # weight clipping range of RandBET's rquant (not with hw)
+    seed: int = 0  # seed of candidates, training and chips
+    dataset: str = "digits"  # digits, mnist, cifar10, npz or images
+    calibration_models: int = 8  # backbones measured to calibrate the latency predictor
+    hw: bool = False  # train the winner as a hardware build that hls export takes
+    data_dir: str | None = None  # where the data set's files are (mnist, cifar10, npz, images)
 
     def __post_init__(self) -> None:
         check_range("bit error rate p", self.p, 0.0, 1.0)

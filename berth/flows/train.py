@@ -19,20 +19,20 @@ from berth.train.config import TrainConfig
 class TrainCommandConfig:
     """Settings of ``berth train``: model, data, training and the robustness check at the end."""
 
-    model: str = "simplenet"
-    modules: list[str] = field(default_factory=list)
-    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [8, 16, 32], "groups": 4})
-    scheme: str = "rquant"
-    bits: int = 8
-    w_max: float | None = 0.1
-    hw: bool = False
-    act_bits: int | None = None
-    dataset: str = "digits"
-    data_dir: str | None = None
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
-    p: list[float] = field(default_factory=lambda: [0.001, 0.01])
-    chips: int = 25
-    out: str = "runs"
+    model: str = "simplenet"  # registered model name or import path (pkg.module:factory, file.py:Name)
+    modules: list[str] = field(default_factory=list)  # modules registering models (@register_model)
+    arch: dict[str, list[int] | int | str] = field(default_factory=lambda: {"widths": [8, 16, 32], "groups": 4})  # model options
+    scheme: str = "rquant"  # weight quantization scheme (preset)
+    bits: int = 8  # weight bits
+    w_max: float | None = 0.1  # weight clipping range (unset: none)
+    hw: bool = False  # build for fixed-point hardware (hls export); needs act_bits
+    act_bits: int | None = None  # activation bits (unset: float activations)
+    dataset: str = "digits"  # digits, mnist, cifar10, npz or images
+    data_dir: str | None = None  # where the data set's files are (mnist, cifar10, npz, images)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))  # training settings (the [train] table)
+    p: list[float] = field(default_factory=lambda: [0.001, 0.01])  # bit error rates of the robustness check at the end
+    chips: int = 25  # chips per bit error rate of that check (0: no check)
+    out: str = "runs"  # folder for the run (a new train-<time> folder inside)
 
     def __post_init__(self) -> None:
         for value in self.p:

@@ -30,21 +30,21 @@ class TrainConfig:
     at most one flipped bit per weight).
     """
 
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.0
-    seed: int = 0
-    method: str = "qat"
-    bet_p: float = 0.01
-    bet_epsilon: int = 16
-    bet_grad_clip: float = 0.05
-    bet_curriculum: float | None = None
-    adv_iterations: int = 5
-    adv_per_layer: bool = False
-    adv_one_per_word: bool = False
+    epochs: int = 15  # passes over the training set
+    batch_size: int = 64  # examples per SGD step
+    lr: float = 0.05  # initial learning rate (cosine schedule to 0)
+    momentum: float = 0.9  # SGD momentum
+    weight_decay: float = 5e-4  # L2 weight decay
+    label_smoothing: float = 0.0  # label smoothing of the cross-entropy, in [0, 1)
+    seed: int = 0  # seed of initialization and data order
+    method: str = "qat"  # training method: qat, randbet or advbet
+    bet_p: float = 0.01  # bit error rate of RandBET's random chips
+    bet_epsilon: int = 16  # bits AdvBET flips per attack
+    bet_grad_clip: float = 0.05  # clip each element of the perturbed gradient to +-value
+    bet_curriculum: float | None = None  # loss below which a batch gets the perturbed gradient (unset: always)
+    adv_iterations: int = 5  # iterations of AdvBET's attack
+    adv_per_layer: bool = False  # AdvBET: the flip budget per layer instead of per model
+    adv_one_per_word: bool = False  # AdvBET: at most one flipped bit per weight
 
     def __post_init__(self) -> None:
         check_choice("training method", self.method, METHODS)
