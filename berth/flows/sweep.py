@@ -49,11 +49,11 @@ class Variant:
     """A named training recipe: quantization scheme, training method and clipping (0 = the
     scheme's own w_max)."""
 
-    name: str
-    scheme: str = "rquant"
-    method: str = "qat"
-    w_max: float = 0.0
-    train: dict[str, Any] = field(default_factory=dict)
+    name: str  # the recipe's label in tables and reports
+    scheme: str = "rquant"  # quantization preset (berth.quant.scheme.PRESETS)
+    method: str = "qat"  # training method: qat, randbet or advbet
+    w_max: float = 0.0  # weight clipping to [-w_max, w_max]; 0 = the scheme's own
+    train: dict[str, Any] = field(default_factory=dict)  # training settings for this recipe, over the sweep's
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,15 @@ class ErrorSpec:
     position; see docs/schemes.md).
     """
 
-    kind: str = "random"
-    parameters: str = "weights"
-    addressing: str = "name"
-    name: str = ""
-    value: int | str = "random"
-    maps: list[str] = field(default_factory=list)
-    word_width: int = 32
-    map_kind: str = "prob"
-    seed: int = 0
+    kind: str = "random"  # random, stuck_at or profiled
+    parameters: str = "weights"  # what is stored and corrupted: layer weights, or all parameters
+    addressing: str = "name"  # random chips keyed by tensor name, or by memory position
+    name: str = ""  # label in tables (default: the kind)
+    value: int | str = "random"  # stuck_at: the value stuck cells read (0, 1 or random)
+    maps: list[str] = field(default_factory=list)  # profiled: .npy chip maps, one chip per file
+    word_width: int = 32  # profiled: memory word width the maps are laid out in
+    map_kind: str = "prob"  # profiled: maps of flip probabilities (prob) or stuck values (stuck)
+    seed: int = 0  # profiled: seed of the uniforms compared with a prob map
 
     @property
     def label(self) -> str:
@@ -88,31 +88,31 @@ class ErrorSpec:
 class Compare:
     """A paired comparison in the report: method ``a`` against ``b`` on the same chips."""
 
-    a: str
-    b: str
+    a: str  # run label of method A
+    b: str  # run label of method B (A - B is reported)
 
 
 @dataclass(frozen=True)
 class Sweep:
     """A robustness sweep (see the module docstring)."""
 
-    name: str = "sweep"
-    dataset: str = "digits"
-    data_seed: int = 0
-    models: list[str] = field(default_factory=lambda: ["lenet"])
-    model_options: dict[str, Any] = field(default_factory=dict)
-    schemes: list[str] = field(default_factory=lambda: ["rquant"])
-    bits: list[int] = field(default_factory=lambda: [8])
-    methods: list[str] = field(default_factory=lambda: ["qat"])
-    w_max: list[float] = field(default_factory=lambda: [0.0])
-    seeds: list[int] = field(default_factory=lambda: [0])
-    variants: list[Variant] = field(default_factory=list)
-    train: dict[str, Any] = field(default_factory=dict)
-    p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01, 0.025])
-    chips: int = 50
-    errors: list[ErrorSpec] = field(default_factory=lambda: [ErrorSpec()])
-    compare: list[Compare] = field(default_factory=list)
-    out: str = "runs/sweeps"
+    name: str = "sweep"  # the sweep's name: results go to <out>/<name>
+    dataset: str = "digits"  # data set every run trains and is evaluated on
+    data_seed: int = 0  # seed of the data split
+    models: list[str] = field(default_factory=lambda: ["lenet"])  # registered models to train
+    model_options: dict[str, Any] = field(default_factory=dict)  # keywords for every model
+    schemes: list[str] = field(default_factory=lambda: ["rquant"])  # quantization presets (without variants)
+    bits: list[int] = field(default_factory=lambda: [8])  # code widths
+    methods: list[str] = field(default_factory=lambda: ["qat"])  # training methods (without variants)
+    w_max: list[float] = field(default_factory=lambda: [0.0])  # clipping (without variants); 0 = the scheme's own
+    seeds: list[int] = field(default_factory=lambda: [0])  # training seeds
+    variants: list[Variant] = field(default_factory=list)  # named recipes instead of schemes x methods x w_max
+    train: dict[str, Any] = field(default_factory=dict)  # training settings for every run
+    p: list[float] = field(default_factory=lambda: [0.001, 0.005, 0.01, 0.025])  # bit error rates
+    chips: int = 50  # persistent chips per rate (the same chips for every model)
+    errors: list[ErrorSpec] = field(default_factory=lambda: [ErrorSpec()])  # bit-error models to evaluate under
+    compare: list[Compare] = field(default_factory=list)  # paired comparisons in the report (default: neighbours)
+    out: str = "runs/sweeps"  # results folder
 
 
 def default_sweep_path() -> Path:
