@@ -23,6 +23,7 @@ import berth.commands
 
 from berth import __version__
 from berth.core.errors import BerthError
+from berth.core.progress import set_quiet
 
 
 
@@ -51,7 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in command_modules():
         importlib.import_module(f"berth.commands.{name}").register(sub)
+    for leaf in leaf_parsers(parser):
+        if "--quiet" not in leaf._option_string_actions:
+            leaf.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser of a (sub)command that runs something, nested subcommands included."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for child in subs[0].choices.values() for leaf in leaf_parsers(child)]
 
 
 def one_line(exc: BaseException) -> str:
@@ -84,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module=QUIET_PACKAGES)  # third-party notices a user cannot act on
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_quiet(args.quiet)
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:

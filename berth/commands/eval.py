@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     print_table(cfg, rows)
     out = save(cfg, rows, data, out)
     print(f"results: {out}")
+    print("next: berth sweep   (every scheme and method, with chips, intervals, report and store)")
     return 0
 
 

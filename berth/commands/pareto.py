@@ -69,4 +69,5 @@ def run(args: argparse.Namespace) -> int:
     print_records(records, ps)
     print(f"\n{len(records)} records ({plotted} with a latency for {query.describe()})")
     print(f"records: {table}\nplot: {png}")
+    print(f"next: berth select --latency-budget MS --p {args.p:g}" + (f" --store {args.store}" if args.store else ""))
     return 0

@@ -85,4 +85,6 @@ def run(args: argparse.Namespace) -> int:
         targets = [flow.model_target(args.model, args.scheme, args.bits, args.act_bits, args.hw, args.in_channels,
                                      args.input_size)]
     flow.profile_all(targets, s, args.store, args.layers, print)
+    print("next: berth pareto" + (f" --store {args.store}" if args.store else "")
+          + "   (robustness, energy and latency of every stored model)")
     return 0

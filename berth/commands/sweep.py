@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=at_least(1), default=None, help="processes (local) or CPUs of a local Ray instance")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     add_store_arg(parser, "<out>/<name>/results.sqlite")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("-q", "--quiet", "--no-progress", action="store_true", dest="quiet", help="no progress bars")
     parser.set_defaults(handler=run)
 
 
@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     sweep, path = load_sweep(args.sweep_file, args.overrides)
     store_path = store_path_of(sweep, args.store)
     print(f"sweep {sweep.name!r} from {path}: results in {store_path}")
-    outcome = run_sweep(sweep, store_path, args.executor, args.workers, args.address, not args.no_progress, print)
+    outcome = run_sweep(sweep, store_path, args.executor, args.workers, args.address, not args.quiet, print)
     if outcome.table:
         print("\n" + outcome.table + "\n")
     print(f"report: {outcome.report}")
+    print(f"next: berth results {store_path}   (or: berth pareto --store {store_path})")
     return 0

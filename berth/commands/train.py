@@ -55,4 +55,7 @@ def run(args: argparse.Namespace) -> int:
         out = run_dir(cfg.out, "train")
     results = train_run(cfg, out, bool(args.resume), print)
     print(f"results: {results}")
+    ckpt = out / "checkpoint.pt"
+    print(f"next: berth hls export {ckpt} --out runs/hls/{out.name}" if cfg.hw else
+          f"next: berth profile {ckpt}   (a hardware build, hw = true, goes on to berth hls export)")
     return 0

@@ -35,6 +35,7 @@ class SweepOutcome:
 def run_sweep(sweep: Sweep, store_path: Path, executor: str, workers: int | None, address: str | None,
               progress: bool, say: Callable[[str], None]) -> SweepOutcome:
     """Train and evaluate what the store lacks, then write the report; the paper's table as text."""
+    from berth.core.progress import shown
     from berth.core.store import Store
     from berth.flows.driver import Driver
     from berth.flows.executors import make_executor
@@ -42,7 +43,7 @@ def run_sweep(sweep: Sweep, store_path: Path, executor: str, workers: int | None
 
     order, pairs = _comparisons(sweep)
     with Store(store_path) as store:
-        counts = Driver(sweep, store, make_executor(executor, workers, address), progress=progress).run()
+        counts = Driver(sweep, store, make_executor(executor, workers, address), progress=progress and shown()).run()
         say(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated, {counts['skipped']} already stored")
         report = write_report(store, sweep.name, sweep_dir(sweep) / "report", order, pairs)
         rows = load_rows(store, sweep.name)

@@ -158,7 +158,7 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
     model = create_model("genet", seed=cfg.seed, **cfg.model_options(), **arch_options(winner.arch))
     tcfg = TrainConfig(epochs=cfg.epochs, seed=cfg.seed, method="randbet", bet_p=cfg.p)
     started = time.time()
-    history = train(model, data, tcfg, progress=False)
+    history = train(model, data, tcfg)
     train_s = time.time() - started
     res = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(cfg.p, chip=k) for k in range(cfg.chips)])
     run_id = run_id_for(cfg, winner.arch)

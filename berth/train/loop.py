@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from berth.core.progress import bar as progress_bar
+
 from berth.models.files import plain
 from berth.train.checkpoint import load_checkpoint, restore_training, save_checkpoint
 from berth.data.datasets import Dataset
@@ -83,7 +85,7 @@ def train_epoch(model: nn.Module, data: Dataset, cfg: TrainConfig, session: _Ses
     order = torch.randperm(len(data.y_train), generator=session.generator)
     loss_sum, wrong, count, pert_sum, pert_count = 0.0, 0, 0, 0.0, 0
     starts = range(0, len(order), cfg.batch_size)
-    bar = tqdm(starts, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not progress, leave=False)
+    bar = progress_bar(starts, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not progress, leave=False)
     for step, i in enumerate(bar):
         idx = order[i:i + cfg.batch_size]
         x, y = data.x_train[idx], data.y_train[idx]
