@@ -84,7 +84,7 @@ class Driver:
     def _submit_eval(self, run_id: str, spec: dict, state: bytes) -> None:
         run = self.runs[run_id]
         job = {"state": state, "spec": spec, "p": list(self.sweep.p), "chips": self.sweep.chips,
-               "dataset": run["dataset"], "data_seed": run["data_seed"]}
+               "dataset": run["dataset"], "data_seed": run["data_seed"], "data_dir": run.get("data_dir")}
         self.executor.submit(f"eval:{run_id}:{spec['label']}", eval_task, job)
 
     def _finish_train(self, run_id: str, result: dict, bar: tqdm) -> None:

@@ -99,6 +99,7 @@ class Sweep:
     name: str = "sweep"  # the sweep's name: results go to <out>/<name>
     dataset: str = "digits"  # data set every run trains and is evaluated on
     data_seed: int = 0  # seed of the data split
+    data_dir: str = ""  # folder of the data set's files (mnist, cifar10, npz, images), relative to the sweep file
     models: list[str] = field(default_factory=lambda: ["lenet"])  # registered models to train
     model_options: dict[str, Any] = field(default_factory=dict)  # keywords for every model
     schemes: list[str] = field(default_factory=lambda: ["rquant"])  # quantization presets (without variants)
@@ -196,7 +197,21 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
     for m in s.models:
         _check_model(m, s.model_options, where)
-    return dataclasses.replace(s, errors=errors)
+    return dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
+
+
+def _data_dir(s: Sweep, where: str, base: Path) -> str:
+    """The data folder as an absolute path (relative to the sweep file), required by data sets
+    read from files."""
+    from berth.data.datasets import NEEDS_DIR
+
+    if s.dataset not in NEEDS_DIR:
+        _check(not s.data_dir, where, "data_dir", s.data_dir, f"unset for dataset = {s.dataset!r} (it is bundled)")
+        return ""
+    folder = (base / Path(s.data_dir).expanduser()).resolve() if s.data_dir else None
+    _check(folder is not None and folder.is_dir(), where, "data_dir", s.data_dir,
+           f"an existing folder with the {s.dataset} files (relative to the sweep file)")
+    return str(folder)
 
 
 def _check_schemes(s: Sweep, where: str) -> None:
@@ -296,7 +311,7 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
                     run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
                            "scheme": scheme, "scheme_definition": definition, "bits": bits, "method": method,
                            "w_max": w_max, "seed": seed, "dataset": s.dataset, "data_seed": s.data_seed,
-                           "train": train_cfg}
+                           "train": train_cfg, **({"data_dir": s.data_dir} if s.data_dir else {})}
                     digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
                     runs.append({**run, "run_id": digest[:16]})
     return runs

@@ -50,10 +50,10 @@ def _setup_worker() -> None:
 
 
 @lru_cache(maxsize=4)
-def _dataset(name: str, seed: int):
+def _dataset(name: str, seed: int, data_dir: str | None = None):
     from berth.data.datasets import load_dataset
 
-    return load_dataset(name, seed=seed)
+    return load_dataset(name, seed=seed, data_dir=data_dir)
 
 
 def build_model(run: dict[str, Any], data) -> Any:
@@ -74,7 +74,7 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     from berth.train.loop import TrainConfig, train
 
     started = time.time()
-    data = _dataset(run["dataset"], run["data_seed"])
+    data = _dataset(run["dataset"], run["data_seed"], run.get("data_dir"))
     model = build_model(run, data)
     history = train(model, data, TrainConfig(**run["train"]), progress=False)
     clean_error = float((predict(model, data.x_test) != data.y_test.numpy()).mean())
@@ -131,7 +131,7 @@ def eval_task(job: dict[str, Any]) -> dict[str, Any]:
     from berth.models.files import load_model
 
     started = time.time()
-    data = _dataset(job["dataset"], job["data_seed"])
+    data = _dataset(job["dataset"], job["data_seed"], job.get("data_dir"))
     model = load_model(job["state"])
     points = chip_points(job["spec"], job["p"], job["chips"])
     clean_error, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), job["spec"], points)
