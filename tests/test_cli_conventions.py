@@ -37,9 +37,9 @@ def test_help_of_every_command(argv: list[str]) -> None:
     assert res.returncode == 0 and "usage:" in res.stdout and "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("argv", [["eval"], ["train"], ["hls", "export", "mlp", "--out", "x"]], ids=" ".join)
+@pytest.mark.parametrize("argv", [["eval"], ["train"], ["search"], ["hls", "export", "mlp", "--out", "x"]], ids=" ".join)
 def test_print_config_reads_back_to_the_same_settings(tmp_path: Path, argv: list[str]) -> None:
-    first = berth(*argv, "--set", "data_seed=3" if argv[0] == "hls" else "seed=3" if argv[0] == "eval"
+    first = berth(*argv, "--set", "data_seed=3" if argv[0] == "hls" else "seed=3" if argv[0] in ("eval", "search")
                   else "train.seed=3", "--print-config", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     (tmp_path / "cfg.toml").write_text(first.stdout)

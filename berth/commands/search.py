@@ -15,27 +15,29 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg, at_least
+from berth.commands.common import add_config_args, add_store_arg, at_least, printed_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="GENet-style candidates under a latency budget, best trained with RandBET",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--latency-budget", type=float, default=1.0, metavar="MS", help="budget in ms (default 1.0)")
-    p.add_argument("--p", type=float, default=0.01, help="bit error rate for RandBET and evaluation (default 0.01)")
-    p.add_argument("--candidates", type=int, default=40, help="random candidates (default 40)")
-    p.add_argument("--shortlist", type=int, default=3, help="candidates profiled end to end (default 3)")
-    p.add_argument("--epochs", type=int, default=4, help="RandBET epochs (default 4)")
-    p.add_argument("--chips", type=int, default=10, help="chips for RErr (default 10)")
-    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the candidates, training and chips (default 0)")
+    add_config_args(p)
+    p.add_argument("--latency-budget", type=float, dest="latency_budget_ms", metavar="MS",
+                   help="budget in ms (default 1.0; short for --set latency_budget_ms=MS)")
+    p.add_argument("--p", type=float, help="bit error rate for RandBET and evaluation (default 0.01)")
+    p.add_argument("--candidates", type=int, help="random candidates (default 40)")
+    p.add_argument("--shortlist", type=int, help="candidates profiled end to end (default 3)")
+    p.add_argument("--epochs", type=int, help="RandBET epochs (default 4)")
+    p.add_argument("--chips", type=int, help="chips for RErr (default 10)")
+    p.add_argument("--seed", type=at_least(0), help="seed of the candidates, training and chips (default 0)")
     p.add_argument("--device", default="cpu", help="where latency is measured: cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=at_least(1), default=1, help="CPU threads for all timing (default 1)")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"),
                    help="wall = elapsed time (default); thread = CPU time of the thread (busy machines)")
     p.add_argument("--repeats", type=at_least(1), default=30, help="samples per end-to-end measurement (default 30)")
-    p.add_argument("--calibration-models", type=int, default=8,
+    p.add_argument("--calibration-models", type=int,
                    help="backbones measured to calibrate the predictor when the store has no calibration (default 8)")
-    p.add_argument("--hw", action="store_true",
+    p.add_argument("--hw", action="store_const", const=True,
                    help="hardware build: block types hls4ml converts exactly, fixed-point weights, 8-bit "
                    "activations, so 'berth hls export' takes the winner as it is")
     p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
@@ -43,14 +45,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+SHORTHANDS = ("latency_budget_ms", "p", "candidates", "shortlist", "epochs", "chips", "seed", "calibration_models", "hw")
+
+
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     from pathlib import Path
 
+    from berth.core.config import load_config
     from berth.flows.search import SearchConfig, search
     from berth.hardware.latency.profiler import ProfileSettings
 
-    cfg = SearchConfig(args.latency_budget, args.candidates, args.shortlist, args.p, args.epochs, args.chips,
-                       seed=args.seed, calibration_models=args.calibration_models, hw=args.hw)
+    cfg = load_config(SearchConfig, args.config, args.overrides)
+    flags = {k: getattr(args, k) for k in SHORTHANDS if getattr(args, k) is not None}
+    cfg = dataclasses.replace(cfg, **flags)  # flags beat the file and --set; validated again
+    if printed_config(args, cfg):
+        return 0
     s = ProfileSettings(device=args.device, batches=(1,), variants=("simulation", "float"), repeats=args.repeats,
                         threads=args.threads, clock=args.clock)
     result = search(cfg, s, args.store, Path(args.out), print)
