@@ -81,6 +81,9 @@ def run_export(args: argparse.Namespace) -> int:
     project, cost = export(args.model, Path(args.out), cfg, args.force, args.store, print)
     print(f"cost: {cost['macs']} MACs, {cost['weight_bits']} weight bits, {cost['bops']} bit-operations, "
           f"{cost['memory_words']} words of {cost['memory_word_bits']} bits")
+    res = cost["resources"]
+    print(f"estimated without the vendor tool (weight layers): LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, "
+          f"BRAM_18K {res['BRAM_18K']}")
     print(f"project: {project.root}")
     return 0
 

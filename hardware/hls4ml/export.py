@@ -3,7 +3,8 @@
 Passes, each one job: save the software model → rebuild and fold norms → module check → QONNX
 export with berth's exact weights → Quant-node check → cleanup for hls4ml → convert (real graph and
 index probe) → hls-graph check → weight map measured and checked → wrap-mode weight types →
-write → compile (g++) → metadata and cost estimate. The directory is built beside ``out`` and
+write → compile (g++) → metadata and cost estimate (MACs, bits, and per-layer LUT/FF/DSP/BRAM_18K
+from ``estimate``). The directory is built beside ``out`` and
 renamed into place at the end, so a failed or refused export leaves no half-written project.
 """
 
@@ -73,8 +74,8 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
         timer.step("write")
         compile_csim(tmp, PROJECT_NAME, target.csim_opt, tmp / META_DIR / "logs" / "compile.log")
         timer.step("compile")
-        atomic_write_json(tmp / META_DIR / "cost.json",
-                          cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits))
+        figures = cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits)
+        atomic_write_json(tmp / META_DIR / "cost.json", with_resources(figures, tmp, target.part, hls_model, slots))
         meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra, data_dir)
         atomic_write_json(tmp / META_DIR / "project.json", {**meta, "timings_s": timer.timings})
     return HlsProject.load(out)
@@ -170,6 +171,20 @@ def point_config_at(root: Path, final: Path) -> None:
     config = root / "hls4ml_config.yml"
     text = re.sub(r"^OutputDir: .*$", f"OutputDir: {final.resolve()}", config.read_text(), count=1, flags=re.M)
     atomic_write_text(config, text)
+
+
+def with_resources(figures: dict, root: Path, part: str, hls_model, slots: dict) -> dict:
+    """The cost figures plus the tool-free LUT/FF/DSP/BRAM_18K estimate of each weight layer
+    (``per_layer[layer]["resources"]``) and their sum (``resources``), from the written project."""
+    from berth.hardware.hls4ml.estimate import RESOURCES, estimate_project
+    from berth.hardware.hls4ml.layers import hls_layers
+
+    by_index = {layer.index: name for name, layer in hls_layers(hls_model, slots).items()}
+    per_layer = {name: dict(v) for name, v in figures["per_layer"].items()}
+    for entry in estimate_project(root, part).values():
+        per_layer.setdefault(by_index.get(entry["layer"], f"hls4ml layer {entry['layer']}"), {})["resources"] = entry["estimate"]
+    total = {r: sum(v["resources"][r] for v in per_layer.values() if "resources" in v) for r in RESOURCES}
+    return {**figures, "per_layer": per_layer, "resources": total}
 
 
 def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
