@@ -114,3 +114,7 @@ def test_two_layers_at_their_own_precision_and_reuse_are_exact(lenet, tmp_path):
     (chip,) = inject_chips(project, 0.01, [3], n=100)
     assert chip.comparison.exact_match == 1.0 and chip.flipped_codes > 0
     assert json.loads((project.berth_dir / "project.json").read_text())["target"]["layers"]["fc1"]["reuse_factor"] == 4
+    cost = json.loads((project.berth_dir / "cost.json").read_text())  # the tool-free estimate, per berth layer
+    assert set(cost["per_layer"]) == {"conv1", "conv2", "fc1", "fc2"}
+    assert cost["per_layer"]["fc1"]["resources"]["BRAM_18K"] > 0 == cost["per_layer"]["fc2"]["resources"]["BRAM_18K"]
+    assert cost["resources"]["LUT"] == sum(v["resources"]["LUT"] for v in cost["per_layer"].values())
