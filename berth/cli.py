@@ -55,7 +55,45 @@ def build_parser() -> argparse.ArgumentParser:
     for leaf in leaf_parsers(parser):
         if "--quiet" not in leaf._option_string_actions:
             leaf.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        if "--config" not in leaf._option_string_actions:
+            leaf.add_argument("--config", metavar="FILE", help="TOML file of this command's flags (names with _, "
+                              "e.g. repeats = 20); flags given on the command line win")
+            leaf.add_argument("--print-config", action="store_true",
+                              help="print the resolved flags as TOML (ready for --config) and stop")
+            leaf.set_defaults(flag_config=leaf)
     return parser
+
+
+FLAG_SKIP = {"help", "config", "print_config", "quiet"}
+
+
+def flag_actions(leaf: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """The optional flags of a command that a flags file may set, by destination name."""
+    return {a.dest: a for a in leaf._actions if a.option_strings and a.dest not in FLAG_SKIP}
+
+
+def with_flags_file(parser: argparse.ArgumentParser, argv: list[str] | None,
+                    args: argparse.Namespace) -> argparse.Namespace:
+    """For a command without a typed config: defaults < ``--config`` flags file < command line."""
+    import difflib
+
+    from berth.core.config import read_toml
+
+    leaf = args.flag_config
+    if not args.config:
+        return args
+    actions = flag_actions(leaf)
+    data = read_toml(args.config)
+    for key, value in data.items():
+        if key not in actions:
+            close = difflib.get_close_matches(key, list(actions), n=1)
+            raise BerthError(f"{args.config}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + f"; allowed: {', '.join(actions)}")
+        choices = actions[key].choices
+        if choices is not None and value not in choices:
+            raise BerthError(f"{args.config}: {key} = {value!r} is not allowed; allowed: {', '.join(map(str, choices))}")
+    leaf.set_defaults(**data)
+    return parser.parse_args(argv)
 
 
 def leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -98,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     set_quiet(args.quiet)
     try:
+        if getattr(args, "flag_config", None) is not None:
+            args = with_flags_file(parser, argv, args)
+            if args.print_config:
+                from berth.core.config import to_toml
+
+                print(to_toml({k: getattr(args, k) for k in flag_actions(args.flag_config)}), end="")
+                return 0
         return int(args.handler(args) or 0)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

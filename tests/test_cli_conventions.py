@@ -75,3 +75,24 @@ def test_every_config_key_is_in_the_reference_with_a_meaning(command: str) -> No
     assert [k for k, r in rows.items() if not r["meaning"]] == []
     res = berth("config", *command.split())
     assert res.returncode == 0 and all(k in res.stdout for k in rows)
+
+
+def required_args(argv: list[str]) -> list[str]:
+    """Placeholder values for the arguments a command requires (its own first choice, or 1)."""
+    from berth.cli import leaf_parsers
+
+    leaf = next(p for p in leaf_parsers(build_parser()) if p.prog.split()[1:] == argv)
+    out = []
+    for action in leaf._actions:
+        if not action.required:
+            continue
+        value = str(next(iter(action.choices))) if action.choices else "1"
+        out += ([action.option_strings[0]] if action.option_strings else []) + [value]
+    return out
+
+
+@pytest.mark.parametrize("argv", subcommands(), ids=" ".join)
+def test_print_config_of_every_command(tmp_path: Path, argv: list[str]) -> None:
+    res = berth(*argv, *required_args(argv), "--print-config", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert list(tmp_path.iterdir()) == []  # printing the settings does nothing else

@@ -27,10 +27,24 @@ def printed_config(args: argparse.Namespace, cfg: object) -> bool:
 
 
 def add_sweep_args(parser: argparse.ArgumentParser) -> None:
-    """How a sweep is named: an optional SWEEP.toml (default: the embedded one) and ``--set`` overrides."""
-    parser.add_argument("sweep_file", nargs="?", metavar="SWEEP.toml", help="sweep file (default: the embedded one)")
+    """How a sweep is named: a sweep file (``--config FILE`` or positional; default: the embedded
+    one), ``--set`` overrides and ``--print-config``."""
+    parser.add_argument("sweep_file", nargs="?", metavar="SWEEP.toml", help="sweep file (same as --config)")
+    parser.add_argument("--config", metavar="FILE", help="sweep file (default: the embedded one)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                         help="override one sweep key, e.g. --set chips=10 --set 'p=[0.01]' (repeatable)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved sweep as TOML (ready to save and pass to --config) and stop")
+
+
+def sweep_of(args: argparse.Namespace):
+    """The resolved sweep ``args`` name, and its file."""
+    from berth.core.errors import BerthError
+    from berth.flows.sweep import load_sweep
+
+    if args.config and args.sweep_file:
+        raise BerthError(f"two sweep files: {args.sweep_file!r} and --config {args.config!r}; give one")
+    return load_sweep(args.config or args.sweep_file, args.overrides)
 
 
 def at_least(low: int):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg, add_sweep_args
+from berth.commands.common import add_store_arg, add_sweep_args, printed_config, sweep_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,9 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from berth.flows.robustness import report_sweep, store_path_of
-    from berth.flows.sweep import load_sweep
 
-    sweep, _ = load_sweep(args.sweep_file, args.overrides)
+    sweep, _ = sweep_of(args)
+    if printed_config(args, sweep):
+        return 0
     path = report_sweep(sweep, store_path_of(sweep, args.store), Path(args.out) if args.out else None, args.seed)
     print(f"report: {path}")
     return 0

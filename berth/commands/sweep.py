@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_store_arg, add_sweep_args, at_least
+from berth.commands.common import add_store_arg, add_sweep_args, at_least, printed_config, sweep_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,9 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from berth.flows.robustness import run_sweep, store_path_of
-    from berth.flows.sweep import load_sweep
 
-    sweep, path = load_sweep(args.sweep_file, args.overrides)
+    sweep, path = sweep_of(args)
+    if printed_config(args, sweep):
+        return 0
     store_path = store_path_of(sweep, args.store)
     print(f"sweep {sweep.name!r} from {path}: results in {store_path}")
     outcome = run_sweep(sweep, store_path, args.executor, args.workers, args.address, not args.quiet, print)

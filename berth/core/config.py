@@ -117,16 +117,25 @@ def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
 
 
+def _table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
 def to_toml(data: dict[str, Any], prefix: str = "") -> str:
     """``data`` (plain config values, e.g. from ``to_dict``) as a TOML document that ``load_config``
-    reads back to the same values; keys whose value is None (unset) are left out."""
+    reads back to the same values; keys whose value is None (unset) are left out. Lists of tables
+    become ``[[name]]`` sections (their own nested tables stay inline)."""
     lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items()
-             if v is not None and not isinstance(v, dict)]
+             if v is not None and not isinstance(v, dict) and not _table_array(v)]
     out = "".join(line + "\n" for line in lines)
     for k, v in data.items():
+        name = f"{prefix}{_toml_key(k)}"
         if isinstance(v, dict):
-            name = f"{prefix}{_toml_key(k)}"
             out += f"\n[{name}]\n" + to_toml(v, name + ".")
+        elif _table_array(v):
+            for item in v:
+                out += f"\n[[{name}]]\n" + "".join(f"{_toml_key(ik)} = {_toml_value(iv)}\n"
+                                                     for ik, iv in item.items() if iv is not None)
     return out
 
 
