@@ -40,6 +40,10 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"berth: error: {self.prog}: {message} (see '{self.prog} --help')\n")
 
+    def format_help(self) -> str:
+        """Help as plain text: the docstrings' ``code`` markup reads as code without the backticks."""
+        return super().format_help().replace("``", "")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in command_modules():
         importlib.import_module(f"berth.commands.{name}").register(sub)
+    describe_subcommands(parser)
     for leaf in leaf_parsers(parser):
         if "--quiet" not in leaf._option_string_actions:
             leaf.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -62,6 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
                               help="print the resolved flags as TOML (ready for --config) and stop")
             leaf.set_defaults(flag_config=leaf)
     return parser
+
+
+def describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand without a description its one-line help as description."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                if not child.description and helps.get(name):
+                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                describe_subcommands(child)
 
 
 FLAG_SKIP = {"help", "config", "print_config", "quiet"}

@@ -7,11 +7,13 @@ import datetime as _dt
 from pathlib import Path
 
 
-def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE`` and repeatable ``--set key=value`` (defaults < file < flags)."""
-    parser.add_argument("--config", metavar="FILE", help="TOML file with settings (unknown keys are errors)")
+def add_config_args(parser: argparse.ArgumentParser, example: str = "seed=1") -> None:
+    """``--config FILE``, repeatable ``--set key=value`` (defaults < file < flags) and
+    ``--print-config``; ``example`` is a valid ``--set`` of this command, shown in its help."""
+    parser.add_argument("--config", metavar="FILE", help="TOML file with settings (unknown keys are errors; "
+                        "'berth config' lists them)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
-                        help="override one setting, e.g. --set epochs=3 --set 'p=[0.01]' (repeatable)")
+                        help=f"override one setting, e.g. --set {example} (repeatable)")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved settings as TOML (ready to save and pass to --config) and stop")
 

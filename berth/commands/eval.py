@@ -14,7 +14,7 @@ from berth.commands.common import add_config_args, printed_config, run_dir
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="train per scheme, report clean and robust error over chips",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser)
+    add_config_args(parser, example="'p=[0.01, 0.025]'")
     parser.set_defaults(handler=run)
 
 

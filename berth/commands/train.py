@@ -35,7 +35,7 @@ from berth.core.errors import BerthError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train a quantized model (qat, randbet, advbet) with checkpoints",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser)
+    add_config_args(parser, example="train.epochs=3")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its saved settings")
     parser.set_defaults(handler=run)
 
