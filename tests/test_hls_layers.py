@@ -92,6 +92,15 @@ def test_settings_that_break_exactness_are_refused_saying_why(lenet, tmp_path, l
     assert not list(tmp_path.iterdir())
 
 
+def test_cli_refuses_an_unknown_layer_before_training(tmp_path, capsys, monkeypatch):
+    from berth.cli import main
+    from berth.train import loop
+
+    monkeypatch.setattr(loop, "train", lambda *a, **k: pytest.fail("trained before checking the layer names"))
+    assert main(["hls", "export", "mlp", "--out", str(tmp_path / "prj"), "--set", "target.layers.fc9.reuse_factor=2"]) == 2
+    assert "target.layers: unknown layer 'fc9'; the model's layers: body.1, body.3, body.5" in capsys.readouterr().err
+
+
 def test_unknown_model_pass_through_key_is_refused(lenet, tmp_path):
     with pytest.raises(BerthError, match=r"target.hls4ml: unknown hls4ml model key 'Bram'; allowed: .*BramFactor"):
         export_project(lenet, tmp_path / "prj", HlsTarget(hls4ml={"Bram": 1}))

@@ -84,6 +84,20 @@ def test_axi_top_chosen_mismatch_and_over_use_said_and_every_module_stored(tmp_p
     assert modules["dense_array_array_ap_fixed_10u_config5_s"]["layer"] == "Dense_MatMul_0"
     assert modules["relu_array_array_ap_fixed_8u_relu_config3_s"]["layer"] == "Relu_0"
     assert modules["myproject"]["layer"] is None and modules["myproject"]["bram_18k"] == 285
+    assert rep.estimates == {}  # no cost.json in this project
+
+
+def test_cli_shows_the_export_estimate_beside_each_reported_layer(tmp_path, capsys):
+    root = berth_project(tmp_path / "prj", clock=5.0)
+    report_folder(root)
+    estimate = {"LUT": 1500, "FF": 3700, "DSP": 28, "BRAM_18K": 8}
+    (root / "berth" / "cost.json").write_text(json.dumps({"per_layer": {"conv1": {"resources": estimate}}}))
+    assert main(["hls", "report", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    conv = next(i for i, line in enumerate(lines) if line.startswith("conv_2d_cl_array_array_ap_fixed_8u_config2_s"))
+    assert lines[conv].split()[1:] == ["conv1", "4624..23120", "1476", "3681", "30", "7"]
+    assert lines[conv + 1].split() == ["estimated", "1500", "3700", "28", "8"]
+    assert not any(line.startswith("WARNING") for line in lines)  # same part, same clock
 
 
 def test_same_part_spelled_differently_at_the_same_clock_is_no_mismatch(tmp_path):

@@ -150,5 +150,9 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"{'module':<{width}} {'layer':<14} {'latency':>15} {'LUT':>8} {'FF':>8} {'DSP':>5} {'BRAM':>5}")
         for m in rep.modules:
             print(f"{m['module']:<{width}} {m['layer'] or '-':<14} {_cells(m)}")
+            est = rep.estimates.get(m["layer"])
+            if est:
+                print(f"{'':<{width}} {'  estimated':<14} {'':>15} {est['LUT']:>8} {est['FF']:>8} {est['DSP']:>5} "
+                      f"{est['BRAM_18K']:>5}")
     print(f"report: {row['path']} ({len(rep.modules)} sub-module reports filed)")
     return 0

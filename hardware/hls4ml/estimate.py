@@ -185,8 +185,7 @@ def terms(k: Kernel, part: str) -> dict[str, float]:
 def estimate(k: Kernel, part: str, coefficients: dict | None = None) -> dict[str, int]:
     """LUT, FF, DSP and BRAM_18K of kernel ``k`` on ``part``: scale · structure + constant."""
     coef = (coefficients or COEFFICIENTS)[k.regime]
-    return {r: int(round(coef[r][0] * t + (coef[r][1] if t > 0 or r in ("LUT", "FF") else 0)))
-            for r, t in terms(k, part).items()}
+    return {r: int(round(coef[r][0] * t + coef[r][1])) for r, t in terms(k, part).items()}
 
 
 def estimate_project(root: str | Path, part: str) -> dict[str, dict]:

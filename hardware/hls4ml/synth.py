@@ -74,6 +74,7 @@ class SynthReport:
     modules: list[dict]
     mismatch: str | None
     over_use: list[str]
+    estimates: dict[str, dict[str, int]]  # the project's tool-free estimate per layer (cost.json), if any
 
 
 def project_above(path: Path) -> HlsProject | None:
@@ -128,4 +129,15 @@ def report_project(path: HlsProject | str | Path, store_path: str | Path | None 
                module_reports(xml.parent, top["top"]).items()}
     top = {**top, "mismatch": mismatch, "over_use": over}
     row, module_rows = store_synth(project, config, top, modules, xml, store_path)
-    return SynthReport(row, module_rows, mismatch, over)
+    return SynthReport(row, module_rows, mismatch, over, estimates(project))
+
+
+def estimates(project: HlsProject | None) -> dict[str, dict[str, int]]:
+    """``{layer: LUT/FF/DSP/BRAM_18K}`` the project's ``cost.json`` estimated at export (empty if none)."""
+    import json
+
+    path = project.berth_dir / "cost.json" if project else None
+    if path is None or not path.is_file():
+        return {}
+    per_layer = json.loads(path.read_text()).get("per_layer", {})
+    return {name: v["resources"] for name, v in per_layer.items() if "resources" in v}
