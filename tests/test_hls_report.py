@@ -1,12 +1,15 @@
 """``berth hls report``: the synthesized top (an AXI wrapper when there is one), every layer instance,
 the project's part and clock checked, resources over the part flagged, all of it in the store.
 
-The report folders here are hand-made (small csynth.xml files in the layout Vivado HLS 2019.2
+Most report folders here are hand-made (small csynth.xml files in the layout Vivado HLS 2019.2
 writes: ``csynth.xml`` naming the top, one ``<module>_csynth.xml`` per synthesized function), built
-to hit each case: another clock, a part spelled differently, BRAM over the part.
+to hit each case: another clock, a part spelled differently, BRAM over the part; one test reads a
+real public report (tests/data/csynth/conv_autoencoder, sources in its README).
 """
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -134,6 +137,22 @@ def test_cli_reads_a_foreign_report_folder_or_file_into_a_given_store(tmp_path, 
         assert store.query("hls_synth")[0]["config"] == str(folder.resolve())
     assert main(["hls", "report", str(tmp_path / "nowhere"), "--store", str(store_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_real_axi_report_laid_into_a_project(tmp_path):
+    """The public autoencoder's Vivado HLS 2019.2 report (tests/data/csynth/conv_autoencoder): its
+    top is the AXI wrapper, synthesized at 5 ns for the project's part spelled another way, with
+    more BRAM than the Zynq-7020 has."""
+    root = berth_project(tmp_path / "prj")
+    folder = root / "myproject_prj" / "solution1" / "syn" / "report"
+    shutil.copytree(Path(__file__).parent / "data" / "csynth" / "conv_autoencoder", folder)
+    rep = report_project(root)
+    assert (rep.top["top"], rep.top["bram_18k"], rep.top["lut"], rep.top["latency_worst"]) == ("myproject_axi", 289, 35689, 96170)
+    assert rep.over_use == ["BRAM_18K 289 of 280 (103%)"]
+    assert "synthesized for xc7z020-clg400-1 at 5 ns, but the project targets xc7z020clg400-1 at 10 ns" in rep.mismatch
+    assert len([m for m in rep.modules if m["module"].startswith("conv_2d_cl")]) == 7
+    wrapped = next(m for m in rep.modules if m["module"] == "myproject")
+    assert (wrapped["bram_18k"], wrapped["dsp"]) == (285, 118)
 
 
 def test_top_choice_and_helpers(tmp_path):
