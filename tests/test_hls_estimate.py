@@ -52,7 +52,10 @@ def test_kernels_read_from_hls4ml_firmware():
 
 def test_structure_of_the_model():
     assert dsp_per_product(16, 16, "xcvu9p-flga2104-2L-e") == 1 and dsp_per_product(32, 32, "xc7z020clg400-1") == 4
-    assert dsp_per_product(4, 6, "xc7z020clg400-1") == 0  # small products: LUTs
+    assert dsp_per_product(8, 8, "xc7z020clg400-1") == 0 and dsp_per_product(8, 16, "xc7z020clg400-1") == 1
+    small = estimate(Kernel("config9", 9, 16, 10, 1, "latency", 4, 6, 14, 0), "xc7z020clg400-1")
+    wide = estimate(Kernel("config9", 9, 16, 10, 1, "latency", 16, 16, 14, 0), "xc7z020clg400-1")
+    assert small["DSP"] == 0 < wide["DSP"] and small["LUT"] > wide["LUT"]  # small products: LUTs, not DSPs
     k = Kernel("config9", 9, 64, 32, 4, "resource", 8, 8, 20, 0)
     est = estimate(k, "xc7z020clg400-1")
     assert est["BRAM_18K"] == round(COEFFICIENTS["resource"]["BRAM_18K"][0] * -(-512 * 8 // 36))

@@ -5,8 +5,10 @@ is a dense kernel of ``n_in × n_out`` multiply-accumulates computed by ``m = ce
 multipliers. The model is FINN-style, one term per hardware structure:
 
 - multipliers: ``DSP = k · m · d`` with ``d`` the DSP slices one ``w × a``-bit product takes
-  (25×18 ports on 7-series, 27×18 on UltraScale; a product of at most 10 bits in all is built
-  from LUTs, d = 0 — an uncalibrated assumption, no such report was found);
+  (25×18 ports on 7-series, 27×18 on UltraScale). A product of two operands narrower than 10 bits
+  is built from LUTs instead (d = 0, about ``w · a`` LUTs each), as the hls4ml paper (Duarte et
+  al., JINST 13 P07027, 2018) observes DSP use vanishing below about 10 bits — an assumption: no
+  public report of such a layer was found to calibrate it;
 - accumulators: with the Latency strategy the whole ``n_in × n_out`` product array is unrolled
   (``reuse`` times over, selected by multiplexers), so LUT and FF grow as ``MACs × accum bits``;
   with the Resource strategy as ``m × accum bits``;
@@ -40,7 +42,7 @@ from pathlib import Path
 from berth.core.errors import BerthError
 
 RESOURCES = ("LUT", "FF", "DSP", "BRAM_18K")
-LUT_MULT_BITS = 10  # w + a at or below this: HLS builds the product from LUTs
+LUT_MULT_BITS = 10  # both operands narrower than this: HLS builds the product from LUTs
 REGIMES = ("parallel", "latency", "resource")
 # (scale, per-layer constant) per regime and resource: ``fit`` on tests/data/csynth, each regime from
 # one project (parallel: jet_tagger_mlp; latency: separable_cnn; resource: conv_autoencoder)
@@ -167,7 +169,7 @@ def read_kernels(firmware: str | Path) -> dict[str, Kernel]:
 
 def dsp_per_product(w: int, a: int, part: str) -> int:
     """DSP slices of one ``w × a``-bit product on ``part`` (0: built from LUTs)."""
-    if w + a <= LUT_MULT_BITS:
+    if max(w, a) < LUT_MULT_BITS:
         return 0
     wide = 25 if part.lower().startswith("xc7") else 27
     big, small = max(w, a), min(w, a)
@@ -178,8 +180,10 @@ def terms(k: Kernel, part: str) -> dict[str, float]:
     """The uncalibrated structure of each resource for kernel ``k``."""
     width = k.macs if k.strategy == "latency" else k.multipliers
     memory = math.ceil(k.multipliers * k.weight_bits / 36) if k.strategy == "resource" and k.reuse_factor > 1 else 0
-    return {"LUT": width * k.accum_bits + k.window_bits, "FF": width * k.accum_bits + k.window_bits,
-            "DSP": k.multipliers * dsp_per_product(k.weight_bits, k.input_bits, part), "BRAM_18K": memory}
+    dsp = dsp_per_product(k.weight_bits, k.input_bits, part)
+    lut_products = 0 if dsp else width * k.weight_bits * k.input_bits
+    return {"LUT": width * k.accum_bits + k.window_bits + lut_products, "FF": width * k.accum_bits + k.window_bits,
+            "DSP": k.multipliers * dsp, "BRAM_18K": memory}
 
 
 def estimate(k: Kernel, part: str, coefficients: dict | None = None) -> dict[str, int]:
