@@ -200,6 +200,16 @@ def estimate_project(root: str | Path, part: str) -> dict[str, dict]:
 
 # -- calibration against real reports --------------------------------------------------------------
 
+def _config_of(module: str, kernels: dict[str, Kernel]) -> str | None:
+    """The kernel a module name implements: ``..._config13_s`` → config13, ``conv_..._config2_s`` →
+    config2_mult, ``pointwise_..._config6_pointwise_s`` → config6_pointwise_mult."""
+    m = re.search(r"config(\d+)(_pointwise)?", module)
+    if m is None:
+        return None
+    name = f"config{m.group(1)}{m.group(2) or ''}"
+    return f"{name}_mult" if f"{name}_mult" in kernels else name
+
+
 def report_pairs(folder: str | Path) -> list[tuple[Kernel, dict, str]]:
     """(kernel, reported resources, part) of every ``*_csynth.xml`` in ``folder`` that is a weight layer.
 
@@ -214,10 +224,7 @@ def report_pairs(folder: str | Path) -> list[tuple[Kernel, dict, str]]:
     pairs = []
     for xml in sorted(folder.glob("*_csynth.xml")):
         module = xml.name[: -len("_csynth.xml")]
-        config = named.get(module)
-        if config is None:
-            m = re.search(r"config(\d+)(_pointwise)?", module)
-            config = m and (f"config{m.group(1)}{m.group(2) or ''}" + ("_mult" if f"config{m.group(1)}{m.group(2) or ''}_mult" in kernels else ""))
+        config = named.get(module) or _config_of(module, kernels)
         if config in kernels:
             report = parse_csynth_xml(xml)
             pairs.append((kernels[config], report["resources"], report["part"]))
