@@ -153,3 +153,15 @@ def test_outputs_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(f.stat().st_mode) == 0o644 and stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("setting, words", [
+    ('name="../../x"', ["--set name=", "'../../x'", "folder name"]),
+    ("chips=ten", ["--set chips=ten", "chips = 'ten'", "int"]),
+    ("models=[\"no_such_pkg.nets:f\"]", ["--set models=", "cannot import module"]),
+])
+def test_a_bad_sweep_override_names_its_flag(tmp_path: Path, setting: str, words: list[str]) -> None:
+    res = berth(tmp_path, "sweep", "--set", setting)
+    line = res.stderr.strip()
+    assert res.returncode == 2 and "\n" not in line and all(w in line for w in words), line
+    assert list(tmp_path.iterdir()) == []

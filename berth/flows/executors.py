@@ -103,7 +103,8 @@ class RayExecutor:
             raise BerthError("--executor ray needs the ray package (pip install ray==2.60.0)") from None
         self._ray = ray
         if not ray.is_initialized():
-            kw = {"address": address} if address else {"num_cpus": num_cpus}
+            # A local instance listens on loopback only; a named cluster is the user's to secure.
+            kw = {"address": address} if address else {"num_cpus": num_cpus, "_node_ip_address": "127.0.0.1"}
             ray.init(include_dashboard=False, log_to_driver=False, **kw)
         gpus = ray.cluster_resources().get("GPU", 0)
         self._options = {"max_retries": retries, "num_cpus": 1, "num_gpus": 1 if gpus else 0}

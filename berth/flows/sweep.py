@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -125,9 +126,15 @@ def load_sweep(path: str | Path | None = None, overrides: list[str] = ()) -> tup
     """Read, override and fully validate a sweep file (the embedded default when ``path`` is None)."""
     path = Path(path) if path else default_sweep_path()
     data = read_toml(path)
-    for text in overrides:
+    validate(from_dict(Sweep, data, str(path)), str(path), path.parent)  # the file's own mistakes name it
+    for text in overrides:  # a bad override names its --set flag
         keys, value = parse_override(text)
         merge(data, keys, value)
+        try:
+            changed = from_dict(Sweep, data, "")
+        except BerthError as exc:
+            raise BerthError(f"--set {text}: {exc}") from None
+        validate(changed, f"--set {text}", path.parent)
     sweep = from_dict(Sweep, data, str(path))
     return resolve(validate(sweep, str(path), path.parent), str(path)), path
 
@@ -161,16 +168,26 @@ def available_methods() -> tuple[str, ...]:
 def validate(s: Sweep, where: str, base: Path) -> Sweep:
     """Check every value; errors name the file, the key and what is allowed."""
     from berth.models import list_models
+    from berth.models.imports import is_import_path
+    from berth.models.registry import ensure_registered
     from berth.quant.scheme import MAX_BITS, MIN_BITS, PRESETS
 
     from berth.data.datasets import DATASETS
 
+    _check(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", s.name) is not None, where, "name", s.name,
+           "letters, digits, '_', '-' and '.' (a folder name under out, not a path)")
     _check(s.dataset in DATASETS, where, "dataset", s.dataset, ", ".join(DATASETS))
     _check(s.chips >= 1, where, "chips", s.chips, "integers >= 1")
     for key in ("models", "bits", "seeds", "p", "errors"):
         _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
     for i, m in enumerate(s.models):
-        _check(m in list_models(), where, f"models[{i}]", m, ", ".join(list_models()))
+        if is_import_path(m):  # imported now, so a wrong path fails before any worker starts
+            try:
+                ensure_registered(m)
+            except BerthError as exc:
+                raise BerthError(f"{where}: models[{i}] = {m!r}: {exc}") from None
+        _check(m in list_models() or is_import_path(m), where, f"models[{i}]", m,
+               ", ".join(list_models()) + " or an import path (pkg.module:factory, path/to/file.py:Name)")
     for i, b in enumerate(s.bits):
         _check(MIN_BITS <= b <= MAX_BITS, where, f"bits[{i}]", b, f"integers {MIN_BITS}..{MAX_BITS}")
     for i, p in enumerate(s.p):
