@@ -54,7 +54,7 @@ def test_evaluation_is_atomic(tmp_path):
         assert store.query("evals") == [] and store.query("robustness") == []
         assert store.add_evaluation({"run_id": "r", "errors": "random"}, [(0.01, 0, 0.1), (0.01, 1, 0.2)])
         assert not store.add_evaluation({"run_id": "r", "errors": "random"}, [(0.01, 0, 0.1)])
-        assert store.done_evals() == {("r", "random")}
+        assert store.stored_points("r", "random") == {(0.01, 0), (0.01, 1)}
         assert len(store.query("robustness")) == 2
 
 

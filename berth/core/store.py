@@ -252,24 +252,35 @@ class Store:
         """Record a finished training run; False if its run_id was already stored."""
         return self.insert("runs", row) == 1
 
-    def add_evaluation(self, evaluation: Mapping[str, Any], rerr: Iterable[tuple[float, int, float]]) -> bool:
-        """Record one evaluation and its (p, chip, rerr) rows atomically; False if already stored."""
+    def add_evaluation(self, evaluation: Mapping[str, Any], rerr: Iterable[tuple[float, int, float]]) -> int:
+        """Record (p, chip, rerr) rows of one evaluation and its ``evals`` row, atomically; rows
+        already stored are kept as they are. Returns how many rows were new; ``evals.chips``
+        counts the chips stored so far."""
         key = {"run_id": evaluation["run_id"], "errors": evaluation["errors"]}
         rows = [{**key, "p": float(p), "chip": int(c), "rerr": float(r)} for p, c, r in rerr]
         with self.transaction():
-            if not self.insert("evals", evaluation):
-                return False
-            self.insert("robustness", rows)
-        return True
+            self.insert("evals", evaluation)
+            new = self.insert("robustness", rows)
+            self._db.execute("UPDATE evals SET chips = (SELECT COUNT(DISTINCT chip) FROM robustness "
+                             "WHERE run_id = ? AND errors = ?) WHERE run_id = ? AND errors = ?",
+                             (key["run_id"], key["errors"], key["run_id"], key["errors"]))
+        return new
+
+    def stored_points(self, run_id: str, errors: str) -> set[tuple[float, int]]:
+        """The (p, chip) pairs stored for one run under one error model."""
+        cur = self._db.execute("SELECT p, chip FROM robustness WHERE run_id = ? AND errors = ?", (run_id, errors))
+        return {(float(p), int(c)) for p, c in cur}
+
+    def eval_spec(self, run_id: str, errors: str) -> dict | None:
+        """The error specification a stored evaluation used (None when there is none)."""
+        rows = self.query("evals", {"run_id": run_id, "errors": errors})
+        return rows[0]["spec"] if rows else None
 
     def done_runs(self, sweep: str | None = None) -> dict[str, dict]:
         """``{run_id: run row}`` of finished training runs (of one sweep, or all)."""
         rows = self.query("runs", {"sweep": sweep} if sweep else None)
         return {r["run_id"]: r for r in rows}
 
-    def done_evals(self) -> set[tuple[str, str]]:
-        """``{(run_id, errors)}`` of finished evaluations."""
-        return {(r[0], r[1]) for r in self._db.execute("SELECT run_id, errors FROM evals")}
 
 
 def _encode(value: Any, typ: str) -> Any:

@@ -1,5 +1,10 @@
 """The sweep driver: plans the tasks, skips what the store says is done, and alone writes results.
 
+Results are keyed by everything that defines them: (run, error model, p, chip). A rerun — after a
+crash, or with more chips or other rates — evaluates exactly the (p, chip) pairs the store lacks
+and leaves stored ones untouched; an error model whose definition changed under the same name is
+refused instead of returning old numbers.
+
 Crash safety: a training run's checkpoint is written atomically before its ``runs`` row commits;
 an evaluation's rows commit in one transaction with its ``evals`` row. A sweep killed at any
 instant therefore leaves only whole results, and a restart redoes exactly the missing ones
@@ -15,11 +20,12 @@ from typing import Any
 from tqdm import tqdm
 
 from berth.core.config import to_dict
+from berth.core.errors import BerthError
 from berth.core.files import atomic_write_bytes, atomic_write_json
 from berth.core.provenance import package_versions
 from berth.core.store import Store
 from berth.flows.sweep import Sweep, error_jobs, plan, sweep_dir
-from berth.flows.tasks import eval_task, train_task
+from berth.flows.tasks import chip_points, eval_task, train_task
 
 
 class Driver:
@@ -44,9 +50,9 @@ class Driver:
         atomic_write_json(self.dir / "sweep.json", resolved)
         self.store.add_sweep(self.sweep.name, resolved)
         trained = self.store.done_runs()
-        done_evals = self.store.done_evals()
         todo_train = [r for r in self.runs if r not in trained or not self.checkpoint_path(r).exists()]
-        todo_eval = [(r, e) for r in self.runs for e in self.errors if (r, e["label"]) not in done_evals]
+        todo_eval = [(r, e, points) for r in self.runs for e in self.errors
+                     if (points := self._missing_points(r, e))]
         total = len(todo_train) + len(todo_eval)
         skipped = len(self.runs) * (1 + len(self.errors)) - total
         if skipped:
@@ -56,11 +62,11 @@ class Driver:
         waiting = {}
         for run_id in todo_train:
             self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
-        for run_id, spec in todo_eval:
+        for run_id, spec, points in todo_eval:
             if run_id in todo_train:
-                waiting.setdefault(run_id, []).append(spec)
+                waiting.setdefault(run_id, []).append((spec, points))
             else:
-                self._submit_eval(run_id, spec, self.checkpoint_path(run_id).read_bytes())
+                self._submit_eval(run_id, spec, points, self.checkpoint_path(run_id).read_bytes())
         counts = {"trained": 0, "evaluated": 0, "skipped": skipped}
         try:
             while self.executor.pending():
@@ -68,8 +74,8 @@ class Driver:
                     kind, rest = key.split(":", 1)
                     if kind == "train":
                         self._finish_train(rest, result, bar)
-                        for spec in waiting.pop(rest, []):
-                            self._submit_eval(rest, spec, result["state"])
+                        for spec, points in waiting.pop(rest, []):
+                            self._submit_eval(rest, spec, points, result["state"])
                         counts["trained"] += 1
                     else:
                         run_id, label = rest.split(":", 1)
@@ -81,9 +87,20 @@ class Driver:
             self.executor.shutdown()
         return counts
 
-    def _submit_eval(self, run_id: str, spec: dict, state: bytes) -> None:
+    def _missing_points(self, run_id: str, spec: dict) -> list[tuple[float, int]]:
+        """The (p, chip) pairs of ``spec`` this run still lacks in the store (all of them for a
+        run not stored yet); a stored evaluation of another definition under the label is refused."""
+        stored_spec = self.store.eval_spec(run_id, spec["label"])
+        if stored_spec is not None and _canonical(stored_spec) != _canonical(spec):
+            raise BerthError(f"error model {spec['label']!r} of run {run_id} is stored with another definition "
+                             f"({_canonical(stored_spec)}); give the changed one its own name (errors.name) "
+                             "or use another --store")
+        stored = self.store.stored_points(run_id, spec["label"])
+        return [pt for pt in chip_points(spec, list(self.sweep.p), self.sweep.chips) if pt not in stored]
+
+    def _submit_eval(self, run_id: str, spec: dict, points: list[tuple[float, int]], state: bytes) -> None:
         run = self.runs[run_id]
-        job = {"state": state, "spec": spec, "p": list(self.sweep.p), "chips": self.sweep.chips,
+        job = {"state": state, "spec": spec, "points": points,
                "dataset": run["dataset"], "data_seed": run["data_seed"], "data_dir": run.get("data_dir")}
         self.executor.submit(f"eval:{run_id}:{spec['label']}", eval_task, job)
 
@@ -107,3 +124,10 @@ class Driver:
             "n_test": result["n_test"], "chips": len({c for _, c, _ in result["rows"]}),
             "eval_s": result["eval_s"], "machine": result["machine"], "finished": result["finished"]},
             result["rows"])
+
+
+def _canonical(spec: dict) -> str:
+    """An error specification as comparable text (JSON, sorted keys)."""
+    import json
+
+    return json.dumps(spec, sort_keys=True, default=str)

@@ -133,7 +133,7 @@ def eval_task(job: dict[str, Any]) -> dict[str, Any]:
     started = time.time()
     data = _dataset(job["dataset"], job["data_seed"], job.get("data_dir"))
     model = load_model(job["state"])
-    points = chip_points(job["spec"], job["p"], job["chips"])
+    points = [(float(p), int(c)) for p, c in job["points"]]
     clean_error, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), job["spec"], points)
     return {"rows": rows, "clean_error": clean_error, "n_test": int(len(data.y_test)),
             "eval_s": time.time() - started, "machine": machine_info(), "finished": time.time()}
