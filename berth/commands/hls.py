@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     add_store_arg(p, "DIR/berth/results.sqlite")
-    add_config_args(p)
+    add_config_args(p, example="target.reuse_factor=4")
     p.set_defaults(handler=run_export)
 
     p = hls.add_parser("verify", help="C simulation vs software model on N test inputs (must match 100%%)")
@@ -85,6 +85,7 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"estimated without the vendor tool (weight layers): LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, "
           f"BRAM_18K {res['BRAM_18K']}")
     print(f"project: {project.root}")
+    print(f"next: berth hls verify {project.root}")
     return 0
 
 
@@ -100,6 +101,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if res.exact_match < 1.0:
         print("NOT bit-exact")
         return 1
+    print(f"next: berth hls inject {args.project} --chip 0 1 2 --p 0.01")
     return 0
 
 
@@ -115,7 +117,10 @@ def run_inject(args: argparse.Namespace) -> int:
         c = r.comparison
         print(f"{r.chip:>5} {r.flipped_codes:>9} {c.exact_match * 100:>8.2f} {c.max_abs_diff:>10.4g} "
               f"{c.argmax_agreement * 100:>9.2f} {c.hw_error * 100:>9.2f} {c.sw_error * 100:>9.2f}")
-    return 0 if all(r.comparison.exact_match == 1.0 for r in results) else 1
+    exact = all(r.comparison.exact_match == 1.0 for r in results)
+    print(f"stored in table hls_inject of {args.store or 'the project store'}"
+          + (f"; next: berth hls build {args.project}   (vendor synthesis, where installed)" if exact else ""))
+    return 0 if exact else 1
 
 
 def run_build(args: argparse.Namespace) -> int:
