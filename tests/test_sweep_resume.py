@@ -59,3 +59,18 @@ def test_a_changed_error_model_under_the_same_name_is_refused(tmp_path: Path) ->
     run(sweep_file, store, *base, "errors=[{kind = \"stuck_at\", name = \"cells\", value = 0}]")
     with pytest.raises(BerthError, match="'cells'.*another definition"):
         run(sweep_file, store, *base, "errors=[{kind = \"stuck_at\", name = \"cells\", value = 1}]")
+
+
+def test_a_damaged_checkpoint_is_retrained_with_a_warning(tmp_path: Path, capsys) -> None:
+    sweep_file = write_tiny(tmp_path, tmp_path / "out")
+    store = tmp_path / "s.sqlite"
+    base = ["models=[\"mlp\"]", "bits=[8]", "variants=[{name = \"clipping\", scheme = \"rquant\", w_max = 0.1}]",
+            "chips=2", "p=[0.01]"]
+    run(sweep_file, store, *base)
+    (ckpt,) = (tmp_path / "out" / "tiny" / "checkpoints").glob("*.pt")
+    good = ckpt.read_bytes()
+    ckpt.write_bytes(good[: len(good) // 2])  # truncated by a crash or a full disk
+    counts = run(sweep_file, store, *base, "chips=3")
+    assert counts["trained"] == 1 and counts["evaluated"] == 1
+    assert "warning: retraining run" in capsys.readouterr().err
+    assert ckpt.read_bytes() == good  # deterministic training: the same model file again

@@ -50,7 +50,7 @@ class Driver:
         atomic_write_json(self.dir / "sweep.json", resolved)
         self.store.add_sweep(self.sweep.name, resolved)
         trained = self.store.done_runs()
-        todo_train = [r for r in self.runs if r not in trained or not self.checkpoint_path(r).exists()]
+        todo_train = [r for r in self.runs if r not in trained or not self._checkpoint_readable(r)]
         todo_eval = [(r, e, points) for r in self.runs for e in self.errors
                      if (points := self._missing_points(r, e))]
         total = len(todo_train) + len(todo_eval)
@@ -86,6 +86,21 @@ class Driver:
             bar.close()
             self.executor.shutdown()
         return counts
+
+    def _checkpoint_readable(self, run_id: str) -> bool:
+        """Whether a trained run's model file is there and reads back; a damaged one is retrained
+        (training is deterministic: the same seeds give the same weights) with a warning."""
+        from berth.models.files import read_model_file
+
+        path = self.checkpoint_path(run_id)
+        if not path.exists():
+            return False
+        try:
+            read_model_file(path)
+        except BerthError as exc:
+            print(f"berth: warning: retraining run {run_id}: {exc}", file=sys.stderr)
+            return False
+        return True
 
     def _missing_points(self, run_id: str, spec: dict) -> list[tuple[float, int]]:
         """The (p, chip) pairs of ``spec`` this run still lacks in the store (all of them for a
