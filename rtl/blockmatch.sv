@@ -20,14 +20,14 @@
 // Define BM_PLANTED_BUG to drop the bottom row's term of every column sum (used to prove that
 // the test bench catches a wrong design).
 module blockmatch #(
-    parameter int W = 64,          // frame width (pixels)
-    parameter int H = 64,          // frame height (rows)
+    parameter int W = 64,          // frame width (pixels): the largest; the run-time width may be less
+    parameter int H = 64,          // frame height (rows) at reset
     parameter int N = 8,           // block side N1 (4 or 8)
     parameter int WS = 39,         // search window side 2n+1 (odd)
     parameter int STRIDE = 3,      // reference stride; the last row/column is forced
     parameter int METRIC = 0,      // 0: SSD, 1: SAD
-    parameter int K = 16,          // group size (power of two); slot 0 is the reference
-    parameter int TAU = 192000,    // keep candidates with distance < TAU
+    parameter int K = 16,          // largest group size (power of two); slot 0 is the reference
+    parameter int TAU = 192000,    // largest threshold (keep distance < tau), the one at reset
     parameter int P = 4,           // offset rows (dy) per pass
     parameter int D = 2,           // offset columns (dx) per pass
     parameter int G = 2            // references per group
@@ -37,6 +37,12 @@ module blockmatch #(
     input  logic s_valid,
     output logic s_ready,
     input  logic [7:0] s_data,
+    input  logic s_user,               // start of frame: the first pixel of a frame
+    input  logic s_last,               // end of line: the last pixel of a row
+    input  logic cfg_valid,            // register write: 0 tau, 1 K, 2 width, 3 height (next frame)
+    input  logic [1:0] cfg_addr,
+    input  logic [23:0] cfg_data,
+    output logic frame_error,          // one cycle: a malformed frame was abandoned or pixels dropped
     output logic m_valid,
     input  logic m_ready,
     output logic [OW-1:0] m_dy,        // signed offsets of the match
@@ -62,21 +68,59 @@ module blockmatch #(
   localparam int AW = $clog2(W);                // column address width
   localparam int GI = G > 1 ? $clog2(G) : 1;    // group reference index width
   localparam int KI = $clog2(K);                // output slot width
-  localparam logic [CW-1:0] LAST_Y = CW'(H - N);
-  localparam logic [CW-1:0] LAST_X = CW'(W - N);
   localparam logic [CW-1:0] RAD = CW'(R);
-  localparam logic [TW-1:0] TAU_T = TW'(TAU);
-  localparam logic [DW-1:0] SAT = {DW{1'b1}};
+
+  // ---------------------------------------------------------------- run-time configuration
+  // Written at any time through cfg_*, taken by the core when a frame starts; a value outside
+  // its range (tau 1..TAU, K a power of two 2..K, width N..W, height N..65535) is ignored.
+  logic [DW-1:0] cfg_tau, tau_r;
+  logic [KI:0] cfg_k, k_r;
+  logic [CW-1:0] cfg_w, cfg_h, w_r, h_r, LAST_X, LAST_Y;
+  logic [DW-1:0] SAT;                           // 2^bit_length(tau) - 1
+  logic start;                                  // a start-of-frame pixel starts a frame
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      cfg_tau <= DW'(TAU);
+      cfg_k <= (KI+1)'(K);
+      cfg_w <= CW'(W);
+      cfg_h <= CW'(H);
+      tau_r <= DW'(TAU);
+      k_r <= (KI+1)'(K);
+      w_r <= CW'(W);
+      h_r <= CW'(H);
+    end else begin
+      if (cfg_valid) begin
+        case (cfg_addr)
+          2'd0: if (cfg_data != '0 && cfg_data <= 24'(TAU)) cfg_tau <= DW'(cfg_data);
+          2'd1: if (cfg_data >= 24'd2 && cfg_data <= 24'(K) && (cfg_data & (cfg_data - 1'b1)) == '0)
+                  cfg_k <= (KI+1)'(cfg_data);
+          2'd2: if (cfg_data >= 24'(N) && cfg_data <= 24'(W)) cfg_w <= CW'(cfg_data);
+          default: if (cfg_data >= 24'(N) && cfg_data < 24'h10000) cfg_h <= CW'(cfg_data);
+        endcase
+      end
+      if (start) begin
+        tau_r <= cfg_tau;
+        k_r <= cfg_k;
+        w_r <= cfg_w;
+        h_r <= cfg_h;
+      end
+    end
+  end
+  assign LAST_X = w_r - CW'(N);
+  assign LAST_Y = h_r - CW'(N);
+  always_comb begin
+    for (int i = 0; i < DW; i++) SAT[i] = |(tau_r >> i);
+  end
 
   function automatic logic [CW-1:0] min_cw(input logic [CW-1:0] a, input logic [CW-1:0] b);
     min_cw = a < b ? a : b;
   endfunction
-  // The g-th reference of the group starting at x0 (the last column is forced), and whether it exists.
-  function automatic logic [CW-1:0] gref_x(input logic [CW-1:0] x0, input int g);
-    gref_x = min_cw(x0 + CW'(g * STRIDE), LAST_X);
+  // The g-th reference of the group starting at x0 (the last column lx is forced), and whether it exists.
+  function automatic logic [CW-1:0] gref_x(input logic [CW-1:0] x0, input int g, input logic [CW-1:0] lx);
+    gref_x = min_cw(x0 + CW'(g * STRIDE), lx);
   endfunction
-  function automatic logic gref_v(input logic [CW-1:0] x0, input int g);
-    gref_v = g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
+  function automatic logic gref_v(input logic [CW-1:0] x0, input int g, input logic [CW-1:0] lx);
+    gref_v = g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= lx;
   endfunction
 
   // ---------------------------------------------------------------- input and line buffers
@@ -85,17 +129,41 @@ module blockmatch #(
   logic [CW-1:0] ref_y;                         // current reference row
   logic [CW-1:0] need_lo;                       // lowest row the current reference row needs
   logic frame_done;                             // last record of the frame accepted
+  logic in_frame;                               // a frame has started and not ended
+  logic dropping;                               // pixels outside a frame are being dropped
+  logic take, eol, bad, abort, restart;
 
+  // Outside a frame every pixel is taken: a start of frame starts one, any other is dropped. In
+  // a frame, a start of frame or an end of line in the wrong place abandons it (a start of frame
+  // then starts the next one at once).
   assign need_lo = ref_y > RAD ? ref_y - RAD : '0;
-  assign s_ready = (in_row < CW'(H)) && (in_row < need_lo + CW'(L));
+  assign s_ready = !in_frame || ((in_row < h_r) && (in_row < need_lo + CW'(L)));
+  assign take = s_valid && s_ready;
+  assign eol = in_col == w_r - 1'b1;
+  assign bad = s_user || s_last != eol;
+  assign abort = take && in_frame && bad;
+  assign start = !rst && take && s_user && !s_last && (!in_frame || abort);
+  assign restart = rst || frame_done || abort;
+  assign frame_error = abort || (take && !in_frame && !s_user && !dropping);
 
   always_ff @(posedge clk) begin
-    if (rst || frame_done) begin
+    if (rst) dropping <= 1'b0;
+    else if (take) dropping <= !start && (!in_frame || abort);
+  end
+
+  always_ff @(posedge clk) begin
+    if (restart && !start) begin
+      in_frame <= 1'b0;
       in_row <= '0;
       in_col <= '0;
       wr_slot <= '0;
-    end else if (s_valid && s_ready) begin
-      if (in_col == CW'(W - 1)) begin
+    end else if (start) begin
+      in_frame <= 1'b1;
+      in_row <= '0;
+      in_col <= CW'(1);
+      wr_slot <= '0;
+    end else if (take && in_frame) begin
+      if (eol) begin
         in_col <= '0;
         in_row <= in_row + 1'b1;
         wr_slot <= wr_slot == SW'(L - 1) ? '0 : wr_slot + 1'b1;
@@ -114,8 +182,8 @@ module blockmatch #(
       logic [7:0] a_q, b_q;
       logic we;
       logic [AW-1:0] a_addr;
-      assign we = s_valid && s_ready && wr_slot == SW'(gm);
-      assign a_addr = we ? in_col[AW-1:0] : ra_col;
+      assign we = start ? gm == 0 : take && in_frame && wr_slot == SW'(gm);
+      assign a_addr = start ? '0 : we ? in_col[AW-1:0] : ra_col;
       always_ff @(posedge clk) begin
         if (we) mem[a_addr] <= s_data;
         a_q <= mem[a_addr];
@@ -174,23 +242,23 @@ module blockmatch #(
   assign iss_v = state == S_RUN && !stall;
 
   logic rows_ready;                             // every row the reference row needs is stored
-  assign rows_ready = in_row >= min_cw(ref_y + RAD + CW'(N), CW'(H));
+  assign rows_ready = in_frame && in_row >= min_cw(ref_y + RAD + CW'(N), h_r);
   assign lo_slot = wrap_add(ref_slot, ref_y - cy_lo == '0 ? '0 : CW'(L) - (ref_y - cy_lo));
   assign next_ref_slot = wrap_add(ref_slot, next_ref_y - ref_y);
   assign next_band_slot = wrap_add(band_slot, CW'(P));
 
   // The next group's first offset column (its last reference decides the left clip).
-  function automatic logic [CW-1:0] first_dxi(input logic [CW-1:0] gx0);
-    first_dxi = RAD - min_cw(RAD, min_cw(gx0 + CW'((G - 1) * STRIDE), LAST_X));
+  function automatic logic [CW-1:0] first_dxi(input logic [CW-1:0] gx0, input logic [CW-1:0] lx);
+    first_dxi = RAD - min_cw(RAD, min_cw(gx0 + CW'((G - 1) * STRIDE), lx));
   endfunction
 
   logic [CW-1:0] cc;                            // candidate column + n
   assign cc = x0 + t + dxi_b;
-  assign rd_col = cc >= RAD && cc - RAD < CW'(W) ? AW'(cc - RAD) : '0;
-  assign ra_col = x0 + t < CW'(W) ? AW'(x0 + t) : '0;
+  assign rd_col = cc >= RAD && cc - RAD < w_r ? AW'(cc - RAD) : '0;
+  assign ra_col = x0 + t < w_r ? AW'(x0 + t) : '0;
 
   always_ff @(posedge clk) begin
-    if (rst || frame_done) begin
+    if (restart) begin
       state <= S_WAIT;
       ref_y <= '0;
       ref_slot <= '0;
@@ -221,7 +289,7 @@ module blockmatch #(
               band_slot <= next_band_slot;
             end else if (!row_done) begin
               x0 <= nx0;
-              dxi_b <= first_dxi(nx0);
+              dxi_b <= first_dxi(nx0, LAST_X);
               band_y <= cy_lo;
               band_slot <= lo_slot;
             end else begin
@@ -246,8 +314,8 @@ module blockmatch #(
   logic [CW-1:0] d1_t, d1_band_y, d1_dxi, d1_ry, d1_x0;
   logic [SW-1:0] d1_bslot, d1_rslot;
   always_ff @(posedge clk) begin
-    d1_v <= iss_v && !rst && !frame_done;
-    d1_gend <= iss_v && last_issue && !rst && !frame_done;
+    d1_v <= iss_v && !restart;
+    d1_gend <= iss_v && last_issue && !restart;
     d1_glast <= row_done && ref_y == LAST_Y;
     d1_t <= t;
     d1_band_y <= band_y;
@@ -283,8 +351,8 @@ module blockmatch #(
   logic d2_v, d2_glast;
   logic [CW-1:0] d2_t, d2_band_y, d2_dxi, d2_ry, d2_x0;
   always_ff @(posedge clk) begin
-    d2_v <= d1_v && !rst && !frame_done;
-    d2_gend <= d1_gend && !rst && !frame_done;
+    d2_v <= d1_v && !restart;
+    d2_gend <= d1_gend && !restart;
     d2_glast <= d1_glast;
     d2_t <= d1_t;
     d2_band_y <= d1_band_y;
@@ -330,8 +398,8 @@ module blockmatch #(
   logic d3_v, d3_glast;
   logic [CW-1:0] d3_t, d3_band_y, d3_dxi, d3_ry, d3_x0;
   always_ff @(posedge clk) begin
-    d3_v <= d2_v && !rst && !frame_done;
-    d3_gend <= d2_gend && !rst && !frame_done;
+    d3_v <= d2_v && !restart;
+    d3_gend <= d2_gend && !restart;
     d3_glast <= d2_glast;
     d3_t <= d2_t;
     d3_band_y <= d2_band_y;
@@ -359,10 +427,10 @@ module blockmatch #(
     for (int g = 0; g < G; g++) begin
       logic [CW-1:0] gx, rel, k, dxi;
       logic emit;
-      gx = gref_x(d3_x0, g);
+      gx = gref_x(d3_x0, g, LAST_X);
       rel = gx - d3_x0 + CW'(N - 1);
       k = d3_t - rel;
-      emit = d3_v && gref_v(d3_x0, g) && d3_t >= rel && k < CW'(D);
+      emit = d3_v && gref_v(d3_x0, g, LAST_X) && d3_t >= rel && k < CW'(D);
       dxi = d3_dxi + k;
       for (int u = 0; u < P; u++) begin
         logic [CW-1:0] cy;
@@ -370,8 +438,8 @@ module blockmatch #(
         cy = d3_band_y + CW'(u);
         d = '0;
         for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
-        ins_v[g*P+u] <= emit && !rst && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
-                        && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TAU_T;
+        ins_v[g*P+u] <= emit && !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
+                        && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
         ins_key[KW*(g*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
       end
     end
@@ -381,7 +449,7 @@ module blockmatch #(
   logic d4_glast;
   logic [CW-1:0] d4_ry, d4_x0;
   always_ff @(posedge clk) begin
-    d4_gend <= d3_gend && !rst && !frame_done;
+    d4_gend <= d3_gend && !restart;
     d4_glast <= d3_glast;
     d4_ry <= d3_ry;
     d4_x0 <= d3_x0;
@@ -425,11 +493,11 @@ module blockmatch #(
   logic [GI-1:0] ob_r;                          // reference being emitted
   logic [KI-1:0] slot;                          // output slot
   logic ob_rlast;                               // ob_r is the group's last reference
-  assign ob_rlast = 32'(ob_r) == G - 1 || !gref_v(ob_x0, 32'(ob_r) + 1);
-  assign frame_done = m_valid && m_ready && slot == KI'(K - 1) && ob_rlast && ob_last;
+  assign ob_rlast = 32'(ob_r) == G - 1 || !gref_v(ob_x0, 32'(ob_r) + 1, LAST_X);
+  assign frame_done = m_valid && m_ready && m_last && ob_rlast && ob_last;
 
   always_ff @(posedge clk) begin
-    if (rst || frame_done) begin
+    if (restart) begin
       lst_v <= '0;
       lst_key <= '0;
       ob_v <= 1'b0;
@@ -450,8 +518,8 @@ module blockmatch #(
         lst_key <= nxt_key;
       end
       if (m_valid && m_ready) begin
-        slot <= slot + 1'b1;
-        if (slot == KI'(K - 1)) begin
+        slot <= m_last ? '0 : slot + 1'b1;
+        if (m_last) begin
           ob_r <= ob_rlast ? '0 : ob_r + 1'b1;
           if (ob_rlast) ob_v <= 1'b0;
         end
@@ -476,7 +544,7 @@ module blockmatch #(
   always_comb begin
     logic [KI:0] found;
     found = (KI+1)'(1);
-    for (int i = 0; i < KS; i++) found = found + (KI+1)'(rv[i]);
+    for (int i = 0; i < KS; i++) found = found + (KI+1)'(rv[i] && (KI+1)'(i + 2) <= k_r);
     count = '0;
     for (int b = 0; b <= KI; b++) begin
       if (found >= (KI+1)'(1 << b)) count = (KI+1)'(1 << b);
@@ -485,8 +553,8 @@ module blockmatch #(
 
   logic [KW-1:0] e;                             // list entry shown in this slot
   always_comb begin
-    e = rk[0 +: KW];
-    for (int i = 1; i < KS; i++) if (32'(slot) == i + 1) e = rk[KW*i +: KW];
+    e = '0;
+    for (int i = 0; i < KS; i++) if (32'(slot) == i + 1) e = rk[KW*i +: KW];
   end
   logic used;                                   // slot holds a match other than the reference
   logic [OIW-1:0] e_dyi, e_dxi;
@@ -498,6 +566,6 @@ module blockmatch #(
   assign m_dx = used ? OW'(e_dxi) - OW'(R) : '0;
   assign m_dist = slot == '0 ? '0 : used ? e_dist : SAT;
   assign m_ref_y = ob_ry;
-  assign m_ref_x = gref_x(ob_x0, 32'(ob_r));
-  assign m_last = slot == KI'(K - 1);
+  assign m_ref_x = gref_x(ob_x0, 32'(ob_r), LAST_X);
+  assign m_last = (KI+1)'(slot) == k_r - 1'b1;
 endmodule

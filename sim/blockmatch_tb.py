@@ -12,7 +12,7 @@ tests run on any build. Environment variables (set by ``sim/runner.py``):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cocotb
 import numpy as np
@@ -48,14 +48,22 @@ def expected_records(image: np.ndarray, params: BMParams) -> list[Record]:
             for o, d in zip(offs, dists)]
 
 
-async def drive(dut, image: np.ndarray, rng: np.random.Generator, gap: float) -> None:
-    """Driver: stream the pixels in raster order, with random idle cycles."""
-    for px in image.ravel():
+async def drive(dut, image: np.ndarray, rng: np.random.Generator, gap: float, drop: int | None = None,
+                stop: int | None = None) -> None:
+    """Driver: stream the pixels in raster order (s_user on the first, s_last at the end of each
+    row), with random idle cycles; ``drop`` leaves out the pixel of that raster index, ``stop``
+    ends the stream before that index."""
+    w = image.shape[1]
+    for i, px in enumerate(image.ravel()[:stop]):
+        if i == drop:
+            continue
         while rng.random() < gap:
             dut.s_valid.value = 0
             await RisingEdge(dut.clk)
         dut.s_valid.value = 1
         dut.s_data.value = int(px)
+        dut.s_user.value = int(i == 0)
+        dut.s_last.value = int(i % w == w - 1)
         while True:
             await ReadOnly()
             accepted = bool(dut.s_ready.value)
@@ -71,9 +79,10 @@ def shown(dut) -> tuple[Record, bool]:
              int(dut.m_dist.value)), bool(dut.m_last.value))
 
 
-async def monitor(dut, n: int, rng: np.random.Generator, stall: float, out: list[Record]) -> None:
+async def monitor(dut, n: int, rng: np.random.Generator, stall: float, out: list[Record], k: int) -> None:
     """Monitor: collect ``n`` output records, holding m_ready low at random; a record offered and
-    not accepted must stay on the output, unchanged and valid, until it is accepted."""
+    not accepted must stay on the output, unchanged and valid, until it is accepted (unless the
+    frame is abandoned as malformed that cycle)."""
     held = None
     while len(out) < n:
         dut.m_ready.value = int(rng.random() >= stall)
@@ -84,8 +93,8 @@ async def monitor(dut, n: int, rng: np.random.Generator, stall: float, out: list
         if dut.m_valid.value and dut.m_ready.value:
             record, last = shown(dut)
             out.append(record)
-            assert last == (len(out) % int(dut.K.value) == 0), "m_last out of place"
-        elif dut.m_valid.value:
+            assert last == (len(out) % k == 0), "m_last out of place"
+        elif dut.m_valid.value and not dut.frame_error.value:  # an abandoned frame takes its records
             held = shown(dut)
         await RisingEdge(dut.clk)
     dut.m_ready.value = 0
@@ -102,6 +111,11 @@ def scoreboard(name: str, got: list[Record], want: list[Record], k: int) -> None
 async def reset(dut, cycles: int = 3) -> None:
     dut.rst.value = 1
     dut.s_valid.value = 0
+    dut.s_user.value = 0
+    dut.s_last.value = 0
+    dut.cfg_valid.value = 0
+    dut.cfg_addr.value = 0
+    dut.cfg_data.value = 0
     dut.m_ready.value = 0
     await ClockCycles(dut.clk, cycles)
     dut.rst.value = 0
@@ -114,6 +128,24 @@ def settings() -> tuple[list[tuple[str, np.ndarray]], int, float, float]:
         frames = [(name, npz[name]) for name in npz.files]
     return (frames, int(os.environ.get("BM_SEED", "0")), float(os.environ.get("BM_GAP", "0.2")),
             float(os.environ.get("BM_STALL", "0.3")))
+
+
+async def configure(dut, params: BMParams, h: int, w: int) -> None:
+    """Write the run-time registers (taken by the core at the next start of frame)."""
+    for addr, value in enumerate((params.tau, params.k, w, h)):
+        dut.cfg_valid.value = 1
+        dut.cfg_addr.value = addr
+        dut.cfg_data.value = value
+        await RisingEdge(dut.clk)
+    dut.cfg_valid.value = 0
+
+
+async def count_errors(dut, counter: list[int]) -> None:
+    """Count the cycles frame_error is high."""
+    while True:
+        await ReadOnly()
+        counter[0] += int(dut.frame_error.value)
+        await RisingEdge(dut.clk)
 
 
 async def run_frame(dut, design: Design, name: str, image: np.ndarray, rng: np.random.Generator,
@@ -130,7 +162,7 @@ async def run_frame(dut, design: Design, name: str, image: np.ndarray, rng: np.r
             cycles += 1
 
     counter = cocotb.start_soon(count())
-    mon = cocotb.start_soon(monitor(dut, len(want), rng, stall, got))
+    mon = cocotb.start_soon(monitor(dut, len(want), rng, stall, got, design.params.k))
     await drive(dut, image, rng, gap)
     await mon
     counter.cancel()
@@ -153,18 +185,59 @@ async def frames_match_golden(dut) -> None:
 
 @cocotb.test()
 async def reset_mid_frame(dut) -> None:
-    """Reset while a frame is half streamed and matches are being emitted, then a clean frame."""
+    """Reset after the first pixel, half way through the input, and while the last records are
+    emitted; each time a clean frame follows."""
     design = Design.read(dut)
     frames, seed, gap, stall = settings()
     rng = np.random.default_rng(seed + 1000)
     Clock(dut.clk, 10, unit="ns").start()
     await reset(dut)
     first = frames[0][1]
-    half = first.ravel()[: first.size // 2 + design.w // 2].reshape(1, -1)
-    sink: list[Record] = []
-    mon = cocotb.start_soon(monitor(dut, 10**9, rng, stall, sink))
-    await drive(dut, half, rng, gap)
-    await ClockCycles(dut.clk, 50)
-    mon.cancel()
+    for stop, wait in ((1, 5), (first.size // 2 + design.w // 2, 50), (first.size, 200)):
+        sink: list[Record] = []
+        mon = cocotb.start_soon(monitor(dut, 10**9, rng, stall, sink, design.params.k))
+        await drive(dut, first, rng, gap, stop=stop)
+        await ClockCycles(dut.clk, wait)
+        mon.cancel()
+        await reset(dut)
+        await run_frame(dut, design, *frames[-1], rng, gap, stall)
+
+
+@cocotb.test()
+async def reconfigure_between_frames(dut) -> None:
+    """Threshold, K and frame size written between frames; each frame equals the golden model
+    with the parameters it was streamed with, then the reset configuration again."""
+    design = Design.read(dut)
+    frames, seed, gap, stall = settings()
+    rng = np.random.default_rng(seed + 2000)
+    Clock(dut.clk, 10, unit="ns").start()
     await reset(dut)
+    p = design.params
+    small = replace(p, tau=max(p.tau // 8, 1), k=max(p.k // 2, 2))
+    h, w = design.h - 2, design.w - 3
+    await configure(dut, small, h, w)
+    await run_frame(dut, Design(h, w, small), "reconfigured", frames[0][1][:h, :w], rng, gap, stall)
+    await configure(dut, p, design.h, design.w)
     await run_frame(dut, design, *frames[-1], rng, gap, stall)
+
+
+@cocotb.test()
+async def dropped_pixel_mid_frame(dut) -> None:
+    """A frame missing one pixel is flagged once and abandoned; the next frame is exact."""
+    design = Design.read(dut)
+    frames, seed, gap, stall = settings()
+    rng = np.random.default_rng(seed + 3000)
+    Clock(dut.clk, 10, unit="ns").start()
+    await reset(dut)
+    errors = [0]
+    counter = cocotb.start_soon(count_errors(dut, errors))
+    first = frames[0][1]
+    sink: list[Record] = []
+    mon = cocotb.start_soon(monitor(dut, 10**9, rng, stall, sink, design.params.k))
+    await drive(dut, first, rng, gap, drop=first.size // 2 + 1)
+    await ClockCycles(dut.clk, 20)
+    mon.cancel()
+    assert errors[0] == 1, f"frame_error was high {errors[0]} cycles for one malformed frame"
+    await run_frame(dut, design, *frames[-1], rng, gap, stall)
+    counter.cancel()
+    assert errors[0] == 1, "frame_error on a well-formed frame"

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from berth.hardware.blockmatch import block_match
+from berth.hardware.blockmatch import BMParams, block_match
 from berth.hardware.blockmatch.perf import Units, cycles_per_frame
 from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
 from berth.hardware.blockmatch.params import RTLConfig
@@ -27,8 +27,8 @@ def assert_passed(result: tuple[int, int, object], expected_tests: int) -> None:
 
 
 @pytest.mark.slow
-def test_verilator_all_stimuli_with_gaps_backpressure_and_reset() -> None:
-    assert_passed(run("verilator", MAIN, list(ALL_STIMULI), seed=1), 2)
+def test_verilator_all_stimuli_with_gaps_backpressure_resets_reconfiguration_and_dropped_pixel() -> None:
+    assert_passed(run("verilator", MAIN, list(ALL_STIMULI), seed=1), 4)
 
 
 @pytest.mark.slow
@@ -40,6 +40,19 @@ def test_icarus_acceptance_parameter_sets(index: int) -> None:
 
 def test_icarus_reset_mid_frame() -> None:
     assert_passed(run("icarus", ACCEPTANCE[0], ["china-s50", "ties"], testcase="reset_mid_frame"), 1)
+
+
+# The Wiener stage's K = 32 build, run at K = 16 and a lower threshold between two K = 32 frames.
+WIENER = RTLConfig(h=20, w=23, p=3, d=2, g=2, params=BMParams(window=7, k=32, tau=25_600))
+
+
+@pytest.mark.parametrize("cfg", [ACCEPTANCE[0], WIENER], ids=cfg_id)
+def test_icarus_run_time_reconfiguration_between_frames(cfg: RTLConfig) -> None:
+    assert_passed(run("icarus", cfg, ["flower-s15", "contrast"], testcase="reconfigure_between_frames"), 1)
+
+
+def test_icarus_dropped_pixel_is_flagged_and_next_frame_exact() -> None:
+    assert_passed(run("icarus", ACCEPTANCE[5], ["china-s25", "ties"], testcase="dropped_pixel_mid_frame"), 1)
 
 
 def test_planted_bug_is_caught() -> None:
@@ -73,7 +86,7 @@ def test_native_corner_configurations_equal_golden_and_cycle_model(cfg: RTLConfi
         assert native.cycles == cycles_per_frame(cfg.h, cfg.w, cfg.params, Units(cfg.p, cfg.d, cfg.g)), name
 
 
-@pytest.mark.parametrize("cfg", [FRAME, MAIN, *ACCEPTANCE, *MATRIX], ids=cfg_id)
+@pytest.mark.parametrize("cfg", [FRAME, MAIN, WIENER, *ACCEPTANCE, *MATRIX], ids=cfg_id)
 def test_verilator_lint_wall_clean(cfg: RTLConfig) -> None:
     import subprocess
 

@@ -81,8 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_sim)
 
     p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP per parameter set")
-    p.add_argument("--sets", choices=("small", "acceptance"), default="acceptance",
-                   help="small: one quick set; acceptance: N1 x metric x K at the default window (default)")
+    p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p"), default="acceptance",
+                   help="small: one quick set; acceptance: N1 x metric x K at the default window (default); "
+                        "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes)")
+    p.add_argument("--depth", action="store_true", help="also the logic depth (LUT6 levels, Yosys + ABC)")
     p.add_argument("--out", default=str(OUT), help=f"results directory (default {OUT})")
     p.set_defaults(handler=run_synth)
 
@@ -179,8 +181,8 @@ def run_synth(args: argparse.Namespace) -> int:
     from berth.flows.blockmatch import synthesize_sets
     from berth.hardware.blockmatch.synth import table
 
-    results, path = synthesize_sets(args.sets, Path(args.out))
-    print(table(results))
+    results, depths, path = synthesize_sets(args.sets, Path(args.out), args.depth)
+    print(table(results, depths))
     print(f"wrote {path}")
     return 0
 

@@ -128,15 +128,21 @@ def simulate_image(image: np.ndarray, settings: list[str], out: Path) -> tuple[d
     return row, atomic_write_json(out / "sim-image.json", row)
 
 
-def synthesize_sets(sets: str, out: Path) -> tuple[list, Path]:
-    """Yosys estimates of one named list of configurations; results and their JSON file."""
+def synthesize_sets(sets: str, out: Path, depth: bool = False) -> tuple[list, list[int] | None, Path]:
+    """Yosys estimates of one named list of configurations (and their logic depth when ``depth``);
+    results, depths and their JSON file."""
     from tqdm import tqdm
 
-    from berth.hardware.blockmatch.synth import SETS, synthesize
+    from berth.hardware.blockmatch.synth import SETS, logic_depth, synthesize
 
-    results = [synthesize(cfg, out / "synth" / f"set{i}-{cfg.tag()}")
-               for i, cfg in enumerate(tqdm(SETS[sets], desc="yosys synth_xilinx", unit="set"))]
-    return results, atomic_write_json(out / "synth.json", [r.row() for r in results])
+    results, depths = [], []
+    for i, cfg in enumerate(tqdm(SETS[sets], desc="yosys synth_xilinx", unit="set")):
+        work = out / "synth" / f"set{i}-{cfg.tag()}"
+        results.append(synthesize(cfg, work))
+        if depth:
+            depths.append(logic_depth(cfg, work))
+    rows = [{**r.row(), **({"lut6_levels": d} if depth else {})} for r, d in zip(results, depths or results)]
+    return results, depths if depth else None, atomic_write_json(out / "synth.json", rows)
 
 
 def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path) -> tuple[str, list]:

@@ -1,10 +1,11 @@
 """Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
 
 Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
-flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the logic
-depth: the longest chain of mapped cells (LUT, MUXF7/8, CARRY4) between flip-flops, block RAMs or
-ports, from Yosys ``ltp -noff``. Yosys versions differ by ~25 %, so the version is stored with the
-figures and tests assert ranges. :func:`ice40_fmax` places and routes a small configuration on an
+flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices. The logic depth
+(:func:`logic_depth`) is ABC's level count after mapping the flattened design's logic between
+registers and memories to 6-input LUTs, adders included (no carry chains, so an upper bound on the
+LUT levels of a register-to-register path). Yosys versions differ by ~25 %, so the version is
+stored with the figures and tests assert ranges. :func:`ice40_fmax` places and routes a small configuration on an
 iCE40 with nextpnr for a real (relative) Fmax.
 """
 
@@ -35,7 +36,6 @@ class SynthResult:
     ramb18: int
     ramb36: int
     dsp: int
-    depth: int  # mapped cells on the longest path between sequential cells or ports
     yosys: str
     seconds: float
 
@@ -63,10 +63,9 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
     work.mkdir(parents=True, exist_ok=True)
     params = cfg.parameters()
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    stat, ltp = work / "stat.json", work / "ltp.txt"
+    stat = work / "stat.json"
     script = (f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
-              f"tee -q -o {stat} stat -json; "
-              f"tee -q -o {ltp} ltp -noff {TOP}/t:RAMB18E1 {TOP}/t:RAMB36E1 {TOP}/t:DSP48E1 %u %u %n")
+              f"tee -q -o {stat} stat -json")
     log = work / "yosys.log"
     start = time.perf_counter()
     with open(log, "w") as f:
@@ -75,24 +74,47 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
     if proc.returncode != 0 or not stat.exists():
         raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
     cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
-    depth = re.search(r"length=(\d+)", ltp.read_text())
     return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
                        carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
                        ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
-                       dsp=_count(cells, "DSP48E1"), depth=int(depth.group(1)) if depth else -1,
-                       yosys=yosys_version(yosys), seconds=seconds)
+                       dsp=_count(cells, "DSP48E1"), yosys=yosys_version(yosys), seconds=seconds)
 
 
-def table(results: list[SynthResult]) -> str:
-    """A plain-text table of the results, one configuration per line."""
-    head = f"{'N1':>3} {'metric':>6} {'K':>3} {'window':>6} {'P':>3} {'width':>5} | " \
-           f"{'LUT':>7} {'FF':>7} {'CARRY4':>6} {'LUTRAM':>6} {'BRAM36':>6} {'DSP':>5} | {'s':>5}"
+def logic_depth(cfg: RTLConfig, work: Path) -> int:
+    """LUT6 levels of the deepest register-to-register (or memory) path of ``cfg``: Yosys flattens
+    and optimises the design, ABC maps its logic to 6-input LUTs and reports the levels."""
+    yosys = require_tool("yosys")
+    work.mkdir(parents=True, exist_ok=True)
+    chparam = " ".join(f"-set {k} {v}" for k, v in cfg.parameters().items())
+    log = work / "depth.log"
+    with open(log, "w") as f:
+        proc = subprocess.run([str(yosys), "-p", f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; "
+                               f"synth -flatten -top {TOP} -run :fine; opt -full; techmap; opt -fast; "
+                               "abc -script +strash;dch,-f;if,-K,6;print_stats"], stdout=f, stderr=subprocess.STDOUT)
+    levels = re.findall(r"\blev\s*=\s*(\d+)", log.read_text())
+    if proc.returncode != 0 or not levels:
+        raise BerthError(f"yosys/abc depth run failed with exit status {proc.returncode}; see {log}")
+    return int(levels[-1])
+
+
+# A Zynq-7030 (xc7z030): LUTs, flip-flops, RAMB36, DSP48E1.
+ZYNQ_7030 = {"lut": 78_600, "ff": 157_200, "bram36": 265, "dsp": 400}
+
+
+def table(results: list[SynthResult], depths: list[int] | None = None) -> str:
+    """A plain-text table of the results, one configuration per line, with the share of a
+    Zynq-7030 and, when given, the logic depth (LUT6 levels)."""
+    head = f"{'N1':>3} {'metric':>6} {'K':>3} {'window':>6} {'P':>3} {'D':>3} {'G':>3} {'width':>5} | " \
+           f"{'LUT':>7} {'FF':>7} {'CARRY4':>6} {'BRAM36':>6} {'DSP':>4} | {'LUT%':>5} {'FF%':>5} {'BRAM%':>5} | " \
+           f"{'levels':>6} {'s':>5}"
     lines = [head, "-" * len(head)]
-    for r in results:
-        c = r.config
+    for i, r in enumerate(results):
+        c, z = r.config, ZYNQ_7030
+        level = f"{depths[i]:>6}" if depths else f"{'-':>6}"
         lines.append(f"{c['N']:>3} {('ssd', 'sad')[c['METRIC']]:>6} {c['K']:>3} {c['WS']:>6} {c['P']:>3} "
-                     f"{c['W']:>5} | {r.lut:>7} {r.ff:>7} {r.carry4:>6} {r.lutram:>6} {r.bram36:>6g} "
-                     f"{r.dsp:>5} | {r.seconds:>5.0f}")
+                     f"{c['D']:>3} {c['G']:>3} {c['W']:>5} | {r.lut:>7} {r.ff:>7} {r.carry4:>6} {r.bram36:>6g} "
+                     f"{r.dsp:>4} | {100 * r.lut / z['lut']:>5.1f} {100 * r.ff / z['ff']:>5.1f} "
+                     f"{100 * r.bram36 / z['bram36']:>5.1f} | {level} {r.seconds:>5.0f}")
     return "\n".join(lines)
 
 
@@ -102,7 +124,11 @@ def _sets() -> dict[str, list[RTLConfig]]:
     acceptance = [RTLConfig(h=1080, w=1920, p=4, params=BMParams(block=n, metric=m, k=k,
                                                                  tau=(3000 if m == "ssd" else 24) * n * n))
                   for n in (4, 8) for m in ("ssd", "sad") for k in (8, 16)]
-    return {"small": small, "acceptance": acceptance}
+    # The 1080p configuration, and the same at P = D = G = 3 (a ninth of its lanes, a sixth of its
+    # references per group), whose synthesis takes minutes instead of hours.
+    full = [RTLConfig(h=1080, w=1920, p=13, d=13, g=18, params=BMParams())]
+    scaled = [RTLConfig(h=1080, w=1920, p=3, d=3, g=3, params=BMParams())]
+    return {"small": small, "acceptance": acceptance, "1080p-scaled": scaled, "1080p": full}
 
 
 SETS = _sets()

@@ -1,8 +1,8 @@
 // Native Verilator test bench for rtl/blockmatch.sv (no Python in the loop).
 //
 // Usage: tb_blockmatch IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES]
-// Streams the binary (P5) 8-bit PGM frame in raster order with no input gaps and no output
-// back-pressure, collects RECORDS output records and writes one line per record:
+// Streams the binary (P5) 8-bit PGM frame in raster order (s_user on the first pixel, s_last on
+// the last pixel of each row) with no input gaps and no output back-pressure, collects RECORDS output records and writes one line per record:
 // "ref_y ref_x dy dx dist" with dy and dx as the raw (two's complement) field values.
 // Prints "cycles <n>" (from the first pixel offered to the last record accepted) on stdout.
 #include <cstdint>
@@ -16,7 +16,7 @@
 #include "Vblockmatch.h"
 #include "verilated.h"
 
-static std::vector<uint8_t> read_pgm(const char* path) {
+static std::vector<uint8_t> read_pgm(const char* path, int& width) {
     std::ifstream f(path, std::ios::binary);
     std::string magic;
     int w = 0, h = 0, maxval = 0;
@@ -26,6 +26,7 @@ static std::vector<uint8_t> read_pgm(const char* path) {
         std::fprintf(stderr, "tb_blockmatch: %s is not an 8-bit binary PGM\n", path);
         std::exit(2);
     }
+    width = w;
     std::vector<uint8_t> px(static_cast<size_t>(w) * h);
     f.read(reinterpret_cast<char*>(px.data()), static_cast<std::streamsize>(px.size()));
     if (!f) {
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: %s IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES]\n", argv[0]);
         return 2;
     }
-    const std::vector<uint8_t> px = read_pgm(argv[1]);
+    int width = 0;
+    const std::vector<uint8_t> px = read_pgm(argv[1], width);
     const long records = std::atol(argv[2]);
     const long long max_cycles = argc > 4 ? std::atoll(argv[4]) : 2000000000LL;
     FILE* out = std::fopen(argv[3], "w");
@@ -59,6 +61,11 @@ int main(int argc, char** argv) {
     };
     top->rst = 1;
     top->s_valid = 0;
+    top->s_user = 0;
+    top->s_last = 0;
+    top->cfg_valid = 0;
+    top->cfg_addr = 0;
+    top->cfg_data = 0;
     top->m_ready = 0;
     for (int i = 0; i < 4; ++i) tick();
     top->rst = 0;
@@ -71,6 +78,8 @@ int main(int argc, char** argv) {
         top->clk = 0;
         top->s_valid = next < px.size();
         top->s_data = next < px.size() ? px[next] : 0;
+        top->s_user = next == 0;
+        top->s_last = next % width == static_cast<size_t>(width - 1);
         top->eval();  // handshakes settle before the rising edge
         const bool in_fire = top->s_valid && top->s_ready;
         if (top->m_valid) {
