@@ -143,10 +143,20 @@ def one_line(exc: BaseException) -> str:
 QUIET_PACKAGES = r"(brevitas|qonnx|hls4ml|onnx|onnxscript|onnxruntime|cocotb|cocotb_tools|torch|ray)(\..*)?$"
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (closing stores, ending workers) and exit."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    import signal
     import warnings
 
+    signal.signal(signal.SIGTERM, _terminate)
     warnings.filterwarnings("ignore", module=QUIET_PACKAGES)  # third-party notices a user cannot act on
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -169,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("berth: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("berth: terminated; what was stored stays, rerun to continue", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

@@ -82,9 +82,12 @@ class Driver:
                         self._finish_eval(run_id, label, result)
                         counts["evaluated"] += 1
                     bar.update(1)
-        finally:
+        except BaseException:  # interrupted or terminated: abandon in-flight work, end the workers
             bar.close()
-            self.executor.shutdown()
+            self.executor.abort()
+            raise
+        bar.close()
+        self.executor.shutdown()
         return counts
 
     def _checkpoint_readable(self, run_id: str) -> bool:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import signal
+import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
@@ -19,6 +22,28 @@ from berth.core.errors import BerthError
 
 Task = Callable[[Any], Any]
 EXECUTORS = ("local", "serial", "ray")
+
+
+def die_with_parent() -> None:
+    """Worker initializer: end this worker when the driver that started it dies, however it dies
+    (SIGKILL included) — the kernel's parent-death signal on Linux, and a watcher thread that
+    notices the parent is gone everywhere."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the watcher alone
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="berth-parent-watch").start()
 
 
 class SerialExecutor:
@@ -40,6 +65,8 @@ class SerialExecutor:
     def shutdown(self) -> None:
         self._queue.clear()
 
+    abort = shutdown
+
 
 class LocalExecutor:
     """A pool of ``workers`` spawned processes; a dead worker breaks the pool, so the pool is
@@ -53,7 +80,7 @@ class LocalExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent)
 
     def submit(self, key: str, fn: Task, arg: Any) -> None:
         self._tasks[key] = (fn, arg, 0)
@@ -91,6 +118,12 @@ class LocalExecutor:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def abort(self) -> None:
+        """Stop at once (interrupted or terminated): in-flight tasks are abandoned, workers ended."""
+        for proc in list((self._pool._processes or {}).values()):
+            proc.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
 
 class RayExecutor:
     """Tasks on a Ray cluster (``address``; None starts a local instance). Each task asks for one
@@ -127,6 +160,8 @@ class RayExecutor:
         for ref in self._refs:
             self._ray.cancel(ref, force=True)
         self._refs.clear()
+
+    abort = shutdown
 
 
 def make_executor(kind: str, workers: int | None = None, address: str | None = None):
