@@ -63,7 +63,23 @@ def setup_files(tmp_path: Path) -> dict[str, Path]:
     (unstarted / "config.json").write_text(__import__("json").dumps(to_dict(TrainCommandConfig())))
     not_executable = tmp_path / "gxx"
     not_executable.write_text("#!/bin/sh\n")
-    return {"garbage": garbage, "folder": folder, "unstarted": unstarted, "not_executable": not_executable}
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    bad_resume = tmp_path / "bad_resume"
+    bad_resume.mkdir()
+    (bad_resume / "config.json").write_text("{ not json")
+    bad_project = tmp_path / "bad_project"
+    (bad_project / "berth").mkdir(parents=True)
+    (bad_project / "berth" / "project.json").write_text("[1, 2")
+    truncated_png = tmp_path / "cut.png"
+    truncated_png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    broken_json = tmp_path / "sim.json"
+    broken_json.write_text("{]")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    return {"garbage": garbage, "folder": folder, "unstarted": unstarted, "not_executable": not_executable,
+            "ckpt": ckpt, "bad_resume": bad_resume, "bad_project": bad_project, "truncated_png": truncated_png,
+            "broken_json": broken_json, "a_file": a_file}
 
 
 CASES = [
@@ -86,6 +102,19 @@ CASES = [
      {"BERTH_VITIS_RUN": "/nonexistent"}),
     (["bm", "hls", "--out", "k", "--synth", "yes"], ["BERTH_VITIS_RUN", "not executable"],
      {"BERTH_VITIS_RUN": "{not_executable}"}),
+    (["sweep", "{ckpt}"], ["model.pt"], {}),
+    (["train", "--resume", "{bad_resume}"], ["config.json"], {}),
+    (["hls", "verify", "{bad_project}"], ["project.json"], {}),
+    (["bm", "match", "{truncated_png}"], ["cut.png"], {}),
+    (["bm", "perf", "--sim-results", "{broken_json}"], ["sim.json"], {}),
+    (["report", "--store", "{garbage}"], ["garbage.sqlite"], {}),
+    (["pareto", "--store", "{garbage}"], ["garbage.sqlite"], {}),
+    (["sweep", "--store", "{garbage}", "--set", "chips=1"], ["garbage.sqlite"], {}),
+    (["train", "--set", "out={a_file}", "--set", "train.epochs=0"], ["a_file"], {}),
+    (["pareto", "--store", "{store}", "--out", "{a_file}"], ["a_file"], {}),
+    (["results", "{store}", "--where", "colour=red"], ["colour"], {}),
+    (["profile", "{ckpt}"], ["model.pt"], {}),
+    (["hls", "export", "{ckpt}", "--out", "prj"], ["model.pt"], {}),
 ]
 
 

@@ -79,6 +79,17 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Read a JSON file berth wrote; a damaged or foreign one is a one-line BerthError naming it."""
+    from berth.core.errors import BerthError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BerthError(f"{what} {str(path)!r} is damaged or not berth's ({exc}); remove it or regenerate it") from None
+
+
 def check_writable(folder: str | os.PathLike) -> Path:
     """Make sure files can be written under ``folder`` (created if missing) before long work
     starts; an OSError naming the folder otherwise."""

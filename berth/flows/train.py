@@ -5,12 +5,12 @@ the end (see the command's help for the files a run directory holds).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from berth.core.config import from_dict, to_dict
+from berth.core.files import read_json
 from berth.core.errors import BerthError, check_range
 from berth.train.config import TrainConfig
 
@@ -46,7 +46,7 @@ def resumed_config(run_dir: Path) -> TrainCommandConfig:
     path = run_dir / "config.json"
     if not path.is_file():
         raise BerthError(f"cannot resume {str(run_dir)!r}: no config.json there (not a berth train run directory)")
-    return from_dict(TrainCommandConfig, json.loads(path.read_text()), str(path))
+    return from_dict(TrainCommandConfig, read_json(path, "run settings"), str(path))
 
 
 def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[str], None]) -> Path:

@@ -18,7 +18,6 @@ are the ones in the weight files.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 
 from berth.core.errors import BerthError
+from berth.core.files import read_json
 from berth.hardware.hls4ml.csim_lib import LIB_NAME, CSim
 from berth.hardware.hls4ml.target import HlsTarget
 from berth.hardware.hls4ml.weightmap import Slot, load_slots, write_slot
@@ -54,7 +54,7 @@ class HlsProject:
         if not meta_path.is_file():
             raise BerthError(f"{str(root)!r} is not a berth HLS project (no {META_DIR}/project.json); "
                              "create one with 'berth hls export'")
-        return cls(root, json.loads(meta_path.read_text()))
+        return cls(root, read_json(meta_path, "project metadata"))
 
     @property
     def berth_dir(self) -> Path:
