@@ -75,7 +75,7 @@ module blockmatch #(
   // its range (tau 1..TAU, K a power of two 2..K, width N..W, height N..65535) is ignored.
   logic [DW-1:0] cfg_tau, tau_r;
   logic [KI:0] cfg_k, k_r;
-  logic [CW-1:0] cfg_w, cfg_h, w_r, h_r, LAST_X, LAST_Y;
+  logic [CW-1:0] cfg_w, cfg_h, w_r, h_r, LAST_X, LAST_Y;  // LAST_*: the last block's column and row
   logic [DW-1:0] SAT;                           // 2^bit_length(tau) - 1
   logic start;                                  // a start-of-frame pixel starts a frame
   always_ff @(posedge clk) begin
@@ -88,6 +88,8 @@ module blockmatch #(
       k_r <= (KI+1)'(K);
       w_r <= CW'(W);
       h_r <= CW'(H);
+      LAST_X <= CW'(W - N);
+      LAST_Y <= CW'(H - N);
     end else begin
       if (cfg_valid) begin
         case (cfg_addr)
@@ -103,11 +105,11 @@ module blockmatch #(
         k_r <= cfg_k;
         w_r <= cfg_w;
         h_r <= cfg_h;
+        LAST_X <= cfg_w - CW'(N);
+        LAST_Y <= cfg_h - CW'(N);
       end
     end
   end
-  assign LAST_X = w_r - CW'(N);
-  assign LAST_Y = h_r - CW'(N);
   always_comb begin
     for (int i = 0; i < DW; i++) SAT[i] = |(tau_r >> i);
   end

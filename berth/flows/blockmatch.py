@@ -145,6 +145,22 @@ def synthesize_sets(sets: str, out: Path, depth: bool = False) -> tuple[list, li
     return results, depths if depth else None, atomic_write_json(out / "synth.json", rows)
 
 
+def ice40_small(out: Path, source: Path | None = None):
+    """nextpnr-ice40 Fmax of the small iCE40 configuration, of this core or of ``source`` (e.g. an
+    earlier version of ``rtl/blockmatch.sv``, given only the parameters it declares)."""
+    import re
+
+    from berth.hardware.blockmatch.synth import ICE40_SMALL, ice40_fmax
+
+    params = ICE40_SMALL.parameters()
+    if source is not None:
+        if not source.is_file():
+            raise BerthError(f"--ice40-source {str(source)!r} is not a file")
+        declared = set(re.findall(r"parameter\s+int\s+(\w+)", source.read_text()))
+        params = {k: v for k, v in params.items() if k in declared}
+    return ice40_fmax(ICE40_SMALL, out / "ice40" / ("source" if source else "core"), source, params)
+
+
 def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path) -> tuple[str, list]:
     """Frames per second at standard sizes for ``units`` (a ``perf.Units``); when ``sim_results``
     (from ``simulate``) holds a simulated frame of the same design, the cycle model is checked
