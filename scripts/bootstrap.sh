@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-}"
 case "$mode" in run|test|install) ;; *) echo "usage: bash scripts/bootstrap.sh {run|test|install}" >&2; exit 2 ;; esac
 
-APT_PACKAGES=(g++ make perl iverilog yosys)
+APT_PACKAGES=(g++ make perl iverilog yosys nextpnr-ice40)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if ((${#missing[@]})); then

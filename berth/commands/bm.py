@@ -93,9 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("perf", help="fps at 640x480 .. 3840x2160 from the cycle model, beside the paper's figures")
     p.add_argument("--clock-mhz", type=float, default=250.0, help="clock frequency (default 250)")
-    p.add_argument("--p", type=int, default=13, help="offset rows per pass P (default 13)")
-    p.add_argument("--d", type=int, default=13, help="offset columns per pass D (default 13)")
-    p.add_argument("--g", type=int, default=18, help="references per group G (default 18)")
+    p.add_argument("--offset-rows", type=int, default=13, dest="p", metavar="P", help="offset rows per pass P (default 13)")
+    p.add_argument("--offset-cols", type=int, default=13, dest="d", metavar="D",
+                   help="offset columns per pass D (default 13)")
+    p.add_argument("--group", type=int, default=18, dest="g", metavar="G", help="references per group G (default 18)")
     p.add_argument("--sim-results", default=str(OUT / "sim.json"),
                    help="measured cycles from 'berth bm sim' to check the model against")
     add_match_params(p)
