@@ -4,7 +4,7 @@
 error injection, hls4ml export and HLS weight files. ``model_codes(model, "all")`` stores every
 parameter, as Stutz et al.'s reference does: ``{parameter name: QTensor}`` in parameter order,
 layer weights with their own quantizers, biases and normalization parameters each quantized over
-its own range by the model's scheme. ``use_codes(model, tensors)`` makes the model compute with
+its own range by the model's scheme, without its clipping. ``use_codes(model, tensors)`` makes the model compute with
 other codes until the context ends; the float weights are never modified (other parameters are
 swapped for their decoded values and put back).
 """
@@ -53,8 +53,10 @@ def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
 
 
 def _parameter_scheme(scheme: QuantScheme) -> QuantScheme:
-    """The scheme that stores biases and normalization parameters: the model's, one range per tensor."""
-    return scheme.replace(granularity="tensor") if scheme.granularity == "global" else scheme
+    """The scheme that stores biases and normalization parameters: the model's grid over each
+    tensor's own range. A fixed range stays fixed; clipping does not apply, as training clips
+    layer weights only (clipping a trained normalization scale to w_max would break the model)."""
+    return scheme if scheme.granularity == "fixed" else scheme.replace(granularity="tensor", w_max=None)
 
 
 @contextmanager

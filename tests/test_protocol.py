@@ -12,8 +12,8 @@ from berth.quant.faults import RandomBitErrors
 from berth.quant.inject import model_codes, use_codes
 
 
-def resnet(seed: int = 0):
-    return create_model("resnet20", width=4, in_channels=3, input_size=8, scheme="rquant", bits=8, seed=seed).eval()
+def resnet(seed: int = 0, scheme: str = "rquant"):
+    return create_model("resnet20", width=4, in_channels=3, input_size=8, scheme=scheme, bits=8, seed=seed).eval()
 
 
 def flips(clean, corrupted, name) -> np.ndarray:
@@ -30,6 +30,21 @@ def test_all_parameters_are_stored_in_parameter_order():
     for layer, qt in weights.items():
         assert np.array_equal(codes[f"{layer}.weight"].codes, qt.codes)
     assert sum(qt.codes.size for qt in codes.values()) == sum(p.numel() for p in model.parameters())
+
+
+def test_clipping_leaves_biases_and_norm_parameters_their_range():
+    """Training clips layer weights only: stored biases and normalization parameters keep their
+    own range, so the clean model computes as trained."""
+    model = resnet(scheme="clipping")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "bn" in name:
+                p.add_(0.5)
+    codes = model_codes(model, "all")
+    for name, p in model.named_parameters():
+        if "bn" in name:
+            values = codes[name].dequantize()
+            assert values.max() > 0.1 and np.abs(values - p.detach().numpy()).max() <= 0.5 * codes[name].scale + 1e-6
 
 
 def test_all_parameter_chips_flip_biases_and_norm_parameters_at_rate_p():
