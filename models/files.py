@@ -104,7 +104,11 @@ def model_from_state(state: dict[str, Any], name: str = "model file") -> nn.Modu
     if not isinstance(config, dict) or "name" not in config:
         raise BerthError(f"{name} holds no model_config to rebuild its model from")
     config = dict(config)
-    model = create_model(config.pop("name"), **config)
+    model_name = config.pop("name")
+    model = create_model(model_name, **config)
+    stored = _stored_schemes(state, model)
+    if stored:  # the file was written under another definition of its presets: rebuild with its own
+        model = create_model(model_name, **{**config, "layer_schemes": stored})
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
@@ -112,6 +116,20 @@ def model_from_state(state: dict[str, Any], name: str = "model file") -> nn.Modu
         raise BerthError(f"{name} weights do not fit its model: {first}") from None
     bind_global_ranges(model)  # loading replaces the weight tensors global ranges are bound to
     return model.eval()
+
+
+def _stored_schemes(state: dict[str, Any], model: nn.Module) -> dict[str, dict]:
+    """The per-layer schemes a model file stored, where they differ from what its preset names
+    build today (empty when they agree). Tables written before schemes had a ``grid`` used the
+    affine grid."""
+    from berth.quant.brevitas_quant import scheme_quantizers
+
+    current = {name: plain(q.scheme) for name, q in scheme_quantizers(model).items()}
+    stored = {name: ({"grid": "affine", **table} if "grid" not in table else dict(table))
+              for name, table in (state.get("schemes") or {}).items() if isinstance(table, dict)}
+    if all(current.get(name) == table for name, table in stored.items()):
+        return {}
+    return stored
 
 
 def load_model(source: str | Path | bytes) -> nn.Module:

@@ -149,3 +149,23 @@ def test_load_model_reads_every_layout(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(BerthError, match="junk.pt"):
         load_model(tmp_path / "junk.pt")
+
+
+def test_a_model_file_keeps_the_scheme_definition_it_was_written_with(tmp_path):
+    """A file written before the presets followed the reference (no ``grid`` in its stored
+    schemes: the affine grid) rebuilds with that definition, not today's preset of the same name."""
+    import io
+
+    from berth.models.files import model_state
+    from berth.quant.brevitas_quant import scheme_quantizers
+
+    model = create_model("lenet", scheme="rquant", bits=4, seed=1)
+    state = model_state(model)
+    state["schemes"] = {k: {kk: v for kk, v in table.items() if kk != "grid"} for k, table in state["schemes"].items()}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    old = load_model(buf.getvalue())
+    assert {q.scheme.grid for q in scheme_quantizers(old).values()} == {"affine"}
+    buf = io.BytesIO()
+    torch.save(model_state(model), buf)
+    assert {q.scheme.grid for q in scheme_quantizers(load_model(buf.getvalue())).values()} == {"stutz"}

@@ -6,7 +6,7 @@ query). ``Store(path)`` creates every table here; a subsystem writes rows, never
 Robustness (``berth sweep``, ``berth eval``, ``berth search``)
   ``sweeps``      name (key), config JSON (the resolved sweep), created, updated (UTC ISO strings).
   ``runs``        one trained model: run_id (key), sweep, label, model, scheme, bits, method, w_max
-                  (0 = no clipping), seed, config JSON (everything that built it), seeds, versions,
+                  (0 = the scheme's own), seed, config JSON (everything that built it), seeds, versions,
                   machine JSON, clean_error, history JSON (per-epoch metrics), checkpoint (path),
                   started / finished (UNIX time), train_s (seconds).
   ``evals``       one evaluation of a run under one error model: (run_id, errors) key, spec JSON,
