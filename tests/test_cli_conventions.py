@@ -58,7 +58,7 @@ def test_an_override_error_names_the_flag_and_the_nearest_key(setting: str, word
     assert res.returncode == 2 and "\n" not in line and all(w in line for w in words), line
 
 
-DOCUMENTED = ["eval", "train", "search", "sweep"]
+DOCUMENTED = ["eval", "train", "search", "sweep", "hls export"]
 
 
 @pytest.mark.parametrize("command", DOCUMENTED)

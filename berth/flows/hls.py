@@ -22,24 +22,24 @@ ZOO_DEFAULTS: dict[str, dict[str, Any]] = {"resnet20": {"head": "max"}}
 class ModelSpec:
     """How to build and train a zoo model for hardware when no model file is given."""
 
-    scheme: str = "fixed"
-    bits: int = 8
-    act_bits: int = 8
-    epochs: int = 10
-    seed: int = 0
-    arch: dict[str, Any] = field(default_factory=dict)
+    scheme: str = "fixed"  # weight scheme of a zoo model trained for hardware
+    bits: int = 8  # weight bits
+    act_bits: int = 8  # activation bits
+    epochs: int = 10  # training epochs
+    seed: int = 0  # seed of initialization and training
+    arch: dict[str, Any] = field(default_factory=dict)  # model options
 
 
 @dataclass(frozen=True)
 class HlsExportConfig:
     """Settings of ``berth hls export``."""
 
-    target: HlsTarget = field(default_factory=HlsTarget)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    modules: list[str] = field(default_factory=list)
-    dataset: str = "digits"
-    data_dir: str | None = None
-    data_seed: int = 0
+    target: HlsTarget = field(default_factory=HlsTarget)  # the hardware target ([target] table)
+    model: ModelSpec = field(default_factory=ModelSpec)  # a zoo model trained when no model file is given
+    modules: list[str] = field(default_factory=list)  # modules registering models (@register_model)
+    dataset: str = "digits"  # data set of training and of verify/inject inputs
+    data_dir: str | None = None  # where the data set's files are
+    data_seed: int = 0  # seed of the data split
 
 
 def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None]) -> tuple[Any, dict]:

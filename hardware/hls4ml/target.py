@@ -78,9 +78,9 @@ class LayerSettings:
     bias: str | None = None
     accum: str | None = None
     result: str | None = None
-    reuse_factor: int | None = None
-    strategy: Literal["Latency", "Resource"] | None = None
-    hls4ml: dict[str, Any] = field(default_factory=dict)
+    reuse_factor: int | None = None  # multipliers shared by this many operations
+    strategy: Literal["Latency", "Resource"] | None = None  # Latency or Resource (this layer)
+    hls4ml: dict[str, Any] = field(default_factory=dict)  # other hls4ml keys of this layer, passed through
 
     def precisions(self) -> dict[str, str]:
         """``{weight|bias|accum|result: precision string}`` of the set precisions."""
@@ -109,16 +109,16 @@ class HlsTarget:
     ``hls4ml``: other keys of hls4ml's model-level config, passed through (e.g. ``BramFactor``).
     """
 
-    part: str = "xc7z020clg400-1"
-    clock_period: float = 10.0
-    io_type: Literal["io_stream", "io_parallel"] = "io_stream"
-    strategy: Literal["Latency", "Resource"] = "Latency"
-    reuse_factor: int = 1
-    backend: Literal["Vitis", "Vivado"] = "Vitis"
-    memory_word_bits: int = 32
-    csim_opt: Literal["-O0", "-O1", "-O2", "-O3"] = "-O1"
-    layers: dict[str, LayerSettings] = field(default_factory=dict)
-    hls4ml: dict[str, Any] = field(default_factory=dict)
+    part: str = "xc7z020clg400-1"  # FPGA part
+    clock_period: float = 10.0  # target clock period in ns
+    io_type: Literal["io_stream", "io_parallel"] = "io_stream"  # io_stream (fast to compile) or io_parallel
+    strategy: Literal["Latency", "Resource"] = "Latency"  # Latency (weights in registers) or Resource (in memories)
+    reuse_factor: int = 1  # multipliers shared by this many operations
+    backend: Literal["Vitis", "Vivado"] = "Vitis"  # Vitis (vitis-run) or Vivado (vivado_hls)
+    memory_word_bits: int = 32  # weight-memory word width for the cost estimate
+    csim_opt: Literal["-O0", "-O1", "-O2", "-O3"] = "-O1"  # g++ optimisation of the C-simulation library
+    layers: dict[str, LayerSettings] = field(default_factory=dict)  # per-layer settings by berth layer name
+    hls4ml: dict[str, Any] = field(default_factory=dict)  # other hls4ml model-level keys, passed through
 
     def __post_init__(self) -> None:
         if not self.clock_period > 0:
