@@ -221,12 +221,22 @@ def run_perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def status(line: str) -> None:
+    """A long step starting, on stderr (quiet under -q and when nobody watches)."""
+    import sys
+
+    from berth.core.progress import shown
+
+    if shown():
+        print(line, file=sys.stderr)
+
+
 def run_hls(args: argparse.Namespace) -> int:
     from berth.flows.blockmatch import hls_project
 
     params = match_params(args)
     run = hls_project(Path(args.out), params, args.image, args.part, args.clock_ns, csim=not args.no_csim,
-                      synth=args.synth, store=Path(args.store))
+                      synth=args.synth, store=Path(args.store), say=status)
     print(f"wrote {run.project} ({run.shape[0]}x{run.shape[1]} frames, N1={params.block} window={params.window} "
           f"stride={params.stride} {params.metric.upper()} K={params.k} tau={params.tau})")
     if run.csim is not None:

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -200,9 +200,11 @@ class HlsRun:
 
 
 def hls_project(out: Path, params: BMParams, image_path: str | None, part: str, clock_ns: float,
-                csim: bool = True, synth: str = "auto", store: Path | None = None) -> HlsRun:
+                csim: bool = True, synth: str = "auto", store: Path | None = None,
+                say: Callable[[str], None] = lambda line: None) -> HlsRun:
     """Write the Vitis HLS project; C-simulate it against the golden model; synthesize it where
-    the vendor tool is installed (``synth``: auto, yes or no) and file its report in ``store``."""
+    the vendor tool is installed (``synth``: auto, yes or no) and file its report in ``store``.
+    The long steps (compiling, C simulation, synthesis) are announced through ``say``."""
     from berth.hardware.blockmatch.vitis.csim import compile_csim, mismatches, read_matches, run_csim
     from berth.hardware.blockmatch.vitis.project import check_out_dir, write_project
     from berth.hardware.blockmatch.vitis.vendor import find_hls_tool, missing_message, run_synthesis, store_synthesis
@@ -215,7 +217,9 @@ def hls_project(out: Path, params: BMParams, image_path: str | None, part: str, 
     stimulus = image_path or "scikit-learn china photograph, 8-bit luma"
     run = HlsRun(write_project(out, params, image, stimulus=stimulus, part=part, clock_ns=clock_ns), image.shape)
     if csim:
+        say("compiling the C simulation with g++")
         binary = compile_csim(run.project)
+        say(f"C-simulating the {image.shape[0]}x{image.shape[1]} frame (minutes for a full photograph)")
         start = time.perf_counter()
         got = read_matches(run_csim(binary, run.project / "tb" / "input.pgm", run.project / "csim" / "matches.txt"),
                            params)
@@ -227,6 +231,7 @@ def hls_project(out: Path, params: BMParams, image_path: str | None, part: str, 
         if find_hls_tool() is None:
             run.notes.append(f"synthesis skipped: {missing_message()}")
         else:
+            say("running vendor synthesis")
             run.synthesis = run_synthesis(run.project)
             if store is not None:
                 store_synthesis(run.synthesis, store)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from berth.core.config import to_dict
 from berth.core.errors import BerthError
+from berth.core.progress import bar as progress_bar
 from berth.core.files import atomic_write_bytes, atomic_write_json
 from berth.core.provenance import package_versions
 from berth.core.store import Store
@@ -57,8 +58,8 @@ class Driver:
         skipped = len(self.runs) * (1 + len(self.errors)) - total
         if skipped:
             print(f"resuming: {skipped} of {len(self.runs) * (1 + len(self.errors))} tasks already in the store")
-        bar = tqdm(total=total, desc=f"sweep {self.sweep.name}", unit="task", disable=not self.progress,
-                   file=sys.stdout, dynamic_ncols=True)
+        bar = progress_bar(total=total, desc=f"sweep {self.sweep.name}", unit="task", disable=not self.progress,
+                           dynamic_ncols=True)
         waiting = {}
         for run_id in todo_train:
             self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
@@ -73,7 +74,7 @@ class Driver:
                 for key, result in self.executor.wait():
                     kind, rest = key.split(":", 1)
                     if kind == "train":
-                        self._finish_train(rest, result, bar)
+                        self._finish_train(rest, result)
                         for spec, points in waiting.pop(rest, []):
                             self._submit_eval(rest, spec, points, result["state"])
                         counts["trained"] += 1
@@ -122,7 +123,7 @@ class Driver:
                "dataset": run["dataset"], "data_seed": run["data_seed"], "data_dir": run.get("data_dir")}
         self.executor.submit(f"eval:{run_id}:{spec['label']}", eval_task, job)
 
-    def _finish_train(self, run_id: str, result: dict, bar: tqdm) -> None:
+    def _finish_train(self, run_id: str, result: dict) -> None:
         run = self.runs[run_id]
         ckpt = atomic_write_bytes(self.checkpoint_path(run_id), result["state"])
         self.store.add_run({
@@ -132,8 +133,8 @@ class Driver:
             "versions": self.versions, "machine": result["machine"], "clean_error": result["clean_error"],
             "history": result["history"], "checkpoint": str(Path(ckpt).resolve()), "started": result["started"],
             "finished": result["finished"], "train_s": result["train_s"]})
-        bar.write(f"trained {run['label']:<10} {run['model']} {run['bits']}-bit seed {run['seed']}: "
-                  f"clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
+        tqdm.write(f"trained {run['label']:<10} {run['model']} {run['bits']}-bit seed {run['seed']}: "
+                   f"clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
 
     def _finish_eval(self, run_id: str, label: str, result: dict) -> None:
         spec = next(e for e in self.errors if e["label"] == label)
