@@ -7,7 +7,7 @@ statistic the reports print) and the number of chips. Fractions stay fractions h
 turns them into percentages. The store is opened read-only.
 
     >>> import berth.results
-    >>> df = berth.results.summary("runs/sweeps/default/results.sqlite")
+    >>> df = berth.results.summary("runs/berth.sqlite")
     >>> df.pivot_table(index=["label", "bits"], columns="p", values="rerr_mean")
 """
 

@@ -1,5 +1,7 @@
-"""Shared fixtures: small deterministic code tensors; numba held to one thread."""
+"""Shared fixtures: small deterministic code tensors; numba held to one thread; a workspace store
+of the test session's own (``BERTH_STORE``), so no test writes into the checkout's ``runs/``."""
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -16,6 +18,18 @@ def make_qtensor(n: int, bits: int, signed: bool, seed: int = 0) -> QTensor:
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
     codes = rng.integers(lo, hi, size=n).astype(container_dtype(bits, signed))
     return QTensor(codes, 0.01, 0.0 if signed else float(2 ** (bits - 1)), bits, signed)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_store(tmp_path_factory) -> Iterator[None]:
+    """Commands that write the workspace store default to one file of this session."""
+    old = os.environ.get("BERTH_STORE")
+    os.environ["BERTH_STORE"] = str(tmp_path_factory.mktemp("store") / "berth.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("BERTH_STORE", None)
+    else:
+        os.environ["BERTH_STORE"] = old
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def installed(tmp_path_factory) -> Path:
 
 def run_in(cwd: Path, python: Path, *args: str) -> str:
     """Run ``python args`` in ``cwd`` with nothing of the checkout on the path; its output."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BERTH_STORE")}
     env["PATH"] = f"{python.parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.run([str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -87,7 +87,7 @@ def test_rtl_simulation_hls_csim_and_sweep_from_an_empty_directory(installed: Pa
     (tmp_path / "tiny.toml").write_text(TINY_SWEEP)
     out = run_in(tmp_path, installed, "-m", "berth.cli", "sweep", "tiny.toml", "--executor", "serial",
                  "--set", "out=runs", "--no-progress")
-    assert "1 trained" in out and (tmp_path / "runs" / "tiny" / "results.sqlite").is_file()
+    assert "1 trained" in out and (tmp_path / "runs" / "berth.sqlite").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel", "runs", "sim_build", "small.png", "tiny.toml"]
 
 

@@ -73,12 +73,18 @@ def test_bad_npz_is_one_line_naming_the_problem(tmp_path: Path, spoil, words) ->
 
 def test_eval_on_own_data_records_its_identity(tmp_path: Path, npz: Path) -> None:
     args = ["eval", "--set", "dataset=npz", "--set", f"data_dir={npz}", "--set", "epochs=1", "--set", "chips=2",
-            "--set", "p=[0.01]", "--set", "schemes=[\"rquant\"]", "--set", "model=mlp", "--set", f"out={tmp_path}"]
+            "--set", "p=[0.01]", "--set", "schemes=[\"rquant\"]", "--set", "model=mlp", "--set", f"out={tmp_path}",
+            "--store", str(tmp_path / "w.sqlite")]
     proc = subprocess.run([sys.executable, "-m", "berth.cli", *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     (results,) = tmp_path.glob("eval-*/results.json")
     record = json.loads(results.read_text())
     assert record["data"]["name"] == "npz" and "mine.npz" in record["data"]["files"]
+    import berth.results
+
+    runs = berth.results.load(tmp_path / "w.sqlite", "runs")
+    assert list(runs["command"]) == ["eval"] and list(runs["label"]) == ["rquant"]
+    assert len(berth.results.load(tmp_path / "w.sqlite")) == 2  # one p x two chips
 
 
 def test_a_missing_data_dir_fails_before_training(tmp_path: Path) -> None:
@@ -118,7 +124,7 @@ def test_own_model_by_file_path_trains_and_reloads_elsewhere(tmp_path: Path, npz
     (tmp_path / "mynets.py").write_text(USER_MODEL)
     args = ["train", "--set", "model=mynets.py:Tiny", "--set", "arch={width = 8}", "--set", "dataset=npz",
             "--set", f"data_dir={npz}", "--set", "train.epochs=1", "--set", "chips=2", "--set", "p=[0.01]",
-            "--set", "out=runs"]
+            "--set", "out=runs", "--store", "w.sqlite"]
     proc = subprocess.run([sys.executable, "-m", "berth.cli", *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -128,6 +134,10 @@ def test_own_model_by_file_path_trains_and_reloads_elsewhere(tmp_path: Path, npz
     out = subprocess.run([sys.executable, "-c", probe, str(ckpt)], cwd="/", capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Tiny", f"{tmp_path / 'mynets.py'}:Tiny"]
+    import berth.results
+
+    (run,) = berth.results.load(tmp_path / "w.sqlite", "runs").to_dict("records")
+    assert run["command"] == "train" and run["checkpoint"] == str(ckpt.resolve())
 
 
 @pytest.mark.parametrize("model, words", [

@@ -88,6 +88,7 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, small_digits):
     with open_store(store) as s:
         run = s.query("runs")[0]
         assert run["method"] == "randbet" and run["model"] == "genet"
+        assert run["command"] == "search" and run["label"] == "search"  # never mistaken for a sweep's RandBET
         assert {r["variant"] for r in s.query("latency", {"run_id": run["run_id"]})} == {"simulation", "float"}
     assert main(["select", "--latency-budget", "1000", "--p", "0.01", "--store", str(store)]) == 0
     assert run["run_id"] in capsys.readouterr().out

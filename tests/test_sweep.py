@@ -101,14 +101,15 @@ def test_sigkill_then_resume_with_a_dying_worker_gives_the_uninterrupted_table(t
     also loses one worker mid-task. The end table equals the uninterrupted one, row for row."""
     sweep = write_tiny(tmp_path, tmp_path / "out")
     store = tmp_path / "out" / "tiny" / "results.sqlite"
-    proc = berth_sweep([sweep, "--workers", "2"], start_new_session=True)
+    proc = berth_sweep([sweep, "--workers", "2", "--store", store], start_new_session=True)
     wait_for(store, "SELECT COUNT(*) FROM evals", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = snapshot(store)
     assert 0 < len(partial) < len(ref_table)
     marker = tmp_path / "died"
-    again = berth_sweep([sweep, "--workers", "2"], env={**os.environ, "BERTH_FAULT_DIE_ONCE": str(marker)})
+    again = berth_sweep([sweep, "--workers", "2", "--store", store],
+                        env={**os.environ, "BERTH_FAULT_DIE_ONCE": str(marker)})
     out, _ = again.communicate(timeout=300)
     assert again.returncode == 0, out
     assert marker.exists(), "the fault hook did not fire"

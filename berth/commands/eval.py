@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_config_args, printed_config, run_dir
+from berth.commands.common import add_config_args, add_store_arg, printed_config, run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="train per scheme, report clean and robust error over chips",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser, example="'p=[0.01, 0.025]'")
+    add_store_arg(parser, "runs/berth.sqlite, or $BERTH_STORE")
     parser.set_defaults(handler=run)
 
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if printed_config(args, cfg):
         return 0
     out = check_writable(run_dir(cfg.out, "eval")) / "results.json"  # before any training
-    rows, data = evaluate(cfg, print)
+    rows, data = evaluate(cfg, print, args.store)
     print_table(cfg, rows)
     out = save(cfg, rows, data, out)
     print(f"results: {out}")

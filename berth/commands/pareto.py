@@ -23,7 +23,7 @@ def add_latency_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="float", help="float (default), integer-ort or simulation")
     p.add_argument("--clock", default="wall", choices=("wall", "thread"), help="clock of the latency (default wall)")
     p.add_argument("--errors", default="random", help="error model of the robustness rows (default random)")
-    add_store_arg(p, "runs/sweeps/default/results.sqlite")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

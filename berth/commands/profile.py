@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-size", type=at_least(1), default=8, help="input height = width of a zoo model (default 8)")
     p.add_argument("--width-mult", type=float, default=0.25, help="block study: GENet-normal widths x this")
     p.add_argument("--out", default="runs/latency", help="where the block study writes its table and PNG")
-    add_store_arg(p, "runs/sweeps/default/results.sqlite")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     p.set_defaults(handler=run)
 
 

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write a sweep's Markdown report with plots",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sweep_args(parser)
-    add_store_arg(parser, "<out>/<name>/results.sqlite")
+    add_store_arg(parser, "runs/berth.sqlite, or $BERTH_STORE")
     parser.add_argument("--out", default=None, help="report directory (default: <out>/<name>/report)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     parser.set_defaults(handler=run)

@@ -21,7 +21,7 @@ LIST_COLUMNS = ("sweep", "label", "model", "scheme", "bits", "method", "w_max", 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("results", help="RErr with intervals; list, filter and export a results store",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("store", metavar="STORE", help="a berth results store (e.g. runs/sweeps/default/results.sqlite)")
+    parser.add_argument("store", metavar="STORE", help="a berth results store (e.g. runs/berth.sqlite, the workspace's)")
     parser.add_argument("--table", default=None, help="table or view to show as stored (default: the RErr summary)")
     parser.add_argument("--where", metavar="KEY=VALUE", action="append", default=[],
                         help="keep rows whose KEY equals VALUE (comma-separated: any of them); repeatable")

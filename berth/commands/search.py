@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hardware build: block types hls4ml converts exactly, fixed-point weights, 8-bit "
                    "activations, so 'berth hls export' takes the winner as it is")
     p.add_argument("--out", default="runs/search", help="where the winner's checkpoint goes")
-    add_store_arg(p, "runs/sweeps/default/results.sqlite")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     p.set_defaults(handler=run)
 
 

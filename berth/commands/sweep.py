@@ -2,7 +2,8 @@
 
 With no file, runs the default sweep embedded in berth (digits: normal vs rquant vs clipping vs
 RandBET, 8 and 4 bit, 50 chips per bit error rate). The whole file is validated before any work
-starts. Results go to ``<out>/<name>/results.sqlite``; a sweep that was killed picks up where it
+starts. Results go to the workspace store (``runs/berth.sqlite`` or ``$BERTH_STORE``), checkpoints
+and the report to ``<out>/<name>/``; a sweep that was killed picks up where it
 stopped when started again. ``--executor ray --address HOST:PORT`` runs the tasks on a Ray
 cluster (the driver alone writes the store).
 """
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="local process pool (default), serial (this process) or ray")
     parser.add_argument("--workers", type=at_least(1), default=None, help="processes (local) or CPUs of a local Ray instance")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
-    add_store_arg(parser, "<out>/<name>/results.sqlite")
+    add_store_arg(parser, "runs/berth.sqlite, or $BERTH_STORE")
     parser.add_argument("-q", "--quiet", "--no-progress", action="store_true", dest="quiet", help="no progress bars")
     parser.set_defaults(handler=run)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args, printed_config, run_dir
+from berth.commands.common import add_config_args, add_store_arg, printed_config, run_dir
 from berth.core.errors import BerthError
 
 
@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train a quantized model (qat, randbet, advbet) with checkpoints",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser, example="train.epochs=3")
+    add_store_arg(parser, "runs/berth.sqlite, or $BERTH_STORE")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its saved settings")
     parser.set_defaults(handler=run)
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if printed_config(args, cfg):
             return 0
         out = run_dir(cfg.out, "train")
-    results = train_run(cfg, out, bool(args.resume), print)
+    results = train_run(cfg, out, bool(args.resume), print, args.store)
     print(f"results: {results}")
     ckpt = out / "checkpoint.pt"
     print(f"next: berth hls export {ckpt} --out runs/hls/{out.name}" if cfg.hw else

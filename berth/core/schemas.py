@@ -5,10 +5,12 @@ query). ``Store(path)`` creates every table here; a subsystem writes rows, never
 
 Robustness (``berth sweep``, ``berth eval``, ``berth search``)
   ``sweeps``      name (key), config JSON (the resolved sweep), created, updated (UTC ISO strings).
-  ``runs``        one trained model: run_id (key), sweep, label, model, scheme, bits, method, w_max
+  ``runs``        one trained model: run_id (key), sweep (the sweep's name, or the producing
+                  command for eval/train/search), label, model, scheme, bits, method, w_max
                   (0 = the scheme's own), seed, config JSON (everything that built it), seeds, versions,
                   machine JSON, clean_error, history JSON (per-epoch metrics), checkpoint (path),
-                  started / finished (UNIX time), train_s (seconds).
+                  started / finished (UNIX time), train_s (seconds), command (sweep, eval, train
+                  or search: what produced the row).
   ``evals``       one evaluation of a run under one error model: (run_id, errors) key, spec JSON,
                   clean_error, n_test, chips, eval_s, machine JSON, finished. Written in the same
                   transaction as its ``robustness`` rows: an evals row means all of them are there.
@@ -58,7 +60,7 @@ TABLES: dict[str, Schema] = {
               "bits": "INTEGER", "method": "TEXT", "w_max": "REAL", "seed": "INTEGER", "config": "JSON",
               "seeds": "JSON", "versions": "JSON", "machine": "JSON", "clean_error": "REAL",
               "history": "JSON", "checkpoint": "TEXT", "started": "REAL", "finished": "REAL",
-              "train_s": "REAL"}, ("run_id",)),
+              "train_s": "REAL", "command": "TEXT"}, ("run_id",)),
     "evals": ({"run_id": "TEXT", "errors": "TEXT", "spec": "JSON", "clean_error": "REAL", "n_test": "INTEGER",
                "chips": "INTEGER", "eval_s": "REAL", "machine": "JSON", "finished": "REAL"},
               ("run_id", "errors")),

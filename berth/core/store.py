@@ -50,6 +50,18 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEMA_VERSION = 2
 
 
+WORKSPACE_STORE = Path("runs") / "berth.sqlite"
+
+
+def workspace_store(path: str | Path | None = None) -> Path:
+    """The results store a command uses: ``path`` when given, else ``$BERTH_STORE``, else
+    ``runs/berth.sqlite`` under the working directory — one store per workspace, where sweeps,
+    eval, train, search, profile, pareto and select meet."""
+    import os
+
+    return Path(path or os.environ.get("BERTH_STORE") or WORKSPACE_STORE)
+
+
 def _ident(name: str, what: str = "name") -> str:
     if not isinstance(name, str) or not _IDENT.match(name):
         raise BerthError(f"store {what} {name!r} is not allowed; allowed: letters, digits and _")

@@ -4,6 +4,7 @@ chips at each bit error rate, saved as JSON with the resolved config, seeds, ver
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -40,9 +41,10 @@ class EvalConfig:
             raise BerthError(f"seed = {self.seed} is not allowed; allowed: integers >= 0")
 
 
-def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> tuple[list[dict], dict]:
+def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = None) -> tuple[list[dict], dict]:
     """One row per (scheme, p): clean error and RErr over ``cfg.chips`` chips (fractions); and the
-    identity of the data they were measured on."""
+    identity of the data they were measured on. Each trained model and its chips also go to the
+    workspace store (``store`` overrides it), as runs of command ``eval``."""
     from berth.data.datasets import load_dataset
     from berth.models import model_for_data
     from berth.quant.evaluate import robust_error
@@ -60,13 +62,33 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> tuple[list[dict], d
     for scheme in cfg.schemes:
         model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
         say(f"training {cfg.model} with {scheme} {cfg.bits}-bit weights ({cfg.epochs} epochs)")
-        train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))
+        start = time.time()
+        history = train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))
+        train_s = time.time() - start
+        mine = []
         for p in cfg.p:
             chips = [RandomBitErrors(p, chip=k) for k in range(cfg.chips)]
             res = robust_error(model, data.x_test, data.y_test, chips)
-            rows.append({"scheme": scheme, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
+            mine.append({"scheme": scheme, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
                          "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
+        _record(cfg, scheme, mine, history, train_s, data, store)
+        rows += mine
     return rows, data.identity
+
+
+def _record(cfg: EvalConfig, scheme: str, rows: list[dict], history: list, train_s: float, data,
+            store: Path | None) -> None:
+    """One scheme's model and its chips as a run of command ``eval`` in the store."""
+    from berth.core.store import Store, workspace_store
+    from berth.flows.records import record_run, run_id_of
+
+    config = {**to_dict(cfg), "schemes": [scheme], "out": None, "data": data.identity}
+    run = {"run_id": run_id_of("eval", config), "command": "eval", "label": scheme, "model": cfg.model,
+           "scheme": scheme, "bits": cfg.bits, "method": "qat", "w_max": cfg.w_max or 0.0, "seed": cfg.seed,
+           "config": config, "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))},
+           "clean_error": rows[0]["clean_error"] if rows else None, "history": history, "train_s": train_s}
+    with Store(workspace_store(store)) as s:
+        record_run(s, run, [(r["p"], k, v) for r in rows for k, v in enumerate(r["rerr"])], len(data.y_test))
 
 
 def save(cfg: EvalConfig, rows: list[dict], data: dict, out: Path) -> Path:

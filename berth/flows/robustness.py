@@ -1,5 +1,6 @@
 """A robustness sweep end to end: train and evaluate through the driver, then the report; and the
-report alone of a stored sweep. The store defaults to ``<out>/<name>/results.sqlite``.
+report alone of a stored sweep. The store is the workspace's (``berth.core.store.workspace_store``);
+checkpoints, ``sweep.json`` and the report stay in ``<out>/<name>/``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ def _comparisons(sweep: Sweep) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def store_path_of(sweep: Sweep, store: str | Path | None) -> Path:
-    """Where the sweep's results go: ``store``, or the sweep's own folder."""
-    return Path(store) if store else sweep_dir(sweep) / "results.sqlite"
+    """Where the sweep's results go: ``store``, else the workspace store."""
+    from berth.core.store import workspace_store
+
+    return workspace_store(store)
 
 
 @dataclass

@@ -149,8 +149,8 @@ def run_id_for(cfg: SearchConfig, arch: GenetArch) -> str:
 def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path,
                     say: Callable[[str], None]) -> dict:
     """Train the winner with RandBET, evaluate RErr over chips at ``cfg.p``, store run and robustness."""
+    from berth.flows.records import record_run
     from berth.train.checkpoint import save_checkpoint
-    from berth.core.provenance import machine_info, package_versions
     from berth.quant.faults import RandomBitErrors
     from berth.quant.evaluate import robust_error
     from berth.train.loop import TrainConfig, train
@@ -166,15 +166,12 @@ def train_and_store(winner: Candidate, cfg: SearchConfig, data, store, out: Path
                            config=dataclasses.asdict(tcfg), metrics=history)
     config = {"search": dataclasses.asdict(cfg), "arch": winner.arch.as_dict(), "train": dataclasses.asdict(tcfg)}
     opts = cfg.model_options()
-    store.add_run({"run_id": run_id, "sweep": "search", "label": "randbet", "model": "genet", "scheme": opts["scheme"],
-                   "bits": cfg.bits, "method": "randbet", "w_max": opts.get("w_max") or 0.0, "seed": cfg.seed, "config": config,
-                   "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))}, "versions": package_versions(),
-                   "machine": machine_info(), "clean_error": res.clean_error, "history": history,
-                   "checkpoint": str(Path(ckpt).resolve()), "started": started, "finished": time.time(), "train_s": train_s})
-    store.add_evaluation({"run_id": run_id, "errors": "random", "spec": {"kind": "random", "label": "random"},
-                          "clean_error": res.clean_error, "n_test": len(data.y_test), "chips": cfg.chips,
-                          "eval_s": 0.0, "machine": machine_info(), "finished": time.time()},
-                         [(cfg.p, k, float(r)) for k, r in enumerate(res.rerr)])
+    record_run(store, {"run_id": run_id, "command": "search", "label": "search", "model": "genet",
+                       "scheme": opts["scheme"], "bits": cfg.bits, "method": "randbet", "w_max": opts.get("w_max") or 0.0,
+                       "seed": cfg.seed, "config": config, "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))},
+                       "clean_error": res.clean_error, "history": history, "checkpoint": str(Path(ckpt).resolve()),
+                       "started": started, "train_s": train_s},
+               [(cfg.p, k, float(r)) for k, r in enumerate(res.rerr)], len(data.y_test))
     say(f"trained {winner.arch.label()} with RandBET (p = {cfg.p:g}, {cfg.epochs} epochs, {train_s:.0f} s): "
         f"clean error {res.clean_error * 100:.2f}%, RErr at p = {cfg.p * 100:g}% {res.mean * 100:.2f}% "
         f"± {res.std * 100:.2f} over {cfg.chips} chips (worst {res.worst * 100:.2f}%)")

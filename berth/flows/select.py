@@ -16,9 +16,10 @@ def load_records(store_path: str | Path | None, query: LatencyQuery,
                  errors: str = "random") -> tuple[list[Record], Path]:
     """The records of every trained model in the store (default: the default sweep's)."""
     from berth.hardware.latency.records import model_records
-    from berth.hardware.latency.tables import DEFAULT_STORE, open_store
+    from berth.core.store import workspace_store
+    from berth.hardware.latency.tables import open_store
 
-    path = Path(store_path) if store_path else DEFAULT_STORE
+    path = workspace_store(store_path)
     if not path.is_file():
         raise BerthError(f"results store {str(path)!r} does not exist; run `berth sweep` (or pass --store)")
     with open_store(path, read_only=True) as store:

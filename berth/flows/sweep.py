@@ -24,7 +24,7 @@ protocol). Example::
     parameters = "all"   # or "weights" (default): what is stored and corrupted
     addressing = "position"  # or "name" (default): how a chip is identified
 
-Results go to ``<out>/<name>/``: ``results.sqlite`` (see ``berth.core.store``), ``sweep.json`` (the
+Results go to the workspace store (``berth.core.store.workspace_store``); to ``<out>/<name>/``: ``sweep.json`` (the
 resolved sweep), ``checkpoints/`` and ``report/``.
 """
 

@@ -5,6 +5,7 @@ the end (see the command's help for the files a run directory holds).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -49,8 +50,11 @@ def resumed_config(run_dir: Path) -> TrainCommandConfig:
     return from_dict(TrainCommandConfig, read_json(path, "run settings"), str(path))
 
 
-def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[str], None]) -> Path:
-    """Train into ``out`` (a new directory, or the one being resumed); returns ``results.json``."""
+def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[str], None],
+              store: Path | None = None) -> Path:
+    """Train into ``out`` (a new directory, or the one being resumed); returns ``results.json``.
+    The run and its chips also go to the workspace store (``store`` overrides it) as a run of
+    command ``train`` whose model file is the run's checkpoint."""
     from berth.core.files import atomic_write_json
     from berth.core.provenance import provenance
     from berth.data.datasets import load_dataset
@@ -71,11 +75,30 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
         atomic_write_json(out / "config.json", to_dict(cfg))
     say(f"training {cfg.model} ({cfg.scheme}, {cfg.bits}-bit, w_max={cfg.w_max}) with {cfg.train.method} "
         f"on {cfg.dataset} for {cfg.train.epochs} epochs into {out}")
+    start = time.time()
     history = train(model, data, cfg.train, run_dir=out, resume=resume)
+    train_s = time.time() - start
     rows = robustness(model, data, cfg, say)
+    _record(cfg, out, rows, history, train_s, data, store)
     record = {"config": to_dict(cfg), "data": data.identity, "history": history, "robustness": rows,
               "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
     return atomic_write_json(out / "results.json", record)
+
+
+def _record(cfg: TrainCommandConfig, out: Path, rows: list[dict], history: list, train_s: float, data,
+            store: Path | None) -> None:
+    """The run as a row of command ``train`` in the store, with its chips."""
+    from berth.core.store import Store, workspace_store
+    from berth.flows.records import record_run, run_id_of
+
+    config = {**to_dict(cfg), "out": None, "data": data.identity}
+    run = {"run_id": run_id_of("train", config), "command": "train", "label": cfg.train.method, "model": cfg.model,
+           "scheme": cfg.scheme, "bits": cfg.bits, "method": cfg.train.method, "w_max": cfg.w_max or 0.0,
+           "seed": cfg.train.seed, "config": config, "seeds": {"train": cfg.train.seed, "chips": list(range(cfg.chips))},
+           "clean_error": rows[0]["clean_error"] if rows else (history[-1].get("test_error") if history else None),
+           "history": history, "checkpoint": str((out / "checkpoint.pt").resolve()), "train_s": train_s}
+    with Store(workspace_store(store)) as s:
+        record_run(s, run, [(r["p"], k, v) for r in rows for k, v in enumerate(r["rerr"])], len(data.y_test))
 
 
 def robustness(model, data, cfg: TrainCommandConfig, say: Callable[[str], None]) -> list[dict]:
@@ -87,7 +110,7 @@ def robustness(model, data, cfg: TrainCommandConfig, say: Callable[[str], None])
     for p in cfg.p if cfg.chips else []:
         res = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(p, chip=k) for k in range(cfg.chips)])
         rows.append({"p": p, "clean_error": res.clean_error, "rerr_mean": res.mean, "rerr_std": res.std,
-                     "rerr_worst": res.worst})
+                     "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
         say(f"p = {p * 100:.2f}%: clean error {res.clean_error * 100:.2f}%, RErr {res.mean * 100:.2f} "
             f"± {res.std * 100:.2f}% (worst {res.worst * 100:.2f}%) over {cfg.chips} chips")
     return rows
