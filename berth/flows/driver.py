@@ -132,7 +132,7 @@ class Driver:
             "seed": run["seed"], "config": run, "seeds": {"train": run["seed"], "data": run["data_seed"]},
             "versions": self.versions, "machine": result["machine"], "clean_error": result["clean_error"],
             "history": result["history"], "checkpoint": str(Path(ckpt).resolve()), "started": result["started"],
-            "finished": result["finished"], "train_s": result["train_s"]})
+            "finished": result["finished"], "train_s": result["train_s"], "command": "sweep"})
         tqdm.write(f"trained {run['label']:<10} {run['model']} {run['bits']}-bit seed {run['seed']}: "
                    f"clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
 
