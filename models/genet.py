@@ -220,12 +220,6 @@ def arch_options(arch: GenetArch) -> dict:
     return {**d, "stages": [dict(s) for s in d["stages"]]}
 
 
-def arch_of(config: dict) -> GenetArch:
-    """The GenetArch of a genet model's ``berth_config``."""
-    keys = ("stem", "stages", "in_channels", "input_size", "num_classes")
-    return GenetArch.from_dict({k: config[k] for k in keys})
-
-
 def flops(model: nn.Module, shape: tuple[int, int, int]) -> int:
     """2 x multiply-accumulates of every conv and linear layer for one input of ``shape``."""
     total = 0
