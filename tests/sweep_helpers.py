@@ -35,10 +35,10 @@ def write_tiny(directory: Path, out: Path) -> Path:
 
 
 def snapshot(store_path: Path) -> list[tuple]:
-    """Every robustness row, with the run's label and bits, in a fixed order."""
+    """Every robustness row, with the run's label, bits and seed, in a fixed order."""
     with sqlite3.connect(store_path) as db:
-        return db.execute("SELECT r.label, r.bits, b.errors, b.p, b.chip, b.rerr FROM robustness b "
-                          "JOIN runs r USING (run_id) ORDER BY 1, 2, 3, 4, 5").fetchall()
+        return db.execute("SELECT r.label, r.bits, r.seed, b.errors, b.p, b.chip, b.rerr FROM robustness b "
+                          "JOIN runs r USING (run_id) ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
 
 
 def reference(tmp: Path) -> list[tuple]:

@@ -17,7 +17,7 @@ def test_sweep_on_ray_survives_a_dying_worker(tmp_path):
     (tmp_path / "ref").mkdir()
     expected = reference(tmp_path / "ref")
     marker = tmp_path / "died"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"BERTH_FAULT_DIE_ONCE": str(marker), "OMP_NUM_THREADS": "1"}})
     try:
         sweep, _ = load_sweep(write_tiny(tmp_path, tmp_path / "out"))
@@ -26,5 +26,5 @@ def test_sweep_on_ray_survives_a_dying_worker(tmp_path):
     finally:
         ray.shutdown()
     assert marker.exists(), "the fault hook did not kill a worker"
-    assert counts == {"trained": 4, "evaluated": 4, "skipped": 0}
+    assert counts == {"trained": 4, "evaluated": 4, "elsewhere": 0, "skipped": 0}
     assert snapshot(tmp_path / "ray.sqlite") == expected

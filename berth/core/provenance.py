@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 import platform
 import socket
+import sys
 from importlib import metadata
 
 PACKAGES = ("berth", "torch", "brevitas", "numpy", "numba", "hls4ml", "qonnx", "cocotb", "scikit-learn")
@@ -23,8 +24,9 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def machine_info() -> dict[str, object]:
-    """Host, OS, CPU and core count of the running machine."""
-    return {
+    """Host, OS, CPU and core count of the running machine, and the Ray node when this runs in a
+    Ray worker (several nodes may share one host)."""
+    info: dict[str, object] = {
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -32,6 +34,10 @@ def machine_info() -> dict[str, object]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
     }
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        info["ray_node"] = ray.get_runtime_context().get_node_id()
+    return info
 
 
 def provenance(seeds: dict[str, int] | None = None) -> dict[str, object]:

@@ -15,6 +15,11 @@ Robustness (``berth sweep``, ``berth eval``, ``berth search``)
                   clean_error, n_test, chips, eval_s, machine JSON, finished. Written in the same
                   transaction as its ``robustness`` rows: an evals row means all of them are there.
   ``robustness``  one row per (run_id, errors, p, chip): rerr (fraction in [0, 1]).
+  ``claims``      sweep tasks being worked on: task (key, e.g. "train:RUN" or "eval:RUN:ERRORS"),
+                  owner (a token per driver process), host, pid, heartbeat (UNIX time). Two drivers
+                  on one store take tasks by claiming them and skip the other's live claims; a claim
+                  whose driver died (its pid gone on this host, or no heartbeat for a minute) is
+                  taken over. Rows are deleted when their results are stored.
   ``results``     a view joining the three: one row per (run, errors, p, chip) with the run's axes.
 
 HLS (``berth hls``, ``berth bm hls``)
@@ -66,6 +71,8 @@ TABLES: dict[str, Schema] = {
               ("run_id", "errors")),
     "robustness": ({"run_id": "TEXT", "errors": "TEXT", "p": "REAL", "chip": "INTEGER", "rerr": "REAL"},
                    ("run_id", "errors", "p", "chip")),
+    "claims": ({"task": "TEXT", "owner": "TEXT", "host": "TEXT", "pid": "INTEGER", "heartbeat": "REAL"},
+               ("task",)),
     "hls_cost": ({"project": "TEXT", "path": "TEXT", "model": "TEXT", "scheme": "TEXT", "bits": "INTEGER",
                   "checkpoint": "TEXT", "macs": "INTEGER", "weight_bits": "INTEGER", "bops": "INTEGER",
                   "weights": "INTEGER", "code_bits": "INTEGER", "memory_word_bits": "INTEGER",

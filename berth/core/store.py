@@ -29,6 +29,8 @@ API for other subsystems (keep it stable)
     ``where`` maps column -> value (equality) or column -> list of values (IN).
 ``store.transaction()``  a context manager for several writes that must land together.
 ``store.tables()``  names of tables and views.
+``store.claim(task, owner)`` / ``release(tasks, owner)`` / ``renew(owner)``  leases that let
+    several drivers share one sweep (see ``claims`` in ``berth.core.schemas``).
 
 Names of tables and columns must be plain identifiers (letters, digits, underscore).
 """
@@ -37,9 +39,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
+import socket
 import sqlite3
+import time
+import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -71,6 +78,31 @@ def _ident(name: str, what: str = "name") -> str:
 def now_utc() -> str:
     """The current UTC time as an ISO string (seconds)."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who holds a claim: one driver process (a fresh token per process, so a reused pid is not
+    mistaken for the old owner)."""
+
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host is running (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: the signal probe is all there is
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 class Store:
@@ -278,6 +310,29 @@ class Store:
                              (key["run_id"], key["errors"], key["run_id"], key["errors"]))
         return new
 
+    # -- claims: two drivers sharing one sweep ---------------------------------------------------
+
+    def claim(self, task: str, owner: Owner, stale_s: float = 60.0) -> bool:
+        """Take ``task`` for ``owner``: True when it was free, already ours, or held by a driver
+        that is gone (its pid dead on this host, or no heartbeat for ``stale_s`` seconds)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT owner, host, pid, heartbeat FROM claims WHERE task = ?", (task,)).fetchone()
+            if row and row[0] != owner.token and not _claim_stale(row[1], row[2], row[3], stale_s):
+                return False
+            db.execute("INSERT OR REPLACE INTO claims (task, owner, host, pid, heartbeat) VALUES (?, ?, ?, ?, ?)",
+                       (task, owner.token, owner.host, owner.pid, time.time()))
+        return True
+
+    def release(self, tasks: Iterable[str], owner: Owner) -> None:
+        """Drop ``owner``'s claims on ``tasks`` (others' claims are left alone)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM claims WHERE task = ? AND owner = ?", [(t, owner.token) for t in tasks])
+
+    def renew(self, owner: Owner) -> None:
+        """Refresh the heartbeat of every claim ``owner`` holds."""
+        with self.transaction() as db:
+            db.execute("UPDATE claims SET heartbeat = ? WHERE owner = ?", (time.time(), owner.token))
+
     def stored_points(self, run_id: str, errors: str) -> set[tuple[float, int]]:
         """The (p, chip) pairs stored for one run under one error model."""
         cur = self._db.execute("SELECT p, chip FROM robustness WHERE run_id = ? AND errors = ?", (run_id, errors))
@@ -293,6 +348,13 @@ class Store:
         rows = self.query("runs", {"sweep": sweep} if sweep else None)
         return {r["run_id"]: r for r in rows}
 
+
+
+def _claim_stale(host: str, pid: int, heartbeat: float, stale_s: float) -> bool:
+    """Whether a claim's driver is gone."""
+    if host == socket.gethostname() and not process_alive(pid):
+        return True
+    return time.time() - heartbeat > stale_s
 
 
 def _encode(value: Any, typ: str) -> Any:

@@ -9,11 +9,16 @@ Crash safety: a training run's checkpoint is written atomically before its ``run
 an evaluation's rows commit in one transaction with its ``evals`` row. A sweep killed at any
 instant therefore leaves only whole results, and a restart redoes exactly the missing ones
 (every insert ignores rows already stored, so two drivers on one store never duplicate).
+
+Sharing: tasks are claimed in the store (``claims``) as workers free up, so two drivers on one
+sweep each do part of it and both end with the whole; a dead driver's claims are taken over.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +29,45 @@ from berth.core.errors import BerthError
 from berth.core.progress import bar as progress_bar
 from berth.core.files import atomic_write_bytes, atomic_write_json
 from berth.core.provenance import package_versions
-from berth.core.store import Store
+from berth.core.store import Owner, Store
 from berth.flows.sweep import Sweep, error_jobs, plan, sweep_dir
 from berth.flows.tasks import chip_points, eval_task, train_task
 
 
+POLL_S = 1.0  # how often a driver waiting on another driver's tasks looks at the store
+HEARTBEAT_S = 10.0  # how often a driver refreshes its claims (others take them over after 60 s)
+
+
+class Heartbeat:
+    """Keeps ``owner``'s claims alive from a thread with its own connection to the store, so a
+    long training task does not let them go stale."""
+
+    def __init__(self, store_path: Path, owner: Owner, every: float = HEARTBEAT_S):
+        self._path, self._owner, self._every = store_path, owner, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="berth-heartbeat")
+
+    def _beat(self) -> None:
+        with Store(self._path) as store:
+            while not self._stop.wait(self._every):
+                store.renew(self._owner)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class Driver:
-    """Runs one sweep on an executor, writing every result to ``store``."""
+    """Runs one sweep on an executor, writing every result to ``store``.
+
+    Tasks are claimed in the store one at a time, as a worker frees up, so several drivers on one
+    store (two shells, two machines on a shared disk) split the sweep between them; a driver that
+    has nothing left to claim waits for the others' tasks and takes over those whose driver died.
+    """
 
     def __init__(self, sweep: Sweep, store: Store, executor: Any, progress: bool = True):
         self.sweep = sweep
@@ -41,55 +78,124 @@ class Driver:
         self.errors = error_jobs(sweep)
         self.progress = progress
         self.versions = package_versions()
+        self.owner = Owner()
+        self._claimed: set[str] = set()
+        self._states: dict[str, bytes] = {}
+        self._untrained: set[str] = set()
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self.dir / "checkpoints" / f"{run_id}.pt"
 
     def run(self) -> dict[str, int]:
-        """Do every missing task; returns counts of trained / evaluated / skipped tasks."""
+        """Do every missing task; returns counts of tasks trained and evaluated here, done by
+        another driver meanwhile ("elsewhere"), and already stored ("skipped")."""
         resolved = to_dict(self.sweep)
         atomic_write_json(self.dir / "sweep.json", resolved)
         self.store.add_sweep(self.sweep.name, resolved)
         trained = self.store.done_runs()
         todo_train = [r for r in self.runs if r not in trained or not self._checkpoint_readable(r)]
-        todo_eval = [(r, e, points) for r in self.runs for e in self.errors
-                     if (points := self._missing_points(r, e))]
+        todo_eval = [(r, e) for r in self.runs for e in self.errors if self._missing_points(r, e)]
         total = len(todo_train) + len(todo_eval)
         skipped = len(self.runs) * (1 + len(self.errors)) - total
         if skipped:
             print(f"resuming: {skipped} of {len(self.runs) * (1 + len(self.errors))} tasks already in the store")
-        bar = progress_bar(total=total, desc=f"sweep {self.sweep.name}", unit="task", disable=not self.progress,
-                           dynamic_ncols=True)
-        waiting = {}
-        for run_id in todo_train:
-            self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
-        for run_id, spec, points in todo_eval:
-            if run_id in todo_train:
-                waiting.setdefault(run_id, []).append((spec, points))
-            else:
-                self._submit_eval(run_id, spec, points, self.checkpoint_path(run_id).read_bytes())
-        counts = {"trained": 0, "evaluated": 0, "skipped": skipped}
+        self._bar = progress_bar(total=total, desc=f"sweep {self.sweep.name}", unit="task",
+                                 disable=not self.progress, dynamic_ncols=True)
+        self._untrained = set(todo_train)
+        self.counts = {"trained": 0, "evaluated": 0, "elsewhere": 0, "skipped": skipped}
         try:
-            while self.executor.pending():
-                for key, result in self.executor.wait():
-                    kind, rest = key.split(":", 1)
-                    if kind == "train":
-                        self._finish_train(rest, result)
-                        for spec, points in waiting.pop(rest, []):
-                            self._submit_eval(rest, spec, points, result["state"])
-                        counts["trained"] += 1
-                    else:
-                        run_id, label = rest.split(":", 1)
-                        self._finish_eval(run_id, label, result)
-                        counts["evaluated"] += 1
-                    bar.update(1)
+            with Heartbeat(self.store.path, self.owner):
+                self._loop(todo_train, todo_eval)
         except BaseException:  # interrupted or terminated: abandon in-flight work, end the workers
-            bar.close()
+            self._bar.close()
             self.executor.abort()
+            self.store.release(self._claimed, self.owner)
             raise
-        bar.close()
+        self._bar.close()
         self.executor.shutdown()
-        return counts
+        return self.counts
+
+    def _loop(self, todo_train: list[str], todo_eval: list[tuple[str, dict]]) -> None:
+        """Claim and submit tasks while workers are free, collect results, and wait (polling the
+        store) while the only tasks left are another driver's."""
+        capacity = self.executor.capacity
+        while todo_train or todo_eval or self.executor.pending():
+            if self.executor.pending() < capacity:
+                self._fill(todo_train, todo_eval, capacity)
+            if self.executor.pending():
+                for key, result in self.executor.wait(timeout=POLL_S if todo_train or todo_eval else None):
+                    self._finish(key, result)
+            elif todo_train or todo_eval:
+                time.sleep(POLL_S)
+
+    def _fill(self, todo_train: list[str], todo_eval: list[tuple[str, dict]], capacity: int) -> None:
+        """Submit claimable tasks until ``capacity`` are in flight; drop tasks another driver finished."""
+        for run_id in list(todo_train):
+            if self.executor.pending() >= capacity:
+                return
+            if self._trained_elsewhere(run_id):
+                todo_train.remove(run_id)
+                self._count("elsewhere")
+            elif self._claim(f"train:{run_id}"):
+                todo_train.remove(run_id)
+                if self._trained_elsewhere(run_id):  # finished just before our claim
+                    self._unclaim(f"train:{run_id}")
+                    self._count("elsewhere")
+                else:
+                    self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
+        for run_id, spec in list(todo_eval):
+            if self.executor.pending() >= capacity:
+                return
+            if run_id in self._untrained:
+                continue
+            task = f"eval:{run_id}:{spec['label']}"
+            if self._missing_points(run_id, spec) and not self._claim(task):
+                continue  # another driver is on it
+            todo_eval.remove((run_id, spec))
+            points = self._missing_points(run_id, spec)  # again: another driver may have just stored some
+            if points:
+                self._submit_eval(run_id, spec, points)
+            else:
+                self._unclaim(task)
+                self._count("elsewhere")
+
+    def _trained_elsewhere(self, run_id: str) -> bool:
+        """Whether another driver has stored this run (row and a readable model file) meanwhile."""
+        from berth.models.files import read_model_file
+
+        if not self.store.query("runs", {"run_id": run_id}) or not self.checkpoint_path(run_id).exists():
+            return False
+        try:
+            read_model_file(self.checkpoint_path(run_id))
+        except BerthError:
+            return False  # the damaged file this driver is about to retrain
+        self._untrained.discard(run_id)
+        return True
+
+    def _claim(self, task: str) -> bool:
+        if self.store.claim(task, self.owner):
+            self._claimed.add(task)
+            return True
+        return False
+
+    def _unclaim(self, task: str) -> None:
+        self.store.release([task], self.owner)
+        self._claimed.discard(task)
+
+    def _count(self, what: str) -> None:
+        self.counts[what] += 1
+        self._bar.update(1)
+
+    def _finish(self, key: str, result: dict) -> None:
+        kind, rest = key.split(":", 1)
+        if kind == "train":
+            self._finish_train(rest, result)
+            self._count("trained")
+        else:
+            run_id, label = rest.split(":", 1)
+            self._finish_eval(run_id, label, result)
+            self._count("evaluated")
+        self._unclaim(key)
 
     def _checkpoint_readable(self, run_id: str) -> bool:
         """Whether a trained run's model file is there and reads back; a damaged one is retrained
@@ -117,8 +223,9 @@ class Driver:
         stored = self.store.stored_points(run_id, spec["label"])
         return [pt for pt in chip_points(spec, list(self.sweep.p), self.sweep.chips) if pt not in stored]
 
-    def _submit_eval(self, run_id: str, spec: dict, points: list[tuple[float, int]], state: bytes) -> None:
+    def _submit_eval(self, run_id: str, spec: dict, points: list[tuple[float, int]]) -> None:
         run = self.runs[run_id]
+        state = self._states.get(run_id) or self.checkpoint_path(run_id).read_bytes()
         job = {"state": state, "spec": spec, "points": points,
                "dataset": run["dataset"], "data_seed": run["data_seed"], "data_dir": run.get("data_dir")}
         self.executor.submit(f"eval:{run_id}:{spec['label']}", eval_task, job)
@@ -126,6 +233,8 @@ class Driver:
     def _finish_train(self, run_id: str, result: dict) -> None:
         run = self.runs[run_id]
         ckpt = atomic_write_bytes(self.checkpoint_path(run_id), result["state"])
+        self._states[run_id] = result["state"]
+        self._untrained.discard(run_id)
         self.store.add_run({
             "run_id": run_id, "sweep": run["sweep"], "label": run["label"], "model": run["model"],
             "scheme": run["scheme"], "bits": run["bits"], "method": run["method"], "w_max": run["w_max"],

@@ -1,8 +1,9 @@
 """Where sweep tasks run: in this process, a local process pool (default), or a Ray cluster.
 
 All three share one small interface so the driver does not care: ``submit(key, fn, arg)``
-queues a task, ``wait()`` blocks until at least one finishes and returns ``[(key, result)]``,
-``pending()`` counts what is still out. Results come back to the driver, which alone writes the
+queues a task, ``wait(timeout=None)`` blocks until at least one finishes (or the timeout passes)
+and returns ``[(key, result)]``, ``pending()`` counts what is still out, and ``capacity`` is how
+many tasks run at once (the driver submits no more than that, claiming each as it goes). Results come back to the driver, which alone writes the
 store. A worker that dies (killed, out of memory, a lost node) is retried up to ``retries`` times;
 an exception raised by the task itself is a bug or bad input and is raised at once.
 """
@@ -49,6 +50,8 @@ def die_with_parent() -> None:
 class SerialExecutor:
     """Runs each task in this process when ``wait()`` is called (for debugging and benchmarks)."""
 
+    capacity = 1
+
     def __init__(self) -> None:
         self._queue: list[tuple[str, Task, Any]] = []
 
@@ -58,7 +61,7 @@ class SerialExecutor:
     def pending(self) -> int:
         return len(self._queue)
 
-    def wait(self) -> list[tuple[str, Any]]:
+    def wait(self, timeout: float | None = None) -> list[tuple[str, Any]]:
         key, fn, arg = self._queue.pop(0)
         return [(key, fn(arg))]
 
@@ -79,6 +82,10 @@ class LocalExecutor:
         self._futures: dict[cf.Future, str] = {}
         self._pool = self._new_pool()
 
+    @property
+    def capacity(self) -> int:
+        return self.workers
+
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent)
 
@@ -89,8 +96,8 @@ class LocalExecutor:
     def pending(self) -> int:
         return len(self._tasks)
 
-    def wait(self) -> list[tuple[str, Any]]:
-        done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
+    def wait(self, timeout: float | None = None) -> list[tuple[str, Any]]:
+        done, _ = cf.wait(list(self._futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         out = []
         for fut in done:
             key = self._futures.pop(fut)
@@ -127,7 +134,7 @@ class LocalExecutor:
 
 class RayExecutor:
     """Tasks on a Ray cluster (``address``; None starts a local instance). Each task asks for one
-    CPU, and one GPU when the cluster has any; Ray retries a task whose worker died."""
+    CPU, and one GPU when the cluster has any; Ray retries a task whose worker or node died."""
 
     def __init__(self, address: str | None = None, retries: int = 3, num_cpus: int | None = None):
         try:
@@ -136,11 +143,19 @@ class RayExecutor:
             raise BerthError("--executor ray needs the ray package (pip install ray==2.60.0)") from None
         self._ray = ray
         if not ray.is_initialized():
-            # A local instance listens on loopback only; a named cluster is the user's to secure.
-            kw = {"address": address} if address else {"num_cpus": num_cpus, "_node_ip_address": "127.0.0.1"}
+            # address="local" always starts a fresh instance (never one found on disk). Ray binds its
+            # servers to the node's address whatever berth asks (it maps 127.0.0.1 to it), so the
+            # protection is Ray's token authentication, on by default; berth keeps the dashboard off.
+            # A named cluster is the user's to secure.
+            kw = {"address": address} if address else {"address": "local", "num_cpus": num_cpus}
             ray.init(include_dashboard=False, log_to_driver=False, **kw)
         gpus = ray.cluster_resources().get("GPU", 0)
-        self._options = {"max_retries": retries, "num_cpus": 1, "num_gpus": 1 if gpus else 0}
+        # Twice the CPUs: a queue in Ray lets a node that frees up start the next task at once.
+        self.capacity = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # SPREAD: sweep tasks are CPU-bound and independent, so every node should take its share
+        # (the default policy packs them onto the driver's node, where their inputs are).
+        self._options = {"max_retries": retries, "num_cpus": 1, "num_gpus": 1 if gpus else 0,
+                         "scheduling_strategy": "SPREAD"}
         self._remote: dict[Task, Any] = {}
         self._refs: dict[Any, str] = {}
 
@@ -152,8 +167,8 @@ class RayExecutor:
     def pending(self) -> int:
         return len(self._refs)
 
-    def wait(self) -> list[tuple[str, Any]]:
-        ready, _ = self._ray.wait(list(self._refs), num_returns=1)
+    def wait(self, timeout: float | None = None) -> list[tuple[str, Any]]:
+        ready, _ = self._ray.wait(list(self._refs), num_returns=1, timeout=timeout)
         return [(self._refs.pop(ref), self._ray.get(ref)) for ref in ready]
 
     def shutdown(self) -> None:

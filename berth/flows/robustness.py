@@ -47,7 +47,9 @@ def run_sweep(sweep: Sweep, store_path: Path, executor: str, workers: int | None
     order, pairs = _comparisons(sweep)
     with Store(store_path) as store:
         counts = Driver(sweep, store, make_executor(executor, workers, address), progress=progress and shown()).run()
-        say(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated, {counts['skipped']} already stored")
+        elsewhere = f", {counts['elsewhere']} by another berth process" if counts["elsewhere"] else ""
+        say(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated{elsewhere}, "
+            f"{counts['skipped']} already stored")
         report = write_report(store, sweep.name, sweep_dir(sweep) / "report", order, pairs)
         rows = load_rows(store, sweep.name)
         table = paper_table(rows, ordered_labels(rows, order)) if rows else ""
