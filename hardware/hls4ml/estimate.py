@@ -17,8 +17,10 @@ reports (``TERMS`` names them):
   wide operand lands on a DSP only now and then (a DSP term of its own);
 - accumulators and the adder tree: LUT and FF grow as ``products × sum bits``, the sum no wider
   than the accumulator or a full ``w + a``-bit product;
-- operand multiplexers: with the Latency strategy and ``reuse > 1`` each shared multiplier selects
-  its operands among ``reuse`` pairs, so LUT and FF grow as ``products × (w + a)``;
+- operand multiplexers and the registers holding operands: with the Latency strategy and
+  ``reuse r > 1`` each shared multiplier selects its operands among ``r`` pairs; LUT and FF grow
+  as ``products × (w + a) × (r − 2) / r`` (an empirical form: at ``r = 2`` Vivado HLS adds next to
+  none, at 16 and 64 nearly ``w + a`` FF per product);
 - weight memories: Resource keeps the weights in ``m``-wide, ``reuse``-deep memories,
   ``BRAM_18K = ceil(m · w / 36)`` when ``reuse > 1`` (Latency keeps them as constants: none);
 - stream buffers: a streamed convolution's window of ``kernel × channels × a`` bits adds
@@ -61,15 +63,15 @@ TERMS = {"LUT": ("adders", "lut multipliers", "operand muxes", "window", "contro
 # {regime: {resource: {term: coefficient}}}: ``fit`` on the reports in tests/data/csynth (terms left out: 0)
 COEFFICIENTS: dict[str, dict[str, dict[str, float]]] = {
     "parallel": {
-        "LUT": {"adders": 1.634, "lut multipliers": 0.04614, "window": 1.211, "control": 55.79},
-        "FF": {"registers": 0.1665, "vitis registers": 0.1569, "window": 1.968, "control": 11.74},
-        "DSP": {"dsp products": 0.717, "mixed products": 0.07377},
+        "LUT": {"adders": 1.586, "lut multipliers": 0.05739, "window": 1.991, "control": 53.48},
+        "FF": {"registers": 0.1756, "vitis registers": 0.1478, "window": 1.968, "control": 11.29},
+        "DSP": {"dsp products": 0.7333, "mixed products": 0.07377},
         "BRAM_18K": {},
     },
     "latency": {
-        "LUT": {"adders": 1.049, "lut multipliers": 4.807, "operand muxes": 0.5937},
-        "FF": {"operand muxes": 1.004, "window": 18.28},
-        "DSP": {"dsp products": 1.0},
+        "LUT": {"adders": 1.238, "operand muxes": 0.5301, "window": 0.1221, "control": 320.4},
+        "FF": {"registers": 0.08997, "operand muxes": 0.9345, "window": 31.81, "control": 42.34},
+        "DSP": {"dsp products": 0.8093},
         "BRAM_18K": {},
     },
     "resource": {
@@ -232,7 +234,7 @@ def terms(k: Kernel, part: str, tool: str = TOOLS[0]) -> dict[str, dict[str, flo
         mixed, on_luts = 0, k.multipliers - on_dsp
     memory = math.ceil(k.multipliers * w / 36) if k.strategy == "resource" and k.reuse_factor > 1 else 0
     adders = k.products * min(k.accum_bits, w + a)  # a sum is no wider than its accumulator or a full product
-    muxes = k.products * (w + a) if k.regime == "latency" else 0
+    muxes = k.products * (w + a) * (k.reuse_factor - 2) / k.reuse_factor if k.regime == "latency" else 0
     return {"LUT": {"adders": adders, "lut multipliers": on_luts * w * a, "operand muxes": muxes,
                     "window": k.window_bits, "control": 1},
             "FF": {"registers": adders, "vitis registers": adders if tool == "Vitis HLS" else 0, "operand muxes": muxes,
