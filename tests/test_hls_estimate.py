@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from berth.core.errors import BerthError
-from berth.hardware.hls4ml.estimate import (COEFFICIENTS, Kernel, dsp_per_product, error_summary, estimate,
-                                            estimate_project, fit, project_tool, read_kernels, report_pairs, terms)
+from berth.hardware.hls4ml.estimate import (COEFFICIENTS, Kernel, _nonnegative_fit, dsp_per_product, error_summary,
+                                            estimate, estimate_project, fit, project_tool, read_kernels, report_pairs,
+                                            terms)
 
 DATA = Path(__file__).parent / "data" / "csynth"
 # {group: {resource: (fitted median, fitted worst, left-out median, left-out worst)}} in percent, as the
@@ -39,6 +40,14 @@ def test_ten_real_projects_thirty_nine_layers(pairs):
 
 def test_coefficients_are_the_fit_of_the_bundled_reports(pairs):
     assert fit(pairs) == COEFFICIENTS
+
+
+def test_fit_is_non_negative_with_one_term_per_two_reports():
+    assert _nonnegative_fit([[1, 1], [2, 0], [3, 1], [4, 0]], [2, 4, 6, 8]) == pytest.approx([2, 0])
+    bent = _nonnegative_fit([[1, 0], [2, 0], [3, 0], [4.4, 1]], [1, 2, 3, 4])  # exact only with the second at -0.4
+    assert bent[1] == 0 and 0.9 < bent[0] < 1
+    two = _nonnegative_fit([[1, 1], [1, 2]], [3, 4])  # two terms would interpolate both reports exactly
+    assert sum(c > 0 for c in two) == 1
 
 
 def test_stated_error_bounds_hold(pairs):
