@@ -70,8 +70,9 @@ def test_kernels_read_from_hls4ml_firmware():
     cnn = read_kernels(DATA / "separable_cnn")
     assert "config6_pointwise_mult" in cnn and not any("depthwise" in k for k in cnn)
     quantized = read_kernels(DATA / "tutorial_quantized_mlp")  # 6-bit weights, 6-bit activations, pruned
-    assert (quantized["config5"].weight_bits, quantized["config5"].input_bits, quantized["config5"].zeros) == (6, 6, 1602)
-    assert quantized["config5"].products == 2048 - 1602 and quantized["config2"].input_bits == 16
+    q5 = quantized["config5"]
+    assert (q5.weight_bits, q5.input_bits, q5.zeros) == (6, 6, 1602)
+    assert q5.products == 2048 - 1602 and quantized["config2"].input_bits == 16
     assert read_kernels(DATA / "tutorial_quantized_mlp_pynq")["config5"].multipliers == 32 - 1602 // 64
     vitis = read_kernels(DATA / "vitis_conv1d")["config2_mult"]  # hls4ml 1.x: types inside the structs
     assert (vitis.n_in, vitis.n_out, vitis.weight_bits, vitis.window_bits) == (27, 16, 16, 3 * 9 * 16)
@@ -87,7 +88,8 @@ def test_multipliers_move_to_luts_below_ten_bits():
     assert wide["DSP"]["dsp products"] == 2048 and wide["LUT"]["lut multipliers"] == 0
     assert mixed["DSP"] == {"dsp products": 0, "mixed products": 2048} and mixed["LUT"]["lut multipliers"] == 2048 * 96
     assert narrow["DSP"] == {"dsp products": 0, "mixed products": 0} and narrow["LUT"]["lut multipliers"] == 2048 * 36
-    assert estimate(kernel(6, 6), XC7)["DSP"] == 0 < estimate(kernel(6, 16), XC7)["DSP"] < estimate(kernel(16, 16), XC7)["DSP"]
+    dsp = [estimate(kernel(w, a), XC7)["DSP"] for w, a in ((6, 6), (6, 16), (16, 16))]
+    assert dsp[0] == 0 < dsp[1] < dsp[2]
     shared = terms(kernel(6, 16, reuse=64), XC7)  # a shared multiplier's weight is no constant: 16 bits wide → DSP
     assert shared["DSP"]["dsp products"] == 32 and shared["LUT"]["operand muxes"] == 2048 * 22 * 62 / 64
     assert terms(kernel(16, 16, reuse=2), XC7)["FF"]["operand muxes"] == 0  # two pairs: no holding registers

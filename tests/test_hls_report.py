@@ -173,17 +173,20 @@ def test_top_choice_and_helpers(tmp_path):
 def test_a_real_vitis_report_lists_every_module_in_its_csynth_xml(tmp_path, capsys):
     """A public hls4ml project's Vitis HLS 2024.1 report (tests/data/csynth/vitis_conv1d) has no file
     per module: its csynth.xml lists them all (ModuleInformation), the interval as each module's II."""
-    folder = Path(__file__).parent / "data" / "csynth" / "vitis_conv1d"
+    data = Path(__file__).parent / "data" / "csynth"
+    folder = data / "vitis_conv1d"
     top = parse_csynth_xml(top_report(folder, "myproject"))
-    assert (top["tool"], top["tool_version"], top["top"], top["resources"]["DSP"]) == ("Vitis HLS", "2024.1", "myproject", 467)
-    assert parse_csynth_xml(Path(__file__).parent / "data" / "csynth" / "conv_autoencoder" / "csynth.xml")["tool"] == "Vivado HLS"
+    assert (top["tool"], top["tool_version"], top["top"]) == ("Vitis HLS", "2024.1", "myproject")
+    assert top["resources"]["DSP"] == 467
+    assert parse_csynth_xml(data / "conv_autoencoder" / "csynth.xml")["tool"] == "Vivado HLS"
     modules = module_reports(folder, "myproject")
     assert len(modules) == 12 and "myproject" not in modules
     conv = modules["conv_1d_cl_array_ap_fixed_9u_array_ap_fixed_16_6_5_3_0_16u_config2_s"]
     assert (conv["resources"]["LUT"], conv["resources"]["FF"], conv["resources"]["DSP"]) == (11875, 3097, 370)
-    assert (conv["latency_worst"], conv["interval_max"], conv["loops"]["ReadInputWidth"]["pipeline_ii"]) == (393, 390, 3)
+    assert (conv["latency_worst"], conv["interval_max"]) == (393, 390)
+    assert conv["loops"]["ReadInputWidth"]["pipeline_ii"] == 3
     assert conv["part"] == "xcu250-figd2104-2L-e" and conv["available"]["DSP"] == 12288
-    assert module_information(Path(__file__).parent / "data" / "csynth" / "conv_autoencoder" / "csynth.xml") == {}
+    assert module_information(data / "conv_autoencoder" / "csynth.xml") == {}
     assert main(["hls", "report", str(folder), "--store", str(tmp_path / "results.sqlite")]) == 0
     assert "(12 sub-module reports filed)" in capsys.readouterr().out
     with Store(tmp_path / "results.sqlite") as store:

@@ -402,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     for group, by_resource in error_summary(pairs, coef).items():
         print(f"-- {group}: estimate vs report, relative error")
         for r, e in by_resource.items():
-            print(f"{r:<9} n {e['n']:>2}  fitted: median {100 * e['fitted'][0]:5.1f}%  worst {100 * e['fitted'][1]:6.1f}%"
+            print(f"{r:<9} n {e['n']:>2}  fitted: median {100 * e['fitted'][0]:5.1f}%  worst "
+                  f"{100 * e['fitted'][1]:6.1f}%"
                   f"   each layer left out of the fit: median {100 * e['left_out'][0]:5.1f}%  worst "
                   f"{100 * e['left_out'][1]:6.1f}%")
     return 0
