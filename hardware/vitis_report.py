@@ -9,9 +9,13 @@ the tool cannot bound are written "undef" and come back as None.
 
 A report folder holds one report per synthesized function: the design's top (also written as
 ``csynth.xml``) and every sub-module it instantiates (for hls4ml, one per layer instance, e.g.
-``dense_latency_..._config4_s_csynth.xml``). ``top_report`` picks the design's top (an AXI wrapper
-when one was synthesized), ``module_reports`` the rest; ``over_use`` and ``target_mismatch`` say
-what a reader must not miss.
+``dense_latency_..._config4_s_csynth.xml``). Vitis HLS (its 2022.2 and 2024.1 reports here) also writes every module's
+estimates into ``csynth.xml`` itself (``ModuleInformation``, beside the instance tree
+``RTLDesignHierarchy``), so its ``csynth.xml`` alone holds the per-module figures. ``top_report``
+picks the design's top (an AXI wrapper when one was synthesized), ``module_reports`` the rest (from
+the per-module files, else from ``csynth.xml``); ``over_use`` and ``target_mismatch`` say what a
+reader must not miss. A report says which tool wrote it: Vitis HLS records a ``FlowTarget``, Vivado
+HLS does not.
 """
 
 from __future__ import annotations
@@ -65,41 +69,80 @@ def _resources(node: ET.Element | None) -> dict[str, int | None]:
     return {name: values.get(name) for name in RESOURCES}
 
 
-def parse_csynth_xml(path: str | Path) -> dict:
-    """Latency, interval, loop IIs, clock and resources of one ``*_csynth.xml`` report."""
-    path = Path(path)
+def _get(node: ET.Element | None, tag: str):
+    return _number(node.findtext(tag)) if node is not None else None
+
+
+def _figures(node: ET.Element, path: Path, top: str | None, header: dict) -> dict:
+    """The parsed form of one module's estimates: ``node`` is a report's ``profile`` or one
+    ``ModuleInformation/Module`` of a Vitis HLS ``csynth.xml`` (same layout below it); ``header``
+    holds what only the report's head says (tool, part, target clock, the part's resources)."""
+    perf = node.find("PerformanceEstimates")
+    overall = perf.find("SummaryOfOverallLatency") if perf is not None else None
+    loops = _loops(perf.find("SummaryOfLoopLatency") if perf is not None else None)
+    iis = [v["pipeline_ii"] for v in loops.values() if v["pipeline_ii"] is not None]
+    interval = [_get(overall, "Interval-min"), _get(overall, "Interval-max")]
+    if interval == [None, None]:  # a Vitis module list gives the interval as the module's II only
+        interval = [_get(overall, "PipelineInitiationInterval")] * 2
+    return {
+        "report": str(path),
+        "tool": header["tool"],
+        "tool_version": header["tool_version"],
+        "top": top,
+        "part": header["part"],
+        "target_clock_ns": header["target_clock_ns"],
+        "estimated_clock_ns": _get(perf.find("SummaryOfTimingAnalysis") if perf is not None else None,
+                                   "EstimatedClockPeriod"),
+        "latency_best": _get(overall, "Best-caseLatency"),
+        "latency_avg": _get(overall, "Average-caseLatency"),
+        "latency_worst": _get(overall, "Worst-caseLatency"),
+        "interval_min": interval[0],
+        "interval_max": interval[1],
+        "loops": loops,
+        "max_pipeline_ii": max(iis) if iis else None,
+        "resources": _resources(node.find("AreaEstimates/Resources")),
+        "available": header["available"],
+    }
+
+
+def _profile(path: Path) -> ET.Element:
+    """The root of a csynth.xml report; a one-line error when it is unreadable or not one."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         raise BerthError(f"cannot read synthesis report {str(path)!r}: {exc}") from None
-    perf = root.find("PerformanceEstimates")
-    if root.tag != "profile" or perf is None:
+    if root.tag != "profile" or root.find("PerformanceEstimates") is None:
         raise BerthError(f"{str(path)!r} is not a Vivado/Vitis HLS csynth.xml report (no profile/PerformanceEstimates)")
+    return root
+
+
+def _header(root: ET.Element) -> dict:
     user = root.find("UserAssignments")
-    overall = perf.find("SummaryOfOverallLatency")
+    return {"tool": "Vitis HLS" if user is not None and user.find("FlowTarget") is not None else "Vivado HLS",
+            "tool_version": (root.findtext("ReportVersion/Version") or "").strip() or None,
+            "part": (user.findtext("Part") or "").strip() if user is not None else None,
+            "target_clock_ns": _get(user, "TargetClockPeriod"),
+            "available": _resources(root.find("AreaEstimates/AvailableResources"))}
 
-    def get(node: ET.Element | None, tag: str):
-        return _number(node.findtext(tag)) if node is not None else None
 
-    loops = _loops(perf.find("SummaryOfLoopLatency"))
-    iis = [v["pipeline_ii"] for v in loops.values() if v["pipeline_ii"] is not None]
-    return {
-        "report": str(path),
-        "tool_version": (root.findtext("ReportVersion/Version") or "").strip() or None,
-        "top": (user.findtext("TopModelName") or "").strip() if user is not None else None,
-        "part": (user.findtext("Part") or "").strip() if user is not None else None,
-        "target_clock_ns": get(user, "TargetClockPeriod"),
-        "estimated_clock_ns": get(perf.find("SummaryOfTimingAnalysis"), "EstimatedClockPeriod"),
-        "latency_best": get(overall, "Best-caseLatency"),
-        "latency_avg": get(overall, "Average-caseLatency"),
-        "latency_worst": get(overall, "Worst-caseLatency"),
-        "interval_min": get(overall, "Interval-min"),
-        "interval_max": get(overall, "Interval-max"),
-        "loops": loops,
-        "max_pipeline_ii": max(iis) if iis else None,
-        "resources": _resources(root.find("AreaEstimates/Resources")),
-        "available": _resources(root.find("AreaEstimates/AvailableResources")),
-    }
+def parse_csynth_xml(path: str | Path) -> dict:
+    """Latency, interval, loop IIs, clock, resources and tool (Vivado or Vitis HLS) of one
+    ``*_csynth.xml`` report."""
+    path = Path(path)
+    root = _profile(path)
+    user = root.find("UserAssignments")
+    top = (user.findtext("TopModelName") or "").strip() if user is not None else None
+    return _figures(root, path, top, _header(root))
+
+
+def module_information(path: str | Path) -> dict[str, dict]:
+    """``{module: parsed figures}`` of every module a Vitis HLS ``csynth.xml`` lists under
+    ``ModuleInformation`` (the same keys as ``parse_csynth_xml``); empty for a Vivado HLS report."""
+    path = Path(path)
+    root = _profile(path)
+    header = _header(root)
+    return {name: _figures(module, path, name, header) for module in root.iterfind("ModuleInformation/Module")
+            if (name := (module.findtext("Name") or "").strip())}
 
 
 def parse_report_dir(report_dir: str | Path, top: str) -> dict:
@@ -162,12 +205,15 @@ def top_report(report_dir: str | Path, default_top: str) -> Path:
 
 
 def module_reports(report_dir: str | Path, top: str) -> dict[str, dict]:
-    """``{module: parsed report}`` of every sub-module report beside the top's, by module name."""
-    out = {}
-    for path in sorted(Path(report_dir).glob(f"*{SUFFIX}")):
-        module = path.name[: -len(SUFFIX)]
-        if module != top:
-            out[module] = parse_csynth_xml(path)
+    """``{module: parsed report}`` of every sub-module beside the top, by module name: from the
+    per-module ``*_csynth.xml`` files, and from ``csynth.xml``'s module list (Vitis HLS) for any
+    module without a file of its own."""
+    report_dir = Path(report_dir)
+    summary = report_dir / "csynth.xml"
+    out = module_information(summary) if summary.is_file() else {}
+    for path in sorted(report_dir.glob(f"*{SUFFIX}")):
+        out[path.name[: -len(SUFFIX)]] = parse_csynth_xml(path)
+    out.pop(top, None)
     return out
 
 

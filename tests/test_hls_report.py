@@ -3,8 +3,9 @@ the project's part and clock checked, resources over the part flagged, all of it
 
 Most report folders here are hand-made (small csynth.xml files in the layout Vivado HLS 2019.2
 writes: ``csynth.xml`` naming the top, one ``<module>_csynth.xml`` per synthesized function), built
-to hit each case: another clock, a part spelled differently, BRAM over the part; one test reads a
-real public report (tests/data/csynth/conv_autoencoder, sources in its README).
+to hit each case: another clock, a part spelled differently, BRAM over the part; two tests read
+real public reports (tests/data/csynth/conv_autoencoder by Vivado HLS, vitis_conv1d by Vitis HLS,
+sources in its README).
 """
 
 import json
@@ -17,7 +18,8 @@ from berth.cli import main
 from berth.core.errors import BerthError
 from berth.core.store import Store
 from berth.hardware.hls4ml.synth import report_project
-from berth.hardware.vitis_report import config_index, over_use, parse_csynth_xml, target_mismatch, top_report
+from berth.hardware.vitis_report import (config_index, module_information, module_reports, over_use, parse_csynth_xml,
+                                         target_mismatch, top_report)
 
 AVAILABLE = {"BRAM_18K": 280, "DSP48E": 220, "FF": 106400, "LUT": 53200, "URAM": 0}
 
@@ -166,3 +168,27 @@ def test_top_choice_and_helpers(tmp_path):
         top_report(folder, "other")
     assert config_index("dense_array_array_ap_fixed_10u_config5_s") == 5 and config_index("Loop_1_proc") is None
     assert over_use({"resources": {"LUT": 10, "DSP": 3}, "available": {"LUT": 10, "DSP": 2}}) == ["DSP 3 of 2 (150%)"]
+
+
+def test_a_real_vitis_report_lists_every_module_in_its_csynth_xml(tmp_path, capsys):
+    """A public hls4ml project's Vitis HLS 2024.1 report (tests/data/csynth/vitis_conv1d) has no file
+    per module: its csynth.xml lists them all (ModuleInformation), the interval as each module's II."""
+    data = Path(__file__).parent / "data" / "csynth"
+    folder = data / "vitis_conv1d"
+    top = parse_csynth_xml(top_report(folder, "myproject"))
+    assert (top["tool"], top["tool_version"], top["top"]) == ("Vitis HLS", "2024.1", "myproject")
+    assert top["resources"]["DSP"] == 467
+    assert parse_csynth_xml(data / "conv_autoencoder" / "csynth.xml")["tool"] == "Vivado HLS"
+    modules = module_reports(folder, "myproject")
+    assert len(modules) == 12 and "myproject" not in modules
+    conv = modules["conv_1d_cl_array_ap_fixed_9u_array_ap_fixed_16_6_5_3_0_16u_config2_s"]
+    assert (conv["resources"]["LUT"], conv["resources"]["FF"], conv["resources"]["DSP"]) == (11875, 3097, 370)
+    assert (conv["latency_worst"], conv["interval_max"]) == (393, 390)
+    assert conv["loops"]["ReadInputWidth"]["pipeline_ii"] == 3
+    assert conv["part"] == "xcu250-figd2104-2L-e" and conv["available"]["DSP"] == 12288
+    assert module_information(data / "conv_autoencoder" / "csynth.xml") == {}
+    assert main(["hls", "report", str(folder), "--store", str(tmp_path / "results.sqlite")]) == 0
+    assert "(12 sub-module reports filed)" in capsys.readouterr().out
+    with Store(tmp_path / "results.sqlite") as store:
+        rows = {m["module"]: m for m in store.query("hls_synth_modules")}
+    assert rows["dense_array_ap_fixed_16u_array_ap_fixed_16_6_5_3_0_6u_config6_s"]["lut"] == 2505
