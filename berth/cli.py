@@ -126,7 +126,7 @@ def one_line(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, OSError):
         where = f" {str(exc.filename)!r}" if exc.filename else ""
-        hint = {errno.ENOSPC: "free some space or choose another --out",
+        hint = {errno.ENOSPC: "free some space or write elsewhere",
                 errno.EACCES: "check its permissions or choose another path",
                 errno.EROFS: "the file system is read-only: choose another path",
                 errno.EISDIR: "a file was expected there",

@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(EvalConfig, args.config, args.overrides)
     if printed_config(args, cfg):
         return 0
-    out = check_writable(run_dir(cfg.out, "eval")) / "results.json"  # before any training
+    folder = run_dir(cfg.out, "eval")
+    check_writable(folder.parent)  # before any training; the run's folder appears with its results
+    out = folder / "results.json"
     rows, data = evaluate(cfg, print, args.store)
     print_table(cfg, rows)
     out = save(cfg, rows, data, out)

@@ -40,18 +40,40 @@ def sweep_stale(path: Path) -> None:
             continue  # gone already, or not ours to remove
 
 
+def make_folder(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, deepest first (for ``unmake``)."""
+    created = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        created.append(parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def unmake(created: list[Path]) -> None:
+    """Remove folders ``make_folder`` created, as long as they are still empty."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (fsync'd temp file in the same directory, rename).
 
     A failure (no such folder, no permission, a full disk) is an OSError naming ``path`` itself,
-    not the temporary file, and leaves nothing behind.
+    not the temporary file, and leaves nothing behind: no temporary file, no folder it created.
     """
     path = Path(path)
+    created: list[Path] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = make_folder(path.parent)
         sweep_stale(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
+        unmake(created)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the user's usual mode
@@ -62,9 +84,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
+        unmake(created)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        unmake(created)
         raise
     return path
 
@@ -94,11 +118,15 @@ def check_writable(folder: str | os.PathLike) -> Path:
     """Make sure files can be written under ``folder`` (created if missing) before long work
     starts; an OSError naming the folder otherwise."""
     folder = Path(folder)
+    created: list[Path] = []
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        created = make_folder(folder)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"\0" * 4096)  # a full disk refuses data, not always an empty file
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
+        unmake(created)
         raise OSError(exc.errno, exc.strerror, str(folder)) from None
     return folder
 
@@ -118,9 +146,14 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
     On any exception the temporary directory is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    created: list[Path] = []
+    try:
+        created = make_folder(path.parent)
+        sweep_stale(path)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        unmake(created)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
@@ -132,8 +165,16 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        unmake(created)
+        if not str(exc.filename or "").startswith(str(tmp)):
+            raise
+        inside = str(exc.filename).replace(str(tmp), str(path), 1)  # name the real path, not the temporary
+        raise OSError(exc.errno, exc.strerror, inside) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        unmake(created)
         raise
 
 

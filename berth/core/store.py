@@ -38,6 +38,7 @@ Names of tables and columns must be plain identifiers (letters, digits, undersco
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import re
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from berth.core.errors import BerthError
+from berth.core.files import check_writable
 from berth.core.schemas import TABLES, TYPES, VIEWS
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -113,8 +115,9 @@ class Store:
         self.read_only = read_only
         if read_only and not self.path.is_file():
             raise BerthError(f"results store {str(self.path)!r} does not exist")
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists()
+        if not read_only and not self.path.parent.is_dir():
+            check_writable(self.path.parent)  # creates it, or names why it cannot
         self._depth = 0
         try:
             if read_only:
@@ -128,6 +131,9 @@ class Store:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
+            if not read_only and not existed:
+                self._remove_new_file()
+                self._raise_os_error(exc)
             raise BerthError(f"results store {str(self.path)!r} is not a usable SQLite file ({exc})") from None
         if read_only:
             return
@@ -137,6 +143,25 @@ class Store:
             for sql in VIEWS.values():
                 self._db.execute(sql)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _remove_new_file(self) -> None:
+        """Remove what a failed first open created (the file and its WAL companions)."""
+        self._db_close_quietly()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _db_close_quietly(self) -> None:
+        try:
+            self._db.close()
+        except (AttributeError, sqlite3.Error):
+            pass
+
+    def _raise_os_error(self, exc: sqlite3.DatabaseError) -> None:
+        """A new store that could not be created: the file-system error behind it (full disk,
+        read-only or forbidden folder), which the CLI turns into one line with a hint."""
+        if "full" in str(exc):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path)) from None
+        check_writable(self.path.parent)  # raises the folder's own error, if it has one
 
     def _check_berth_store(self) -> None:
         """Refuse a SQLite file that holds tables but is not a berth store (never alter it)."""

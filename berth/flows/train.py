@@ -64,8 +64,10 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     if resume and not (out / "checkpoint.pt").is_file():
         raise BerthError(f"nothing to resume in {str(out)!r}: no checkpoint.pt (the run stopped before its first "
                          "epoch ended); start it afresh with berth train")
+    from berth.core.files import check_writable
     from berth.models import import_modules
 
+    check_writable(out.parent)  # before any data is read or model built
     import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
