@@ -42,7 +42,7 @@ class AffineCodes:
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Float32 values of ``codes`` (a float32 tensor of integers shaped like the weight)."""
-        return (codes - torch.from_numpy(self.zero_point)) * torch.from_numpy(self.scale)
+        return (codes - torch.tensor(self.zero_point)) * torch.tensor(self.scale)
 
 
 def is_plain_weight_layer(module: nn.Module) -> bool:

@@ -16,6 +16,7 @@ from torch import nn
 
 from berth.core.errors import BerthError
 from berth.quant.brevitas_codes import layer_qtensor
+from berth.quant.codes import QTensor
 
 FIXED_POINT_FIX = "use a fixed-point weight quantizer such as brevitas.quant.Int8WeightPerTensorFixedPoint"
 
@@ -46,13 +47,21 @@ def plain_layer_problem(module: nn.Module) -> str | None:
         qt = layer_qtensor("", module)
     except BerthError as exc:
         return str(exc).split(": ", 1)[-1]
-    if np.ndim(qt.scale):
+    problem = codes_problem(qt)
+    if problem:
+        return problem
+    if module.bias is not None and not module.bias_quant.is_quant_enabled:
+        return "float bias: hardware adds a fixed-point bias (give the layer bias_quant=Int16Bias)"
+    return None
+
+
+def codes_problem(qt: QTensor) -> str | None:
+    """Why weight codes ``qt`` cannot be an ap_fixed weight exactly (None when they can)."""
+    if np.ndim(qt.scale) or np.ndim(qt.zero_point):
         return f"one weight scale per output channel; hls4ml's fixed-point weights need one per tensor: {FIXED_POINT_FIX}"
     if not _is_pow2(qt.scale):
         return f"weight scale {qt.scale:.6g} is not a power of two (a float scale ap_fixed cannot hold): {FIXED_POINT_FIX}"
     if not qt.signed or qt.zero_point != 0:
         return (f"weights are {'unsigned' if not qt.signed else 'signed'} codes with zero point {qt.zero_point:g}; "
                 f"hls4ml's ap_fixed holds two's-complement codes without an offset: {FIXED_POINT_FIX}")
-    if module.bias is not None and not module.bias_quant.is_quant_enabled:
-        return "float bias: hardware adds a fixed-point bias (give the layer bias_quant=Int16Bias)"
     return None
