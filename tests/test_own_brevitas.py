@@ -164,7 +164,7 @@ bits = [8]
 seeds = [0]
 p = [0.02]
 chips = 3
-train = { epochs = 2 }
+train = { epochs = 1 }
 out = "out"
 
 [[errors]]
@@ -179,8 +179,8 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
 
     d = load_digits()
     x = (d.images * 255 / 16).astype(np.uint8)
-    np.savez(tmp_path / "mine.npz", x_train=x[:600], y_train=d.target[:600], x_test=x[600:900],
-             y_test=d.target[600:900])
+    np.savez(tmp_path / "mine.npz", x_train=x[:400], y_train=d.target[:400], x_test=x[400:600],
+             y_test=d.target[400:600])
     user_cnn(tmp_path)
     out = berth(tmp_path, "eval", "--set", "model=my_cnn.py:Net", "--set", "schemes=[\"fixed\"]", "--set",
                 "dataset=npz", "--set", "data_dir=mine.npz", "--set", "epochs=1", "--set", "chips=2", "--set",

@@ -33,16 +33,15 @@ REFUSED_OPS = {"AveragePool": "average pooling fails to convert in hls4ml (use M
 
 
 def load_qonnx(path: str | Path):
-    """The QONNX graph in ``path`` (cleaned by qonnx), checked: an image input, a quantized input,
+    """The QONNX graph in ``path``, checked: an image input, a quantized input,
     every weight through a Quant node. Anything else is a one-line BerthError naming the file."""
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.util.cleanup import cleanup_model
 
     path = Path(path)
     if not path.is_file():
         raise BerthError(f"QONNX file {str(path)!r} does not exist")
-    try:
-        wrapper = cleanup_model(ModelWrapper(str(path)))
+    try:  # not cleaned: qonnx's cleanup renames the initializers that name the layers
+        wrapper = ModelWrapper(str(path))
     except Exception as exc:  # onnx raises many types for a file that is not a model
         raise BerthError(f"QONNX file {str(path)!r} is not a readable ONNX model ({type(exc).__name__}: "
                          f"{str(exc).strip()[:150]})") from None
@@ -162,8 +161,10 @@ class QonnxReference:
         and the seconds it took."""
         from qonnx.core.onnx_exec import execute_onnx
 
+        from qonnx.util.cleanup import cleanup_model
+
         graph = self._with_codes(codes) if codes is not None else self.wrapper
-        batch = _batched(graph, len(xq))
+        batch = _batched(cleanup_model(graph), len(xq))
         start = time.perf_counter()
         out = execute_onnx(batch, {data_input(batch): xq.numpy().astype(np.float32)})[batch.graph.output[0].name]
         return np.asarray(out, np.float64).reshape(len(xq), -1), time.perf_counter() - start
@@ -188,7 +189,7 @@ def _batched(wrapper, n: int):
 
     out = ModelWrapper(wrapper.model.__deepcopy__())
     reached = {data_input(out)}
-    for node in out.graph.node:  # topological order after cleanup
+    for node in out.graph.node:  # cleaned: topological order, every tensor's shape known
         if any(i in reached for i in node.input):
             reached.update(node.output)
     for info in list(out.graph.input) + list(out.graph.output) + list(out.graph.value_info):
