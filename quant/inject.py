@@ -46,9 +46,10 @@ def model_codes(model: nn.Module, parameters: str = "weights") -> WeightMemory:
         for name, p in stored_parameters(model).items()})
 
 
-def weight_codes(model: nn.Module) -> dict[str, QTensor]:
+def weight_codes(model: nn.Module, what: str | None = None) -> dict[str, QTensor]:
     """``{layer name: QTensor}`` of every quantized weight layer, in registration order; a model
-    without any is a one-line BerthError (it has nothing a weight memory could hold)."""
+    without any is a one-line BerthError naming it (``what``, else its class): it has nothing a
+    weight memory could hold."""
     quantizers = scheme_quantizers(model)
     plain = plain_weight_layers(model)
     codes = {}
@@ -58,7 +59,7 @@ def weight_codes(model: nn.Module) -> dict[str, QTensor]:
         elif name in plain:
             codes[name] = layer_qtensor(name, module)
     if not codes:
-        raise BerthError(f"model {type(model).__name__} has no quantized weight layers; allowed: Brevitas "
+        raise BerthError(f"model {what or type(model).__name__} has no quantized weight layers; allowed: Brevitas "
                          "QuantConv1d/QuantConv2d/QuantLinear with a weight quantizer (e.g. "
                          "weight_quant=Int8WeightPerTensorFixedPoint) or berth's spec.conv/spec.linear")
     return codes

@@ -238,3 +238,14 @@ def test_a_qonnx_file_with_float_weights_is_one_line(tmp_path: Path) -> None:
         load_qonnx(tmp_path / "f.onnx")
     with pytest.raises(BerthError, match="does not exist"):
         load_qonnx(tmp_path / "nope.onnx")
+
+
+def test_a_factory_without_quantized_layers_is_refused_before_training(tmp_path: Path, capsys) -> None:
+    from berth.cli import main
+
+    (tmp_path / "floaty.py").write_text("from torch import nn\n\ndef net(in_channels, input_size, num_classes):\n"
+                                        "    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * input_size ** 2,"
+                                        " num_classes))\n")
+    assert main(["eval", "--set", f"model={tmp_path / 'floaty.py'}:net", "--set", f"out={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "model floaty.py:net has no quantized weight layers; allowed: Brevitas" in err
