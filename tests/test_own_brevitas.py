@@ -148,6 +148,45 @@ def test_inexact_brevitas_weights_are_refused_naming_layer_reason_fix(tmp_path: 
         check_modules(net.eval())
 
 
+VARIANT = """
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
+from brevitas.quant import Int8ActPerTensorFixedPoint, Int8Bias, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint
+from torch import nn
+
+
+class Net4(nn.Module):
+    def __init__(self, in_channels=1, input_size=8, num_classes=10):
+        super().__init__()
+        self.input_quant = QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True)
+        self.conv = QuantConv2d(in_channels, 4, 3, weight_quant=Int8WeightPerTensorFixedPoint, weight_bit_width=4,
+                                bias_quant=Int8Bias, return_quant_tensor=True)
+        self.relu = QuantReLU(act_quant=Uint8ActPerTensorFixedPoint, bit_width=4, return_quant_tensor=True)
+        self.pool = nn.MaxPool2d(2)
+        self.flat = nn.Flatten()
+        self.fc = QuantLinear(4 * ((input_size - 2) // 2) ** 2, num_classes, weight_bit_width=4,
+                              weight_quant=Int8WeightPerTensorFixedPoint, bias_quant=Int8Bias)
+
+    def forward(self, x):
+        return self.fc(self.flat(self.pool(self.relu(self.conv(self.input_quant(x))))))
+"""
+
+
+@pytest.mark.hls
+def test_four_bit_variants_with_an_8_bit_bias_export_exactly(tmp_path: Path) -> None:
+    from berth.hardware.hls4ml.chips import inject_chips
+    from berth.hardware.hls4ml.export import export_project
+    from berth.hardware.hls4ml.verify import verify_project
+    from berth.models import create_model
+
+    (tmp_path / "net4.py").write_text(VARIANT)
+    model = calibrated(create_model(f"{tmp_path / 'net4.py'}:Net4"))
+    assert [qt.bits for qt in model_codes(model).values()] == [4, 4]
+    project = export_project(model, tmp_path / "p4")
+    assert verify_project(project, n=200).exact_match == 1.0
+    (chip,) = inject_chips(project, 0.05, [0], n=100)
+    assert chip.flipped_codes > 0 and chip.comparison.exact_match == 1.0
+
+
 def berth(cwd: Path, *args: str) -> str:
     proc = subprocess.run([sys.executable, "-m", "berth.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)

@@ -40,6 +40,10 @@ REASONS: dict[type, str] = {
 }
 
 
+FIXED_POINT_QUANTIZERS = ("use Brevitas' fixed-point quantizers without a zero point (e.g. Int8ActPerTensorFixedPoint, "
+                          "Uint8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Int16Bias)")
+
+
 def is_pow2(value: float) -> bool:
     """True when ``value`` is a positive power of two."""
     return value > 0 and math.frexp(value)[0] == 0.5
@@ -129,9 +133,10 @@ def check_quant_nodes(wrapper) -> None:
         zero = wrapper.get_initializer(node.input[2])
         if scale is None or not all(is_pow2(float(s)) for s in np.ravel(scale)):
             raise BerthError(f"cannot export node {node.name!r}: quantizer scale {np.ravel(scale)[:3] if scale is not None else 'unknown'} "
-                             "is not a power of two (not fixed point)")
+                             f"is not a power of two (not fixed point); {FIXED_POINT_QUANTIZERS}")
         if zero is None or np.any(np.asarray(zero) != 0):
-            raise BerthError(f"cannot export node {node.name!r}: quantizer has a nonzero zero point")
+            raise BerthError(f"cannot export node {node.name!r}: quantizer has a nonzero zero point (an offset "
+                             f"ap_fixed does not hold); {FIXED_POINT_QUANTIZERS}")
 
 
 def check_hls_layers(hls_model) -> None:
