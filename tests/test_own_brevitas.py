@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from brevitas.nn import QuantConv2d, QuantLinear
-from brevitas.quant import Int8WeightPerChannelFloat, ShiftedUint8WeightPerTensorFloat
+from brevitas.nn import QuantConv1d, QuantLinear
+from brevitas.quant import Int8WeightPerChannelFloat, Int8WeightPerTensorFixedPoint, ShiftedUint8WeightPerTensorFloat
 from torch import nn
 
 from berth.core.errors import BerthError
@@ -110,10 +110,13 @@ def test_codes_are_brevitas_integers_and_a_chip_replaces_them_exactly(tmp_path: 
         assert not torch.equal(under, before)
 
 
-@pytest.mark.parametrize("quant", [ShiftedUint8WeightPerTensorFloat, Int8WeightPerChannelFloat])
-def test_unsigned_zero_point_and_per_channel_float_scales_are_stored_as_they_are(quant) -> None:
+@pytest.mark.parametrize("quant, kind", [(ShiftedUint8WeightPerTensorFloat, QuantLinear),
+                                         (Int8WeightPerChannelFloat, QuantLinear),
+                                         (Int8WeightPerTensorFixedPoint, QuantConv1d)])
+def test_unsigned_zero_point_and_per_channel_float_scales_are_stored_as_they_are(quant, kind) -> None:
     torch.manual_seed(0)
-    layer = QuantLinear(12, 5, bias=False, weight_quant=quant)
+    layer = kind(12, 5, 3, bias=False, weight_quant=quant) if kind is QuantConv1d else kind(12, 5, bias=False,
+                                                                                          weight_quant=quant)
     (qt,) = model_codes(nn.Sequential(layer)).values()
     qw = layer.quant_weight()
     assert np.array_equal(qt.codes, qw.int().numpy()) and qt.signed == bool(qw.signed)
