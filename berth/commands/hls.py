@@ -92,12 +92,16 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _software_side(project) -> str:
+    """What a project's C simulation is compared with."""
+    return "qonnx's execution of the graph" if project.meta.get("source") == "qonnx" else "software model"
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from berth.flows.hls import verify
 
     project, res = verify(args.project, args.n)
-    side = "qonnx's execution of the graph" if project.meta.get("source") == "qonnx" else "software model"
-    print(f"C simulation vs {side} on {res.n} {project.meta['dataset']} test inputs:")
+    print(f"C simulation vs {_software_side(project)} on {res.n} {project.meta['dataset']} test inputs:")
     print(f"  exact match {res.exact_match * 100:.2f}%   max |diff| {res.max_abs_diff:.6g}   "
           f"argmax agreement {res.argmax_agreement * 100:.2f}%")
     print(f"  error on these inputs: C-sim {res.hw_error * 100:.2f}%, software {res.sw_error * 100:.2f}%")
@@ -115,8 +119,9 @@ def run_inject(args: argparse.Namespace) -> int:
 
     spec = {"kind": args.kind, "value": int(args.value) if args.value in ("0", "1") else args.value,
             "maps": args.maps, "word_width": args.word_width, "map_kind": args.map_kind, "seed": 0}
-    results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
-    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
+    project, results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
+    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs "
+          f"{_software_side(project)}")
     print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
     for r in results:
         c = r.comparison

@@ -118,8 +118,8 @@ def verify(project_dir: str | Path, n: int):
 
 def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None,
            spec: dict[str, Any] | None = None):
-    """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software. ``spec`` is
-    an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",
+    """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software: (project,
+    results). ``spec`` is an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",
     ...}``, see ``berth.quant.faults.ERROR_KINDS``); random flips when absent. A profiled chip
     ``k`` is the ``k``-th map, at the map's own rate."""
     from berth.hardware.hls4ml.chips import inject_chips
@@ -138,7 +138,7 @@ def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: P
     project = HlsProject.load(project_dir)
     results = inject_chips(project, p, chips, n=n, errors=lambda rate, chip: error_model(spec, rate, chip))
     store_inject(project, results, workspace_store(store))
-    return results
+    return project, results
 
 
 def report(path: str | Path, store: Path | None):

@@ -104,6 +104,10 @@ def _attr(node, name: str, default: int) -> int:
     return next((a.i for a in node.attribute if a.name == name), default)
 
 
+def _rounding(node) -> str:
+    return next((a.s.decode() for a in node.attribute if a.name == "rounding_mode"), "ROUND")
+
+
 def qonnx_codes(wrapper) -> dict[str, QTensor]:
     """``{layer: QTensor}`` of the graph's quantized weights, as qonnx's Quant computes them."""
     from qonnx.custom_op.general.quant import max_int, min_int
@@ -118,7 +122,7 @@ def qonnx_codes(wrapper) -> dict[str, QTensor]:
         if bits != int(bits) or not 2 <= bits <= MAX_BITS:
             raise BerthError(f"layer {layer!r}: weight bit width {bits:g}; allowed: integers 2..{MAX_BITS}")
         bits, signed, narrow = int(bits), bool(_attr(node, "signed", 1)), bool(_attr(node, "narrow", 0))
-        mode = next((a.s.decode() for a in node.attribute if a.name == "rounding_mode"), "ROUND")
+        mode = _rounding(node)
         if mode != "ROUND":
             raise BerthError(f"layer {layer!r}: Quant rounding mode {mode!r}; allowed: 'ROUND'")
         ints = np.clip(np.round(w / scale + zero), min_int(signed, narrow, bits), max_int(signed, narrow, bits))
@@ -153,7 +157,7 @@ class QonnxReference:
         node, w = input_quant_node(self.wrapper), self.wrapper
         args = [np.asarray(w.get_initializer(i), np.float32) for i in node.input[1:]]
         values = quant(x.numpy().astype(np.float32), *args, _attr(node, "signed", 1), _attr(node, "narrow", 0),
-                       "ROUND")
+                       _rounding(node))
         return torch.from_numpy(np.asarray(values, np.float64))
 
     def outputs(self, xq, codes: dict[str, QTensor] | None = None) -> tuple[np.ndarray, float]:
