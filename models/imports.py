@@ -90,16 +90,22 @@ def load_target(name: str) -> Callable[..., Any]:
 
 def builder_of(target: Callable[..., Any]) -> Callable[..., nn.Module]:
     """A registry builder for ``target``: itself when it takes a QuantSpec first, else an adapter
-    that passes the keywords the factory declares (and the shape keywords it takes)."""
+    that passes the keywords the factory declares (and the shape keywords it takes) and checks
+    that the model has quantized weight layers (a weight memory)."""
+    from berth.quant.inject import weight_codes
     params = inspect.signature(target).parameters
     if next(iter(params), None) == "spec":
         return target
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    source = inspect.getsourcefile(target) if inspect.isfunction(target) or inspect.isclass(target) else None
+    label = f"{Path(source).name if source else target.__module__}:{getattr(target, '__qualname__', target)}"
 
     def build(spec, in_channels: int, input_size: int, num_classes: int, **kw: Any) -> nn.Module:
         shape = {"in_channels": in_channels, "input_size": input_size, "num_classes": num_classes}
         passed = {k: v for k, v in shape.items() if k in params or takes_any}
-        return target(**passed, **kw)
+        model = target(**passed, **kw)
+        weight_codes(model, label)  # a model without quantized weight layers is refused here, before any work
+        return model
 
     build.__signature__ = inspect.Signature(  # the options create_model accepts for this model
         [inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD)]

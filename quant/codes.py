@@ -231,8 +231,8 @@ class QTensor:
     """
 
     codes: np.ndarray
-    scale: float
-    zero_point: float
+    scale: float  # an array per output channel for a per-channel Brevitas quantizer
+    zero_point: float  # likewise
     bits: int
     signed: bool
     quantizer: Quantizer | None = None
@@ -251,8 +251,8 @@ class QTensor:
         from berth.quant.kernels import lookup, parallel  # numba: imported only when a large tensor needs it
 
         unsigned = np.dtype(f"uint{8 * self.codes.itemsize}")
-        if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize):
-            return self.decode(self.codes)
+        if self.codes.size < 4 * 2 ** (8 * unsigned.itemsize) or np.ndim(self.scale) or np.ndim(self.zero_point):
+            return self.decode(self.codes)  # small, or one scale per channel: no table of one scale
         table = self.decode(np.arange(2 ** (8 * unsigned.itemsize), dtype=unsigned).view(self.codes.dtype))
         out = np.empty(self.codes.shape, np.float32)
         parallel(lookup, table, self.codes.reshape(-1).view(unsigned), out.reshape(-1))

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from berth.core.errors import BerthError, check_choice
-from berth.quant.brevitas_quant import SchemeTensorQuant, quantized_layers, scheme_quantizers
+from berth.quant.brevitas_codes import layer_qtensor, override, plain_weight_layers, restore
+from berth.quant.brevitas_quant import SchemeTensorQuant, scheme_quantizers
 from berth.quant.codes import QTensor, quantize_tensor, weight_range
 from berth.quant.faults import ErrorModel
 from berth.quant.memory import WeightMemory
@@ -29,13 +30,13 @@ PARAMETERS = ("weights", "all")
 
 def model_codes(model: nn.Module, parameters: str = "weights") -> WeightMemory:
     """Clean codes packed as one weight memory (what bit-error models corrupt in one pass):
-    ``"weights"``: every quantized layer's weight, keyed by layer name (registration order);
+    ``"weights"``: every quantized layer's weight, keyed by layer name (registration order) —
+    berth-scheme layers and plain Brevitas layers alike (``berth.quant.brevitas_codes``);
     ``"all"``: every parameter, keyed by parameter name (parameter order)."""
     check_choice("parameters", parameters, PARAMETERS)
     quantizers = scheme_quantizers(model)
-    layers = quantized_layers(model)
     if parameters == "weights":
-        return WeightMemory.pack({name: q.qtensor(layers[name].weight) for name, q in quantizers.items()})
+        return WeightMemory.pack(weight_codes(model))
     if not quantizers:
         raise BerthError("parameters = 'all' needs a model with berth-quantized layers (their scheme stores the rest)")
     weights = {f"{name}.weight": q for name, q in quantizers.items()}
@@ -43,6 +44,25 @@ def model_codes(model: nn.Module, parameters: str = "weights") -> WeightMemory:
     return WeightMemory.pack({
         name: weights[name].qtensor(p) if name in weights else quantize_tensor(p, scheme, *weight_range([p], scheme))
         for name, p in stored_parameters(model).items()})
+
+
+def weight_codes(model: nn.Module, what: str | None = None) -> dict[str, QTensor]:
+    """``{layer name: QTensor}`` of every quantized weight layer, in registration order; a model
+    without any is a one-line BerthError naming it (``what``, else its class): it has nothing a
+    weight memory could hold."""
+    quantizers = scheme_quantizers(model)
+    plain = plain_weight_layers(model)
+    codes = {}
+    for name, module in model.named_modules():
+        if name in quantizers:
+            codes[name] = quantizers[name].qtensor(module.weight)
+        elif name in plain:
+            codes[name] = layer_qtensor(name, module)
+    if not codes:
+        raise BerthError(f"model {what or type(model).__name__} has no quantized weight layers; allowed: Brevitas "
+                         "QuantConv1d/QuantConv2d/QuantLinear with a weight quantizer (e.g. "
+                         "weight_quant=Int8WeightPerTensorFixedPoint) or berth's spec.conv/spec.linear")
+    return codes
 
 
 def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
@@ -73,6 +93,8 @@ def use_codes(model: nn.Module, tensors: Mapping[str, QTensor]) -> Iterator[nn.M
             target = targets[name]
             if isinstance(target, SchemeTensorQuant):
                 target.override(qt)
+            elif isinstance(target, nn.Module):
+                override(target, qt)
             else:
                 saved[name] = target.data
                 target.data = torch.from_numpy(qt.dequantize()).to(target.device, target.dtype).view_as(target)
@@ -82,16 +104,20 @@ def use_codes(model: nn.Module, tensors: Mapping[str, QTensor]) -> Iterator[nn.M
             target = targets[name]
             if isinstance(target, SchemeTensorQuant):
                 target.override(None)
+            elif isinstance(target, nn.Module):
+                restore(target)
             elif name in saved:
                 target.data = saved[name]
 
 
-def _targets(model: nn.Module) -> dict[str, SchemeTensorQuant | nn.Parameter]:
-    """What a code tensor's key names: a layer's quantizer (by layer or weight name) or a parameter."""
+def _targets(model: nn.Module) -> dict[str, SchemeTensorQuant | nn.Module | nn.Parameter]:
+    """What a code tensor's key names: a layer's quantizer (by layer or weight name), a plain
+    Brevitas layer (by layer name) or a parameter."""
     quantizers = scheme_quantizers(model)
-    targets: dict[str, SchemeTensorQuant | nn.Parameter] = dict(stored_parameters(model))
+    targets: dict[str, SchemeTensorQuant | nn.Module | nn.Parameter] = dict(stored_parameters(model))
     targets.update({f"{name}.weight": q for name, q in quantizers.items()})
     targets.update(quantizers)
+    targets.update(plain_weight_layers(model))
     return targets
 
 

@@ -35,10 +35,11 @@ def test_randbet_hardware_build_travels_to_hls_with_the_same_chips(tmp_path: Pat
     verify = json.loads((tmp_path / "prj" / "berth" / "verify.json").read_text())
     assert verify["exact_match"] == 1.0
 
-    from berth.core.store import Store
+    from berth.core.store import Store, workspace_store
 
-    with Store(tmp_path / "prj" / "berth" / "results.sqlite") as store:
-        rows = {r["chip"]: r for r in store.query("hls_inject")}
+    project_id = json.loads((tmp_path / "prj" / "berth" / "project.json").read_text())["project_id"]
+    with Store(workspace_store()) as store:  # the session's workspace store (tests/conftest.py)
+        rows = {r["chip"]: r for r in store.query("hls_inject") if r["project"] == project_id}
     assert sorted(rows) == list(CHIPS)
     for chip, row in rows.items():  # the chips RandomBitErrors(P, chip) gave the software evaluation
         assert row["p"] == P and row["exact_match"] == 1.0 and row["hw_error"] == row["sw_error"], row

@@ -7,8 +7,11 @@
   report PATH                            a synthesis report (project, report folder or csynth.xml):
                                          top and every layer instance into the results store
 
-MODEL_OR_CHECKPOINT is a berth checkpoint or sweep model file, or a zoo model name: then a hardware model
-(hw = true, scheme "fixed") is trained quickly on the data set first. Settings come from a TOML
+MODEL_OR_CHECKPOINT is a berth checkpoint or sweep model file (any Brevitas model with fixed-point
+quantizers), a QONNX file (``*.onnx``, as Brevitas' export_qonnx writes it: verify then compares
+with qonnx's own execution of the graph), or a zoo model name: then a hardware model (hw = true,
+scheme "fixed") is trained quickly on the data set first. Results go to the workspace store
+(--store, else $BERTH_STORE, else runs/berth.sqlite). Settings come from a TOML
 file (``--config``) and ``--set key=value``: the ``[target]`` table (part, clock_period,
 io_type, strategy, reuse_factor, backend, memory_word_bits, csim_opt, hls4ml = pass-through
 model keys), per-layer tables ``[target.layers.NAME]`` by berth's layer name (weight, bias,
@@ -29,11 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     hls = parser.add_subparsers(dest="hls_command", metavar="ACTION", required=True)
 
-    p = hls.add_parser("export", help="export a checkpoint or zoo model and compile its C simulation")
+    p = hls.add_parser("export", help="export a checkpoint, QONNX file or zoo model and compile its C simulation")
     p.add_argument("model", metavar="MODEL_OR_CHECKPOINT")
     p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
-    add_store_arg(p, "DIR/berth/results.sqlite")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     add_config_args(p, example="target.reuse_factor=4")
     p.set_defaults(handler=run_export)
 
@@ -56,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map-kind", default="prob", choices=("prob", "stuck"),
                    help="profiled: per-bit error probabilities (prob, default) or stuck values")
     p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
-    add_store_arg(p, "DIR/berth/results.sqlite")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     p.set_defaults(handler=run_inject)
 
     p = hls.add_parser("build", help="run vendor C synthesis (needs vitis-run or vivado_hls)")
@@ -67,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "checked against the project's part and clock")
     p.add_argument("path", metavar="PATH", help="a berth HLS project, a report folder (<prj>/solution1/syn/report) "
                    "or a *_csynth.xml file")
-    add_store_arg(p, "the project's berth/results.sqlite; required outside a project")
+    add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     p.set_defaults(handler=run_report)
 
 
@@ -89,15 +92,20 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _software_side(project) -> str:
+    """What a project's C simulation is compared with."""
+    return "qonnx's execution of the graph" if project.meta.get("source") == "qonnx" else "software model"
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from berth.flows.hls import verify
 
     project, res = verify(args.project, args.n)
-    print(f"C simulation vs software model on {res.n} {project.meta['dataset']} test inputs:")
+    print(f"C simulation vs {_software_side(project)} on {res.n} {project.meta['dataset']} test inputs:")
     print(f"  exact match {res.exact_match * 100:.2f}%   max |diff| {res.max_abs_diff:.6g}   "
           f"argmax agreement {res.argmax_agreement * 100:.2f}%")
     print(f"  error on these inputs: C-sim {res.hw_error * 100:.2f}%, software {res.sw_error * 100:.2f}%")
-    print(f"  C-sim {res.n / res.csim_s:.0f} inputs/s, software (float64) {res.n / res.software_s:.0f} inputs/s")
+    print(f"  C-sim {res.n / res.csim_s:.0f} inputs/s, software {res.n / res.software_s:.0f} inputs/s")
     if res.exact_match < 1.0:
         print("NOT bit-exact")
         return 1
@@ -106,19 +114,21 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
+    from berth.core.store import workspace_store
     from berth.flows.hls import inject
 
     spec = {"kind": args.kind, "value": int(args.value) if args.value in ("0", "1") else args.value,
             "maps": args.maps, "word_width": args.word_width, "map_kind": args.map_kind, "seed": 0}
-    results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
-    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs software model")
+    project, results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
+    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs "
+          f"{_software_side(project)}")
     print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
     for r in results:
         c = r.comparison
         print(f"{r.chip:>5} {r.flipped_codes:>9} {c.exact_match * 100:>8.2f} {c.max_abs_diff:>10.4g} "
               f"{c.argmax_agreement * 100:>9.2f} {c.hw_error * 100:>9.2f} {c.sw_error * 100:>9.2f}")
     exact = all(r.comparison.exact_match == 1.0 for r in results)
-    print(f"stored in table hls_inject of {args.store or 'the project store'}"
+    print(f"stored in table hls_inject of {workspace_store(args.store)}"
           + (f"; next: berth hls build {args.project}   (vendor synthesis, where installed)" if exact else ""))
     return 0 if exact else 1
 
@@ -138,9 +148,9 @@ def _cells(row: dict) -> str:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from berth.hardware.hls4ml.synth import report_project
+    from berth.flows.hls import report
 
-    rep = report_project(args.path, args.store)
+    rep = report(args.path, args.store)
     row = rep.top
     print(f"{row['top']} on {row['part']}: latency {row['latency_best']}..{row['latency_worst']} cycles, "
           f"II {row['interval_min']}..{row['interval_max']}, clock {row['estimated_clock_ns']} ns "

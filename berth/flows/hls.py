@@ -1,6 +1,7 @@
-"""The hls4ml loop as plain functions: a model (a model file, or a zoo model trained for hardware
-now) exported to a bit-exact project, verified against software, bit errors injected, synthesis
-reports filed — each result written beside the project and into the results store.
+"""The hls4ml loop as plain functions: a model (a model file, a QONNX file, or a zoo model trained
+for hardware now) exported to a bit-exact project, verified against software, bit errors injected, synthesis
+reports filed — each result written beside the project and into the workspace's results store
+(``--store``, else ``$BERTH_STORE``, else ``runs/berth.sqlite``), where sweeps, eval and train file theirs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Callable
 
 from berth.core.errors import BerthError, check_range
 from berth.core.files import atomic_write_json
+from berth.core.store import workspace_store
 from berth.hardware.hls4ml.project import HlsProject
 from berth.hardware.hls4ml.target import HlsTarget
 
@@ -86,13 +88,21 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
 
     if out.exists() and not force:  # before any training
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
-    model, extra = model_to_export(source, cfg, say)
     t = cfg.target
-    say(f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})")
-    project = export_project(model, out, t, dataset=cfg.dataset, data_seed=cfg.data_seed, force=force, extra=extra,
-                             log=say, data_dir=cfg.data_dir)
+    where = f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})"
+    data = {"dataset": cfg.dataset, "data_seed": cfg.data_seed, "data_dir": cfg.data_dir}
+    if source.endswith(".onnx"):  # a QONNX graph: its own execution is the software side
+        from berth.hardware.hls4ml.export import export_qonnx_project
+
+        say(where)
+        project = export_qonnx_project(source, out, t, force=force, extra={"qonnx": str(Path(source).resolve())},
+                                       log=say, **data)
+    else:
+        model, extra = model_to_export(source, cfg, say)
+        say(where)
+        project = export_project(model, out, t, force=force, extra=extra, log=say, **data)
     cost = json.loads((project.berth_dir / "cost.json").read_text())
-    store_cost(project, cost, store)
+    store_cost(project, cost, workspace_store(store))
     return project, cost
 
 
@@ -108,8 +118,8 @@ def verify(project_dir: str | Path, n: int):
 
 def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None,
            spec: dict[str, Any] | None = None):
-    """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software. ``spec`` is
-    an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",
+    """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software: (project,
+    results). ``spec`` is an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",
     ...}``, see ``berth.quant.faults.ERROR_KINDS``); random flips when absent. A profiled chip
     ``k`` is the ``k``-th map, at the map's own rate."""
     from berth.hardware.hls4ml.chips import inject_chips
@@ -127,5 +137,12 @@ def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: P
             load_chip_map(path, spec["word_width"], spec["map_kind"])
     project = HlsProject.load(project_dir)
     results = inject_chips(project, p, chips, n=n, errors=lambda rate, chip: error_model(spec, rate, chip))
-    store_inject(project, results, store)
-    return results
+    store_inject(project, results, workspace_store(store))
+    return project, results
+
+
+def report(path: str | Path, store: Path | None):
+    """File a synthesis report (a project, a report folder or a csynth.xml) in the results store."""
+    from berth.hardware.hls4ml.synth import report_project
+
+    return report_project(path, workspace_store(store))

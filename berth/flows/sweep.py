@@ -226,8 +226,10 @@ def _data_dir(s: Sweep, where: str, base: Path) -> str:
         _check(not s.data_dir, where, "data_dir", s.data_dir, f"unset for dataset = {s.dataset!r} (it is bundled)")
         return ""
     folder = (base / Path(s.data_dir).expanduser()).resolve() if s.data_dir else None
-    _check(folder is not None and folder.is_dir(), where, "data_dir", s.data_dir,
-           f"an existing folder with the {s.dataset} files (relative to the sweep file)")
+    is_file = s.dataset == "npz"  # one .npz file; the other data sets are folders
+    _check(folder is not None and (folder.is_file() if is_file else folder.is_dir()), where, "data_dir", s.data_dir,
+           f"an existing {'.npz file' if is_file else 'folder with the ' + s.dataset + ' files'} "
+           "(relative to the sweep file)")
     return str(folder)
 
 

@@ -13,14 +13,15 @@ import math
 
 import numpy as np
 from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
-from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
+from brevitas.nn import QuantConv1d, QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
 from berth.core.errors import BerthError
+from berth.hardware.hls4ml.brevitas_layers import input_quantizer, plain_layer_problem
 from berth.models.genet import Add
 from berth.quant.brevitas_quant import SchemeTensorQuant
 
-QUANT_LAYERS = (QuantConv2d, QuantLinear, QuantIdentity, QuantReLU)
+QUANT_LAYERS = (QuantConv1d, QuantConv2d, QuantLinear, QuantIdentity, QuantReLU)
 # A leaf Sequential is empty; Add is a residual sum, exact when both inputs are exact.
 PASS_THROUGH = (nn.Identity, nn.Flatten, nn.MaxPool2d, nn.Dropout, nn.Sequential, Add)
 
@@ -32,9 +33,15 @@ REASONS: dict[type, str] = {
                           "AveragePool fails (use a max-pool head, e.g. resnet20 head = \"max\")",
     nn.AvgPool2d: "average pooling fails to convert in hls4ml (use max pooling)",
     nn.ReLU: "float activation: hardware computes on fixed point (build the model with hw = true and act_bits)",
-    nn.Conv2d: "float weights: the layer is not quantized by a berth scheme",
-    nn.Linear: "float weights: the layer is not quantized by a berth scheme",
+    nn.Conv2d: "float weights: use a Brevitas QuantConv2d with a fixed-point weight quantizer "
+               "(e.g. Int8WeightPerTensorFixedPoint) or berth's spec.conv",
+    nn.Linear: "float weights: use a Brevitas QuantLinear with a fixed-point weight quantizer "
+               "(e.g. Int8WeightPerTensorFixedPoint) or berth's spec.linear",
 }
+
+
+FIXED_POINT_QUANTIZERS = ("use Brevitas' fixed-point quantizers without a zero point (e.g. Int8ActPerTensorFixedPoint, "
+                          "Uint8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Int16Bias)")
 
 
 def is_pow2(value: float) -> bool:
@@ -45,10 +52,12 @@ def is_pow2(value: float) -> bool:
 def weight_layer_problem(module: nn.Module) -> str | None:
     """Why a QuantConv2d/QuantLinear cannot be exported exactly (None when it can)."""
     tq = getattr(module.weight_quant, "tensor_quant", None)
-    if not isinstance(tq, SchemeTensorQuant):
-        return "weights are not quantized by a berth scheme"
-    scheme = tq.scheme
-    if not scheme.hls_exact:
+    if not isinstance(tq, SchemeTensorQuant):  # the layer's own Brevitas quantizer
+        problem = plain_layer_problem(module)
+        if problem:
+            return problem
+    elif not tq.scheme.hls_exact:
+        scheme = tq.scheme
         return (f"scheme {scheme.name!r} stores {scheme.storage} codes"
                 f"{' with an offset' if not scheme.symmetric or not scheme.signed else ''}; hls4ml's ap_fixed "
                 "holds only power-of-two-step two's-complement weights exactly (use scheme \"fixed\")")
@@ -57,13 +66,16 @@ def weight_layer_problem(module: nn.Module) -> str | None:
     if module.bias is not None:
         if not module.bias_quant.is_quant_enabled:
             return "float bias: hardware needs a fixed-point bias (build the model with hw = true)"
-        if not is_pow2(float(module.quant_bias().scale.detach())):
+        # a bias scaled by input scale x weight scale is checked on the graph (check_quant_nodes)
+        if not module.bias_quant.requires_input_scale and not is_pow2(float(module.quant_bias().scale.detach())):
             return "bias scale is not a power of two"
     return None
 
 
 def module_problem(module: nn.Module) -> str | None:
     """Why a leaf module cannot be exported exactly (None when it can)."""
+    if isinstance(module, QuantConv1d):
+        return "1-D convolution: berth's hls4ml route takes image inputs (use QuantConv2d)"
     if isinstance(module, (QuantConv2d, QuantLinear)):
         return weight_layer_problem(module)
     if isinstance(module, (QuantIdentity, QuantReLU)):
@@ -100,9 +112,10 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def check_modules(model: nn.Module) -> None:
     """Raise a one-line BerthError naming the first layer that cannot be exported exactly."""
-    if not isinstance(getattr(model, "input_quant", None), QuantIdentity):
+    if input_quantizer(model) is None:
         raise BerthError("model has no fixed-point input quantizer: hardware inputs must be on a known grid "
-                         "(build the model with hw = true)")
+                         "(build the model with hw = true, or make a QuantIdentity with a fixed-point act_quant "
+                         "its first module or its attribute input_quant)")
     for name, module in leaf_modules(model):
         problem = module_problem(module)
         if problem:
@@ -120,9 +133,10 @@ def check_quant_nodes(wrapper) -> None:
         zero = wrapper.get_initializer(node.input[2])
         if scale is None or not all(is_pow2(float(s)) for s in np.ravel(scale)):
             raise BerthError(f"cannot export node {node.name!r}: quantizer scale {np.ravel(scale)[:3] if scale is not None else 'unknown'} "
-                             "is not a power of two (not fixed point)")
+                             f"is not a power of two (not fixed point); {FIXED_POINT_QUANTIZERS}")
         if zero is None or np.any(np.asarray(zero) != 0):
-            raise BerthError(f"cannot export node {node.name!r}: quantizer has a nonzero zero point")
+            raise BerthError(f"cannot export node {node.name!r}: quantizer has a nonzero zero point (an offset "
+                             f"ap_fixed does not hold); {FIXED_POINT_QUANTIZERS}")
 
 
 def check_hls_layers(hls_model) -> None:

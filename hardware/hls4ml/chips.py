@@ -1,7 +1,7 @@
 """``inject``: bit errors of a chip written into the project's weight files, C-simulated, compared.
 
 For each chip the same error model perturbs berth's clean codes once; the perturbed codes go to
-(a) the software model via ``use_codes`` and (b) a temporary copy of the project's weight files
+(a) the software side (the model via ``use_codes``, or qonnx's execution of a QONNX project) and (b) a temporary copy of the project's weight files
 via the weight map. The C simulation reloads those files (no recompilation). Equality of the two
 outputs, bit for bit, shows the hardware weights hold exactly berth's integers — including codes a
 flip pushes to the most negative value, which the wrap-mode weight types keep.
@@ -14,11 +14,12 @@ from typing import Callable
 
 import numpy as np
 
-from berth.hardware.hls4ml.compare import Comparison, compare, csim_outputs, on_grid, software_outputs
+from berth.hardware.hls4ml.compare import Comparison, compare, csim_outputs
 from berth.hardware.hls4ml.project import HlsProject
+from berth.hardware.hls4ml.reference import Reference, reference_of
 from berth.quant.codes import QTensor
 from berth.quant.faults import ErrorModel, RandomBitErrors
-from berth.quant.inject import model_codes, use_codes
+from berth.quant.memory import WeightMemory
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,11 @@ def changed_codes(clean: dict[str, QTensor], perturbed: dict[str, QTensor]) -> i
     return int(sum(np.count_nonzero(clean[k].codes != perturbed[k].codes) for k in perturbed))
 
 
-def run_chip(project: HlsProject, model, xq, labels: np.ndarray, clean: dict[str, QTensor],
+def run_chip(project: HlsProject, reference: Reference, xq, labels: np.ndarray, clean: dict[str, QTensor],
              errors: ErrorModel, chip: int, p: float) -> ChipResult:
     """Perturb ``clean`` with ``errors``, run both sides on ``xq``, compare."""
     perturbed = errors.perturb(clean)
-    with use_codes(model, perturbed):
-        sw, sw_s = software_outputs(model, xq)
+    sw, sw_s = reference.outputs(xq, perturbed)
     with project.weights_with(perturbed) as weights:
         hw, hw_s = csim_outputs(project, xq, weights)
     return ChipResult(chip=chip, p=p, flipped_codes=changed_codes(clean, perturbed),
@@ -59,8 +59,8 @@ def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int =
     ``(p, chip)`` signature works (e.g. ``StuckAtErrors``).
     """
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
-    model = project.software_model()
+    reference = reference_of(project)
     x, labels = project.inputs(n)
-    xq = on_grid(model, x)
-    clean = model_codes(model)
-    return [run_chip(project, model, xq, labels, clean, errors(p, k), k, p) for k in chips]
+    xq = reference.on_grid(x)
+    clean = WeightMemory.pack(reference.codes())
+    return [run_chip(project, reference, xq, labels, clean, errors(p, k), k, p) for k in chips]

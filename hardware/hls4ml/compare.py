@@ -43,8 +43,11 @@ class Comparison:
 
 def on_grid(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``x`` passed through the model's input quantizer (float64): the values hardware receives."""
+    from berth.hardware.hls4ml.brevitas_layers import input_quantizer
+
     with torch.no_grad():
-        return model.input_quant(x.double()).double()
+        out = input_quantizer(model)(x.double())
+        return getattr(out, "value", out).double()
 
 
 def to_csim_layout(xq: torch.Tensor) -> np.ndarray:

@@ -6,6 +6,7 @@ index probe) → hls-graph check → weight map measured and checked → wrap-mo
 write → compile (g++) → metadata and cost estimate (MACs, bits, and per-layer LUT/FF/DSP/BRAM_18K
 from ``estimate``). The directory is built beside ``out`` and
 renamed into place at the end, so a failed or refused export leaves no half-written project.
+``export_qonnx_project`` runs the same passes from a QONNX file instead of a PyTorch model.
 """
 
 from __future__ import annotations
@@ -51,6 +52,49 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     the metadata (e.g. how the model was trained). Refuses (BerthError) before conversion when a
     layer cannot run exactly in hls4ml.
     """
+    shape = model_shape(model)
+
+    def prepare(tmp: Path) -> tuple[dict, Callable[[], dict]]:
+        sw, codes = software_side(model, tmp)
+        return codes, lambda: qonnx_graphs(sw, shape, codes, tmp / META_DIR)
+
+    return _export(out, force, prepare, shape, target, log,
+                   {"source": "model", "model_config": model.berth_config, "dataset": dataset,
+                    "data_seed": data_seed, "data_dir": data_dir, "extra": extra})
+
+
+def export_qonnx_project(path: str | Path, out: str | Path, target: HlsTarget = HlsTarget(), dataset: str = "digits",
+                         data_seed: int = 0, force: bool = False, extra: dict | None = None,
+                         log: Callable[[str], None] = lambda s: None, data_dir: str | None = None):
+    """Export the QONNX graph in ``path`` (as Brevitas' ``export_qonnx`` writes it) like ``export_project``;
+    its software side is qonnx's execution of the graph, kept as ``berth/source.onnx``."""
+    from berth.hardware.hls4ml import graph
+    from berth.hardware.hls4ml.brevitas_layers import codes_problem
+    from berth.hardware.hls4ml.qonnx_in import input_shape, load_qonnx, qonnx_codes
+    from berth.hardware.hls4ml.reference import SOURCE_ONNX
+
+    wrapper = load_qonnx(path)
+    codes = qonnx_codes(wrapper)
+    for layer, qt in codes.items():
+        problem = codes_problem(qt)
+        if problem:
+            raise BerthError(f"cannot export layer {layer!r} of {str(path)!r} exactly: {problem}")
+    shape = input_shape(wrapper)
+
+    def prepare(tmp: Path) -> tuple[dict, Callable[[], dict]]:
+        graph.set_exact_weights(wrapper, codes)
+        wrapper.save(str(tmp / META_DIR / SOURCE_ONNX))
+        return codes, lambda: graphs_of(wrapper, codes, tmp / META_DIR)
+
+    config = {"name": str(Path(path).resolve()), "scheme": "qonnx", "bits": max(qt.bits for qt in codes.values())}
+    return _export(out, force, prepare, shape, target, log,
+                   {"source": "qonnx", "model_config": config, "dataset": dataset, "data_seed": data_seed,
+                    "data_dir": data_dir, "extra": extra})
+
+
+def _export(out: str | Path, force: bool, prepare: Callable[[Path], tuple[dict, Callable[[], dict]]],
+            shape: tuple[int, int, int], target: HlsTarget, log: Callable[[str], None], fields: dict):
+    """The passes after the software side: ``prepare(tmp)`` gives (codes, a function building the graphs)."""
     from berth.hardware.hls4ml import cost
     from berth.hardware.hls4ml.csim_lib import compile_csim
     from berth.hardware.hls4ml.project import HlsProject
@@ -58,14 +102,13 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
     out = Path(out)
     if out.exists() and not force:
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
-    shape = model_shape(model)
     timer = _Timer(log)
     with atomic_directory(out, replace=force) as tmp:
         (tmp / META_DIR / "logs").mkdir(parents=True)
-        sw, codes = software_side(model, tmp)
+        codes, make_graphs = prepare(tmp)
         target.check_layer_names(list(codes))
         timer.step("prepare")
-        graphs = qonnx_graphs(sw, shape, codes, tmp / META_DIR)
+        graphs = make_graphs()
         timer.step("qonnx")
         hls_model, slots = convert_and_map(graphs, codes, target, tmp)
         timer.step("convert")
@@ -76,7 +119,7 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
         timer.step("compile")
         figures = cost.cost_estimate(graphs["channels_first"], codes, target.memory_word_bits)
         atomic_write_json(tmp / META_DIR / "cost.json", with_resources(figures, tmp, target.part, hls_model, slots))
-        meta = metadata(model, hls_model, slots, codes, target, shape, dataset, data_seed, extra, data_dir)
+        meta = metadata(hls_model, slots, codes, target, shape, fields)
         atomic_write_json(tmp / META_DIR / "project.json", {**meta, "timings_s": timer.timings})
     return HlsProject.load(out)
 
@@ -119,6 +162,13 @@ def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_d
 
     raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
     (meta_dir / "export.onnx").unlink()
+    return graphs_of(raw, codes, meta_dir)
+
+
+def graphs_of(raw, codes: dict, meta_dir: Path) -> dict:
+    """``qonnx_graphs`` of a QONNX graph already at hand (``raw``; its weights are set to ``codes``)."""
+    from berth.hardware.hls4ml import check, graph
+
     graph.set_exact_weights(raw, codes)
     check.check_quant_nodes(raw)
     offsets = graph.probe_offsets(codes)
@@ -187,19 +237,20 @@ def with_resources(figures: dict, root: Path, part: str, hls_model, slots: dict)
     return {**figures, "per_layer": per_layer, "resources": total}
 
 
-def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int],
-             dataset: str, data_seed: int, extra: dict | None, data_dir: str | None = None) -> dict:
-    """What ``berth/project.json`` records: target, model config, shapes, layer map, the resolved
-    per-layer hls4ml settings, versions."""
+def metadata(hls_model, slots: dict, codes: dict, target: HlsTarget, shape: tuple[int, int, int], fields: dict) -> dict:
+    """What ``berth/project.json`` records: the source (``model`` or ``qonnx``), target, model config,
+    data, shapes, layer map, the resolved per-layer hls4ml settings, versions."""
     from berth.hardware.hls4ml.layers import hls_layers, resolved
 
+    data_dir = fields["data_dir"]
     return {
         "project_id": uuid.uuid4().hex[:12],
         "top": PROJECT_NAME,
+        "source": fields["source"],
         "target": asdict(target),
-        "model_config": model.berth_config,
-        "dataset": dataset,
-        "data_seed": data_seed,
+        "model_config": fields["model_config"],
+        "dataset": fields["dataset"],
+        "data_seed": fields["data_seed"],
         "data_dir": str(Path(data_dir).expanduser().resolve()) if data_dir else None,
         "input_shape": list(shape),
         "n_out": int(hls_model.get_output_variables()[0].size()),
@@ -209,5 +260,5 @@ def metadata(model: nn.Module, hls_model, slots: dict, codes: dict, target: HlsT
         "hls_layer_index": {str(layer.index): layer.name for layer in hls_model.get_layers()},
         "layer_config": resolved(hls_layers(hls_model, slots)),
         "versions": _versions(),
-        "extra": extra or {},
+        "extra": fields["extra"] or {},
     }

@@ -7,6 +7,8 @@ Layout of a project directory ``DIR``::
     DIR/firmware/berth-csim.so  the C-simulation library (g++)
     DIR/berth/project.json    resolved target + model config, shapes, seeds, versions, timings
     DIR/berth/model.pt        berth checkpoint of the (unfolded) software model
+    DIR/berth/source.onnx     instead, for a project exported from a QONNX file: that graph with
+                              its exact weights (the software side is qonnx's execution of it)
     DIR/berth/weightmap.npz   layer → weight file + element order (see weightmap)
     DIR/berth/model.onnx      the cleaned QONNX graph that was converted
     DIR/berth/cost.json       the tool-free cost estimate

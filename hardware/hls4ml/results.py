@@ -1,7 +1,7 @@
 """HLS results in berth's results store (``berth.core.store``), beside the robustness results.
 
 Tables ``hls_cost``, ``hls_synth``, ``hls_synth_modules`` and ``hls_inject`` (declared in ``berth.core.schemas``). A
-project's default store is ``DIR/berth/results.sqlite``; pass a sweep's store to keep the figures
+project's default store here is ``DIR/berth/results.sqlite`` (the ``berth hls`` commands pass the workspace store); pass a sweep's store to keep the figures
 beside its robustness results (join on ``checkpoint`` = ``runs.checkpoint``).
 """
 
