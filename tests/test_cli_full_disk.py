@@ -41,7 +41,7 @@ CASES = [
     (["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
     (["eval", "--set", "out={d}/ev", "--set", "epochs=0"], "{d}/ev"),
     (["train", "--set", "out={d}/tr", "--set", "train.epochs=0"], "{d}/tr"),
-    (["hls", "export", "mlp", "--out", "{d}/prj"], "{d}/prj"),
+    (["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
 ]
 CAUSES = {"full": "No space left on device", "ro": "Read-only file system"}
 

@@ -83,11 +83,13 @@ def check_layer_names(model: Any, target: HlsTarget) -> None:
 def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Path | None,
            say: Callable[[str], None]) -> tuple[HlsProject, dict]:
     """Export ``source`` to a compiled project at ``out``; file its cost estimate; (project, cost)."""
+    from berth.core.files import check_writable
     from berth.hardware.hls4ml.export import export_project
     from berth.hardware.hls4ml.results import store_cost
 
     if out.exists() and not force:  # before any training
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
+    check_writable(out.parent)
     t = cfg.target
     where = f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})"
     data = {"dataset": cfg.dataset, "data_seed": cfg.data_seed, "data_dir": cfg.data_dir}
