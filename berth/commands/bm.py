@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from berth.commands.common import run_dir
+from berth.commands.common import at_least, run_dir
 from berth.core.errors import BerthError
 
 OUT = Path("runs") / "bm"
@@ -128,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("study", help="PSNR per hardware saving beside resources; PSNR vs line-buffer bit errors")
     p.add_argument("--photos", nargs="+", default=["china", "flower"], help="sample photographs (default both)")
-    p.add_argument("--crop", type=int, default=256, help="centre crop side in pixels, 0 = full image (default 256)")
+    p.add_argument("--crop", type=at_least(0), default=256, help="centre crop side in pixels, 0 = full image (default 256)")
     p.add_argument("--sigma", type=float, default=25.0, help="noise sigma (default 25)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--p", type=float, nargs="+", default=[0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1],
