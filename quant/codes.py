@@ -46,8 +46,12 @@ def code_offset(scheme: QuantScheme) -> int:
 
 def code_range(scheme: QuantScheme) -> tuple[int, int]:
     """Smallest and largest code the ``bits`` bits can hold (what a bit flip can produce)."""
-    m = scheme.bits
-    return (-(2 ** (m - 1)), 2 ** (m - 1) - 1) if scheme.signed else (0, 2**m - 1)
+    return storable_codes(scheme.bits, scheme.signed)
+
+
+def storable_codes(bits: int, signed: bool) -> tuple[int, int]:
+    """Smallest and largest ``bits``-bit code, two's complement or unsigned."""
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
 
 
 def weight_range(weights: list[torch.Tensor], scheme: QuantScheme) -> tuple[float, float]:

@@ -1,0 +1,115 @@
+"""Offset-coded weights (the ``offset`` scheme: RQuant's storage on a power-of-two step) from
+training to hardware: clipping, RandBET and AdvBET train on it; ``berth hls export`` stores the
+unsigned codes and zero point, hls4ml computes (code - zero point) * step exactly; ``verify`` is
+bit-exact and ``inject`` — random chips, a stuck-at chip, profiled maps — corrupts the stored codes
+so that the C simulation equals the software model under each chip on every input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from berth.cli import main
+from berth.core.store import Store
+from berth.core.tools import find_tool
+from berth.data.datasets import Dataset, load_dataset
+from berth.models import create_model
+from berth.quant.codes import Quantizer, weight_range
+from berth.quant.inject import model_codes
+from berth.quant.scheme import get_scheme
+from berth.train.loop import TrainConfig, train
+
+CHIPS, P, N = (0, 1, 2), 0.01, 200
+
+
+def test_offset_scheme_is_rquant_storage_on_a_power_of_two_step():
+    offset, rquant = get_scheme("offset"), get_scheme("rquant")
+    assert (offset.symmetric, offset.signed, offset.rounding, offset.granularity, offset.w_max) == (
+        rquant.symmetric, rquant.signed, rquant.rounding, rquant.granularity, rquant.w_max)
+    assert offset.pow2 and offset.hls_exact and not rquant.hls_exact
+    w = torch.tensor([-0.3, -0.1, 0.0, 0.2, 0.45])
+    q = Quantizer(offset.replace(bits=4), *weight_range([w], offset))
+    assert q.scale == 0.0625 and q.zero_point == round(0.3 / 0.0625)  # (0.75 / 15 → 2^-4), lo at code 0
+    codes = torch.arange(16, dtype=torch.float32)
+    assert torch.equal(q.decode(codes), (codes - q.zero_point) * 0.0625)  # every code, flipped ones too
+    assert q.encode(w).tolist() == [0, 3, 5, 8, 12]
+
+
+def test_decoded_type_is_just_wide_enough():
+    from berth.hardware.hls4ml.offset import decoded_bits
+    from berth.quant.codes import QTensor
+
+    def width(bits, zero_point):
+        return decoded_bits(QTensor(np.zeros(1, np.uint8), 0.5, zero_point, bits, False))
+
+    assert width(8, 128) == 8 and width(8, 72) == 9 and width(8, 0) == 9 and width(8, 255) == 9
+    assert width(4, -3) == 6  # all weights positive: codes 0..15 are worth 3..18
+
+
+@pytest.mark.parametrize("method,extra", [("qat", {}), ("randbet", {"bet_p": 0.01}), ("advbet", {"bet_epsilon": 4})])
+def test_clipping_randbet_and_advbet_train_on_offset_codes(method, extra):
+    data = load_dataset("digits")
+    subset = Dataset(data.name, data.x_train[:128], data.y_train[:128], data.x_test, data.y_test)
+    model = create_model("mlp", scheme="offset", w_max=0.1, bits=8, act_bits=8, hw=True, seed=0, hidden=[16])
+    before = {k: qt.codes.copy() for k, qt in model_codes(model).items()}
+    train(model, subset, TrainConfig(epochs=1, seed=0, method=method, **extra), progress=False)
+    for name, qt in model_codes(model).items():
+        assert qt.codes.dtype == np.uint8 and qt.zero_point == int(qt.zero_point)
+        assert not np.array_equal(qt.codes, before[name])
+        assert np.abs(qt.dequantize()).max() <= 0.1 + qt.scale / 2  # clipped to w_max
+
+
+@pytest.mark.hls
+@pytest.mark.slow
+@pytest.mark.skipif(find_tool("g++") is None, reason="C simulation needs g++")
+def test_randbet_offset_model_in_hardware_is_the_software_model_under_every_chip(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--set", "model=mlp", "--set", "arch={hidden = [32]}", "--set", "scheme=offset",
+                 "--set", "hw=true", "--set", "act_bits=8", "--set", "w_max=0.5", "--set", "train.method=randbet",
+                 "--set", "train.bet_p=0.01", "--set", "train.epochs=2", "--set", "chips=1", "--set", "p=[0.01]",
+                 "--set", "out=runs"]) == 0
+    (ckpt,) = tmp_path.glob("runs/train-*/checkpoint.pt")
+    assert main(["hls", "export", str(ckpt), "--out", "prj"]) == 0
+    _stored_codes_decode_to_the_weight_files(tmp_path / "prj")
+    assert main(["hls", "verify", "prj", "--n", str(N)]) == 0
+
+    maps = []
+    for k in range(2):  # profiled chips: per-bit flip probabilities over 32-bit words
+        maps.append(str(tmp_path / f"chip{k}.npy"))
+        np.save(maps[-1], np.random.default_rng(k).uniform(0, 0.02, size=(2048, 32)))
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    common = ["hls", "inject", "prj", "--n", str(N), *store]
+    assert main([*common, "--chip", *map(str, CHIPS), "--p", str(P)]) == 0
+    assert main([*common, "--chip", "7", "--p", "0.02", "--kind", "stuck_at", "--value", "1"]) == 0
+    assert main([*common, "--chip", "0", "1", "--p", "0", "--kind", "profiled", "--maps", *maps]) == 0
+    with Store(tmp_path / "s.sqlite") as s:
+        rows = s.query("hls_inject")
+    assert len(rows) == 6
+    for row in rows:  # the chip software evaluates, in the C simulation, on every input
+        assert row["n"] == N and row["exact_match"] == 1.0 and row["hw_error"] == row["sw_error"], row
+        assert row["flipped_codes"] > 0
+
+
+def _stored_codes_decode_to_the_weight_files(root: Path) -> None:
+    """weightmap.npz holds each layer's clean unsigned codes and zero point; hls4ml's weight files
+    and types hold (code - zero point) * step exactly, in a type as wide as ``decoded_bits``."""
+    from berth.hardware.hls4ml.offset import decoded_bits
+    from berth.hardware.hls4ml.project import HlsProject
+    from berth.hardware.hls4ml.weightmap import stored_codes
+
+    project = HlsProject.load(root)
+    clean = model_codes(project.software_model())
+    defines = (root / "firmware" / "defines.h").read_text()
+    for layer, (codes, zero_point, step, bits) in stored_codes(project.berth_dir / "weightmap.npz").items():
+        slot = project.slots()[layer]
+        assert codes.dtype == np.uint8 and bits == 8 and zero_point > 0 and zero_point == int(zero_point)
+        assert np.array_equal(codes, clean[layer].codes)
+        text = (project.weights_dir / f"{slot.var}.txt").read_text()
+        written = np.array([float(v) for v in text.split(",")])
+        assert np.array_equal(written, ((codes.astype(np.float64) - zero_point) * step).ravel()[slot.perm])
+        n = re.search(rf"typedef ap_fixed<(\d+),(-?\d+)[^>]*> weight{slot.var[1:]}_t;", defines)
+        assert n is not None and int(n.group(1)) == decoded_bits(clean[layer])
