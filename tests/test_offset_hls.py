@@ -1,8 +1,9 @@
 """Offset-coded weights (the ``offset`` scheme: RQuant's storage on a power-of-two step) from
 training to hardware: clipping, RandBET and AdvBET train on it; ``berth hls export`` stores the
-unsigned codes and zero point, hls4ml computes (code - zero point) * step exactly; ``verify`` is
-bit-exact and ``inject`` — random chips, a stuck-at chip, profiled maps — corrupts the stored codes
-so that the C simulation equals the software model under each chip on every input."""
+unsigned codes (weight files and weightmap.npz) and zero point, and the HLS weight type decodes
+them on read into (code - zero point) * step exactly; ``verify`` is bit-exact and ``inject`` —
+random chips, a stuck-at chip, profiled maps — corrupts the stored codes so that the C simulation
+equals the software model under each chip on every input."""
 
 from __future__ import annotations
 
@@ -95,8 +96,9 @@ def test_randbet_offset_model_in_hardware_is_the_software_model_under_every_chip
 
 
 def _stored_codes_decode_to_the_weight_files(root: Path) -> None:
-    """weightmap.npz holds each layer's clean unsigned codes and zero point; hls4ml's weight files
-    and types hold (code - zero point) * step exactly, in a type as wide as ``decoded_bits``."""
+    """weightmap.npz holds each layer's clean unsigned codes and zero point; the weight files (C
+    simulation and synthesis) hold those codes, and their type decodes them on read into an
+    ap_fixed wide enough for every code, whose LSB is the step."""
     from berth.hardware.hls4ml.offset import decoded_bits
     from berth.hardware.hls4ml.project import HlsProject
     from berth.hardware.hls4ml.weightmap import stored_codes
@@ -104,12 +106,16 @@ def _stored_codes_decode_to_the_weight_files(root: Path) -> None:
     project = HlsProject.load(root)
     clean = model_codes(project.software_model())
     defines = (root / "firmware" / "defines.h").read_text()
+    assert '#include "berth_offset.h"' in defines
     for layer, (codes, zero_point, step, bits) in stored_codes(project.berth_dir / "weightmap.npz").items():
         slot = project.slots()[layer]
         assert codes.dtype == np.uint8 and bits == 8 and zero_point > 0 and zero_point == int(zero_point)
         assert np.array_equal(codes, clean[layer].codes)
-        text = (project.weights_dir / f"{slot.var}.txt").read_text()
-        written = np.array([float(v) for v in text.split(",")])
-        assert np.array_equal(written, ((codes.astype(np.float64) - zero_point) * step).ravel()[slot.perm])
-        n = re.search(rf"typedef ap_fixed<(\d+),(-?\d+)[^>]*> weight{slot.var[1:]}_t;", defines)
-        assert n is not None and int(n.group(1)) == decoded_bits(clean[layer])
+        in_order = codes.astype(np.int64).ravel()[slot.perm]
+        txt = np.array([int(v) for v in (project.weights_dir / f"{slot.var}.txt").read_text().split(",")])
+        init = re.search(r"= \{([^}]*)\};", (project.weights_dir / f"{slot.var}.h").read_text()).group(1)
+        assert np.array_equal(txt, in_order) and np.array_equal([int(v) for v in init.split(",")], in_order)
+        width = decoded_bits(clean[layer])
+        found = re.search(rf"typedef berth::offset_code<8, {int(zero_point)}, {width}, (-?\d+), ap_fixed<{width},"
+                          rf"[^;]*> weight{slot.var[1:]}_t;", defines)
+        assert found is not None and 2.0 ** (int(found.group(1)) - width) == step

@@ -156,12 +156,14 @@ def convert_and_map(graphs: dict, codes: dict, target: HlsTarget, root: Path):
 
 
 def write_project(hls_model, slots: dict, codes: dict, root: Path) -> None:
-    """hls4ml's files, then the weight files in berth's exact-decimal format and the weight map."""
-    from berth.hardware.hls4ml import convert, weightmap
+    """hls4ml's files, then the weight files in berth's exact-decimal format (offset codes as codes,
+    with their decode-on-read type) and the weight map."""
+    from berth.hardware.hls4ml import convert, offset, weightmap
 
     convert.write(hls_model, root / META_DIR / "logs" / "convert.log")
     for slot in slots.values():  # the same writer inject uses
         weightmap.write_slot(root / "firmware" / "weights", slot, codes[slot.layer])
+    offset.code_types(root / "firmware", slots, codes)  # offset codes stored as codes, decoded on read
     weightmap.save_slots(root / META_DIR / "weightmap.npz", slots, codes)
 
 

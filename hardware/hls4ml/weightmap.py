@@ -18,6 +18,7 @@ import numpy as np
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_bytes, atomic_write_text
 from berth.hardware.hls4ml.convert import weight_variables
+from berth.hardware.hls4ml.offset import stored_values
 from berth.quant.codes import QTensor
 
 
@@ -72,8 +73,10 @@ def format_values(values: np.ndarray) -> str:
 
 
 def write_slot(weights_dir: Path, slot: Slot, qt: QTensor) -> Path:
-    """Write codes ``qt`` into the slot's ``<var>.txt`` under ``weights_dir`` (atomically)."""
-    return atomic_write_text(Path(weights_dir) / f"{slot.var}.txt", format_values(slot_values(slot, qt)) + "\n")
+    """Write codes ``qt`` into the slot's ``<var>.txt`` under ``weights_dir`` (atomically): their
+    values, or the codes themselves where hardware decodes them on read (``offset.stored_values``)."""
+    values = stored_values(qt)[slot.perm]
+    return atomic_write_text(Path(weights_dir) / f"{slot.var}.txt", format_values(values) + "\n")
 
 
 def save_slots(path: Path, slots: dict[str, Slot], codes: dict[str, QTensor] | None = None) -> None:
