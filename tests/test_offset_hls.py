@@ -119,3 +119,23 @@ def _stored_codes_decode_to_the_weight_files(root: Path) -> None:
         found = re.search(rf"typedef berth::offset_code<8, {int(zero_point)}, {width}, (-?\d+), ap_fixed<{width},"
                           rf"[^;]*> weight{slot.var[1:]}_t;", defines)
         assert found is not None and 2.0 ** (int(found.group(1)) - width) == step
+
+
+@pytest.mark.hls
+@pytest.mark.slow
+@pytest.mark.skipif(find_tool("g++") is None, reason="C simulation needs g++")
+def test_offset_codes_decode_on_read_in_convolutions_and_the_resource_strategy(tmp_path: Path):
+    """A 4-bit LeNet on offset codes, io_parallel with the Resource strategy: exact clean and under chips."""
+    from berth.hardware.hls4ml.chips import inject_chips
+    from berth.hardware.hls4ml.export import export_project
+    from berth.hardware.hls4ml.target import HlsTarget
+    from berth.hardware.hls4ml.verify import verify_project
+
+    data = load_dataset("digits")
+    model = create_model("lenet", scheme="offset", bits=4, act_bits=8, hw=True, seed=1, channels=(4, 8), hidden=16)
+    train(model, Dataset(data.name, data.x_train[:512], data.y_train[:512], data.x_test, data.y_test),
+          TrainConfig(epochs=2, seed=1), progress=False)
+    project = export_project(model, tmp_path / "prj", target=HlsTarget(io_type="io_parallel", strategy="Resource"))
+    assert (project.root / "firmware" / "defines.h").read_text().count("berth::offset_code<4,") == 4
+    assert verify_project(project, N).exact_match == 1.0
+    assert all(r.comparison.exact_match == 1.0 and r.flipped_codes > 0 for r in inject_chips(project, P, [0, 1], N))
