@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"  {method} {scheme} seed {seed}: err {100 * row['err']:.2f}%, "
                       f"RErr p=1% {100 * row['rerr_0.01']:.2f}% ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    print(f"{args.dataset}, {args.model}, {args.bits}-bit weights, hw build (8-bit activations), clipping w_max = {args.w_max}, "
+    print(f"{args.dataset}, {args.model}, {args.bits}-bit weights, hw build (8-bit activations), "
+          f"clipping w_max = {args.w_max}, "
           f"{len(data.x_train)} training / {len(data.x_test)} test examples, {args.epochs} epochs, "
           f"{args.seeds} seeds, {args.chips} chips per rate")
     print(table(rows, args.methods))

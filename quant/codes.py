@@ -147,8 +147,9 @@ class Quantizer:
         scale, zero_point = self._affine()
         if self.scheme.symmetric or self.scheme.pow2:  # codes = round(w / step) + zero point
             x, offset = w / scale, zero_point
-        else:
-            x, offset = (w - torch.tensor(self.lo, dtype=torch.float32)) / scale, torch.tensor(float(code_offset(self.scheme)))
+        else:  # codes = round((w - lo) / step) + the code offset
+            x = (w - torch.tensor(self.lo, dtype=torch.float32)) / scale
+            offset = torch.tensor(float(code_offset(self.scheme)))
         if self.scheme.symmetric:
             g_lo, g_hi = grid_limits(self.scheme)
         else:  # the codes the bits hold, as indices

@@ -27,11 +27,11 @@ A scheme decides how a float weight tensor becomes integer codes an accelerator 
   asymmetric range the zero point is an integer, round(-lo / step) plus the lowest code, so every
   code decodes to (code - zero_point) * step exactly.
 
-Storage format matters downstream: hls4ml's ``ap_fixed`` holds a layer's decoded values exactly
-only with a power-of-two step (``hls_exact``): two's-complement codes as they are, offset codes
-as (code - zero point) * step in a signed type wide enough for every code (one bit wider than the
-codes when the zero point is itself a code). RQuant's float step is never
-silently approximated on export.
+Storage format matters downstream: hls4ml's ``ap_fixed`` computes a layer exactly only with a
+power-of-two step (``hls_exact``): two's-complement codes as they are, offset codes stored as they
+are and decoded on read into (code - zero point) * step, in a signed type wide enough for every
+code (one bit wider than the codes when the zero point is itself a code). RQuant's float step is
+never silently approximated on export.
 
 Presets ``normal``, ``rquant`` and ``clipping`` are the paper's configurations (its evaluation
 names them q81unfp, q81auunrfp and q801auunrfp) and reproduce the reference code for code.
@@ -88,8 +88,8 @@ class QuantScheme:
 
     @property
     def hls_exact(self) -> bool:
-        """True when hls4ml's ap_fixed weights hold every decoded code exactly: a power-of-two step
-        (offset codes decode to (code - zero point) * step, one bit wider than the codes)."""
+        """True when hls4ml computes with every code exactly: a power-of-two step (offset codes are
+        decoded on read into (code - zero point) * step, in a type wide enough for every code)."""
         return self.pow2
 
     @property

@@ -70,7 +70,8 @@ auto operator*(const A &a, const offset_code<B, Z, W, I, T> &w) -> decltype(a * 
 }
 
 #ifndef __SYNTHESIS__
-template <int B, int Z, int W, int I, class T> std::istream &operator>>(std::istream &in, offset_code<B, Z, W, I, T> &w) {
+template <int B, int Z, int W, int I, class T>
+std::istream &operator>>(std::istream &in, offset_code<B, Z, W, I, T> &w) {
     unsigned long c;
     in >> c;
     w.code = c;
@@ -124,7 +125,8 @@ def decode_quant_nodes(wrapper, codes: dict[str, QTensor]) -> None:
 def code_type(qt: QTensor, written: str) -> str:
     """The C++ type of a layer's stored codes, decoded on read into the written weight type."""
     width = decoded_bits(qt)
-    return f"berth::offset_code<{qt.bits}, {int(qt.zero_point)}, {width}, {width + int(math.log2(qt.scale))}, {written}>"
+    integer = width + int(math.log2(qt.scale))  # ap_fixed<W, I> has W - I fractional bits: LSB = step
+    return f"berth::offset_code<{qt.bits}, {int(qt.zero_point)}, {width}, {integer}, {written}>"
 
 
 def code_types(firmware: Path, slots: dict, codes: dict[str, QTensor]) -> None:
