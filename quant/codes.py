@@ -46,8 +46,12 @@ def code_offset(scheme: QuantScheme) -> int:
 
 def code_range(scheme: QuantScheme) -> tuple[int, int]:
     """Smallest and largest code the ``bits`` bits can hold (what a bit flip can produce)."""
-    m = scheme.bits
-    return (-(2 ** (m - 1)), 2 ** (m - 1) - 1) if scheme.signed else (0, 2**m - 1)
+    return storable_codes(scheme.bits, scheme.signed)
+
+
+def storable_codes(bits: int, signed: bool) -> tuple[int, int]:
+    """Smallest and largest ``bits``-bit code, two's complement or unsigned."""
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
 
 
 def weight_range(weights: list[torch.Tensor], scheme: QuantScheme) -> tuple[float, float]:
@@ -80,7 +84,7 @@ class Quantizer:
     Codes are float tensors holding exact integers (as Brevitas expects); ``decode`` accepts any
     code of the container and returns float32 values inside the documented range: [lo, hi], except
     with a power-of-two step, which ap_fixed hardware does not saturate: every code is worth
-    code * step (clean values may pass the range by up to half the rounded-up step).
+    (code - zero_point) * step (clean values may pass the range by up to half the rounded-up step).
     """
 
     scheme: QuantScheme
@@ -135,14 +139,21 @@ class Quantizer:
             scale = torch.exp2(torch.ceil(torch.log2(scale)))
         if s.symmetric:
             return scale, torch.tensor(float(code_offset(s)))
+        if s.pow2:  # an integer zero point: lo's code is the lowest one, every code exact
+            return scale, torch.round(-lo / scale) + code_range(s)[0]
         return scale, -lo / scale + code_offset(s)
 
     def _affine_encode(self, w: torch.Tensor) -> torch.Tensor:
-        scale, _ = self._affine()
-        offset = code_offset(self.scheme)
-        lo = torch.tensor(self.lo, dtype=torch.float32)
-        x = w / scale if self.scheme.symmetric else (w - lo) / scale
-        g_lo, g_hi = grid_limits(self.scheme)
+        scale, zero_point = self._affine()
+        if self.scheme.symmetric or self.scheme.pow2:  # codes = round(w / step) + zero point
+            x, offset = w / scale, zero_point
+        else:  # codes = round((w - lo) / step) + the code offset
+            x = (w - torch.tensor(self.lo, dtype=torch.float32)) / scale
+            offset = torch.tensor(float(code_offset(self.scheme)))
+        if self.scheme.symmetric:
+            g_lo, g_hi = grid_limits(self.scheme)
+        else:  # the codes the bits hold, as indices
+            g_lo, g_hi = (float(c - offset) for c in code_range(self.scheme))
         if self.scheme.rounding == "round":
             return torch.clamp(torch.round(x), g_lo, g_hi) + offset
         away = torch.where(x < 0, -1.0, 1.0)

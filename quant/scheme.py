@@ -23,14 +23,20 @@ A scheme decides how a float weight tensor becomes integer codes an accelerator 
   not pass the weight (anchor: zero on the affine grid and for two's complement ``stutz`` codes;
   the range's bottom for offset ``stutz`` codes, where the reference's integer cast is a floor).
 * ``bits``: 2..16; ``w_max``: weights clipped to [-w_max, w_max] before quantization.
-* ``pow2``: the step is rounded up to a power of two (fixed point; affine grid only).
+* ``pow2``: the step is rounded up to a power of two (fixed point; affine grid only). With an
+  asymmetric range the zero point is an integer, round(-lo / step) plus the lowest code, so every
+  code decodes to (code - zero_point) * step exactly.
 
-Storage format matters downstream: hls4ml's ``ap_fixed`` is exact only for power-of-two,
-zero-offset, two's-complement weights (``hls_exact``); RQuant stores unsigned offset codes and
-is never silently approximated on export.
+Storage format matters downstream: hls4ml's ``ap_fixed`` computes a layer exactly only with a
+power-of-two step (``hls_exact``): two's-complement codes as they are, offset codes stored as they
+are and decoded on read into (code - zero point) * step, in a signed type wide enough for every
+code (one bit wider than the codes when the zero point is itself a code). RQuant's float step is
+never silently approximated on export.
 
 Presets ``normal``, ``rquant`` and ``clipping`` are the paper's configurations (its evaluation
 names them q81unfp, q81auunrfp and q801auunrfp) and reproduce the reference code for code.
+``offset`` is RQuant's storage (asymmetric per-tensor range, unsigned offset codes, rounding,
+clipping to w_max) with a power-of-two step: the robust scheme that hls4ml computes exactly.
 ``symmetric-global`` and ``affine`` are what berth called ``normal`` and ``rquant`` before it
 followed the reference; a stored model or run keeps its full scheme ``definition``.
 """
@@ -68,8 +74,6 @@ class QuantScheme:
         check_choice("rounding", self.rounding, ("round", "trunc"))
         if self.w_max is not None and not self.w_max > 0:
             raise BerthError(f"w_max = {self.w_max!r} must be > 0 (or unset for no clipping)")
-        if self.pow2 and not self.symmetric:
-            raise BerthError("pow2 (fixed-point) steps need symmetric = true: an asymmetric range has an offset")
         if self.granularity == "fixed" and (self.w_max is None or not self.symmetric):
             raise BerthError(f"granularity = 'fixed' needs w_max (the range is [-w_max, w_max]) and symmetric = true; "
                              f"got w_max = {self.w_max!r}, symmetric = {self.symmetric!r}")
@@ -84,8 +88,9 @@ class QuantScheme:
 
     @property
     def hls_exact(self) -> bool:
-        """True when hls4ml's ap_fixed weights can hold these codes exactly (pow2, zero offset, signed)."""
-        return self.pow2 and self.symmetric and self.signed
+        """True when hls4ml computes with every code exactly: a power-of-two step (offset codes are
+        decoded on read into (code - zero point) * step, in a type wide enough for every code)."""
+        return self.pow2
 
     @property
     def storage(self) -> str:
@@ -122,6 +127,10 @@ PRESETS: dict[str, QuantScheme] = {
     "affine": QuantScheme(symmetric=False, granularity="tensor", signed=False, rounding="round", name="affine"),
     # Per-tensor symmetric, signed, rounded: the common integer baseline.
     "symmetric": QuantScheme(symmetric=True, granularity="tensor", signed=True, rounding="round", name="symmetric"),
+    # RQuant's storage (asymmetric range, unsigned offset codes, rounding, clip 1) on a power-of-two
+    # step: (code - zero point) * step is exact in hls4ml's ap_fixed.
+    "offset": QuantScheme(symmetric=False, granularity="tensor", signed=False, rounding="round", pow2=True,
+                          w_max=1.0, name="offset"),
     # Fixed point (power-of-two step, two's complement): exact in hls4ml's ap_fixed.
     "fixed": QuantScheme(symmetric=True, granularity="tensor", signed=True, rounding="round", pow2=True, name="fixed"),
 }

@@ -90,7 +90,10 @@ def test_the_range_ends_reach_the_extreme_codes(scheme, w):
     codes = q.encode(w)
     c_lo, c_hi = extreme_codes(scheme)
     wc = clipped(w, scheme)
-    if scheme.pow2:
+    if scheme.pow2 and not scheme.symmetric:  # lo's code is the lowest; hi as far as the step reaches
+        assert codes[wc.argmin()] == code_range(scheme)[0]
+        assert codes[wc.argmax()] == min(torch.round(wc.max() / q.scale) + q.zero_point, code_range(scheme)[1])
+    elif scheme.pow2:
         top = torch.clamp(torch.round(wc.abs().max() / q.scale), max=c_hi)
         assert codes[wc.abs().argmax()].abs() == top
     elif scheme.symmetric and scheme.grid == "affine":
@@ -117,8 +120,9 @@ def test_every_storable_code_decodes_inside_the_range(scheme, w):
     lo, hi = code_range(scheme)
     values = q.decode(torch.arange(lo, hi + 1, dtype=torch.float32))
     assert torch.all(torch.isfinite(values))
-    if scheme.pow2:  # ap_fixed: every code is worth code * step
-        assert torch.equal(values, torch.arange(lo, hi + 1, dtype=torch.float32) * np.float32(q.scale))
+    if scheme.pow2:  # ap_fixed: every code is worth (code - zero point) * step
+        codes = torch.arange(lo, hi + 1, dtype=torch.float32)
+        assert torch.equal(values, (codes - np.float32(q.zero_point)) * np.float32(q.scale))
     else:
         assert values.min() >= np.float32(q.lo) and values.max() <= np.float32(q.hi)
 

@@ -58,9 +58,8 @@ def weight_layer_problem(module: nn.Module) -> str | None:
             return problem
     elif not tq.scheme.hls_exact:
         scheme = tq.scheme
-        return (f"scheme {scheme.name!r} stores {scheme.storage} codes"
-                f"{' with an offset' if not scheme.symmetric or not scheme.signed else ''}; hls4ml's ap_fixed "
-                "holds only power-of-two-step two's-complement weights exactly (use scheme \"fixed\")")
+        return (f"scheme {scheme.name!r} stores {scheme.storage} codes; hls4ml's ap_fixed holds weights exactly "
+                "only on a power-of-two step (use scheme \"fixed\", or \"offset\" for RQuant's offset codes)")
     if getattr(module, "groups", 1) != 1:
         return "grouped convolution is not supported by the hls4ml route"
     if module.bias is not None:

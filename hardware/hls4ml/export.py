@@ -158,7 +158,7 @@ def software_side(model: nn.Module, root: Path) -> tuple[nn.Module, dict]:
 def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_dir: Path) -> dict:
     """The exported graph (berth's exact weights, checked) cleaned for hls4ml, its probe twin, and a
     channels-first copy for the cost estimate; the converted graph is saved as ``model.onnx``."""
-    from berth.hardware.hls4ml import check, graph
+    from berth.hardware.hls4ml import check, graph, offset
 
     raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
     (meta_dir / "export.onnx").unlink()
@@ -170,6 +170,7 @@ def graphs_of(raw, codes: dict, meta_dir: Path) -> dict:
     from berth.hardware.hls4ml import check, graph
 
     graph.set_exact_weights(raw, codes)
+    offset.decode_quant_nodes(raw, codes)  # offset codes: the Quant node keeps (code - zero point) * step
     check.check_quant_nodes(raw)
     offsets = graph.probe_offsets(codes)
     clean = graph.clean_for_hls(raw)
@@ -205,13 +206,15 @@ def convert_and_map(graphs: dict, codes: dict, target: HlsTarget, root: Path):
 
 
 def write_project(hls_model, slots: dict, codes: dict, root: Path) -> None:
-    """hls4ml's files, then the weight files in berth's exact-decimal format and the weight map."""
-    from berth.hardware.hls4ml import convert, weightmap
+    """hls4ml's files, then the weight files in berth's exact-decimal format (offset codes as codes,
+    with their decode-on-read type) and the weight map."""
+    from berth.hardware.hls4ml import convert, offset, weightmap
 
     convert.write(hls_model, root / META_DIR / "logs" / "convert.log")
     for slot in slots.values():  # the same writer inject uses
         weightmap.write_slot(root / "firmware" / "weights", slot, codes[slot.layer])
-    weightmap.save_slots(root / META_DIR / "weightmap.npz", slots)
+    offset.code_types(root / "firmware", slots, codes)  # offset codes stored as codes, decoded on read
+    weightmap.save_slots(root / META_DIR / "weightmap.npz", slots, codes)
 
 
 def point_config_at(root: Path, final: Path) -> None:

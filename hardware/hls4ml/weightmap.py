@@ -18,6 +18,7 @@ import numpy as np
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_bytes, atomic_write_text
 from berth.hardware.hls4ml.convert import weight_variables
+from berth.hardware.hls4ml.offset import stored_values
 from berth.quant.codes import QTensor
 
 
@@ -72,12 +73,16 @@ def format_values(values: np.ndarray) -> str:
 
 
 def write_slot(weights_dir: Path, slot: Slot, qt: QTensor) -> Path:
-    """Write codes ``qt`` into the slot's ``<var>.txt`` under ``weights_dir`` (atomically)."""
-    return atomic_write_text(Path(weights_dir) / f"{slot.var}.txt", format_values(slot_values(slot, qt)) + "\n")
+    """Write codes ``qt`` into the slot's ``<var>.txt`` under ``weights_dir`` (atomically): their
+    values, or the codes themselves where hardware decodes them on read (``offset.stored_values``)."""
+    values = stored_values(qt)[slot.perm]
+    return atomic_write_text(Path(weights_dir) / f"{slot.var}.txt", format_values(values) + "\n")
 
 
-def save_slots(path: Path, slots: dict[str, Slot]) -> None:
-    """Store the map as .npz: per layer its variable name and permutation."""
+def save_slots(path: Path, slots: dict[str, Slot], codes: dict[str, QTensor] | None = None) -> None:
+    """Store the map as .npz: per layer its variable name and permutation, and with ``codes`` what
+    its memory holds — the clean stored codes in their container, zero point, step and width (see
+    ``stored_codes``); the weight files hold (code - zero point) * step of these codes."""
     import io
 
     arrays = {}
@@ -85,6 +90,10 @@ def save_slots(path: Path, slots: dict[str, Slot]) -> None:
         arrays[f"layer_{i}"] = np.array(slot.layer)
         arrays[f"var_{i}"] = np.array(slot.var)
         arrays[f"perm_{i}"] = slot.perm
+        if codes is not None:
+            qt = codes[slot.layer]
+            arrays.update({f"codes_{i}": qt.codes, f"zero_point_{i}": np.array(qt.zero_point),
+                           f"step_{i}": np.array(qt.scale), f"bits_{i}": np.array(qt.bits)})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
@@ -96,3 +105,11 @@ def load_slots(path: Path) -> dict[str, Slot]:
         n = sum(1 for k in data.files if k.startswith("layer_"))
         slots = [Slot(str(data[f"layer_{i}"]), str(data[f"var_{i}"]), data[f"perm_{i}"]) for i in range(n)]
     return {s.layer: s for s in slots}
+
+
+def stored_codes(path: Path) -> dict[str, tuple[np.ndarray, float, float, int]]:
+    """``{layer: (clean codes, zero point, step, bits)}`` from a map saved with its codes."""
+    with np.load(path) as data:
+        n = sum(1 for k in data.files if k.startswith("layer_"))
+        return {str(data[f"layer_{i}"]): (data[f"codes_{i}"], float(data[f"zero_point_{i}"]),
+                                           float(data[f"step_{i}"]), int(data[f"bits_{i}"])) for i in range(n)}
