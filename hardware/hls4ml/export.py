@@ -158,7 +158,7 @@ def software_side(model: nn.Module, root: Path) -> tuple[nn.Module, dict]:
 def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_dir: Path) -> dict:
     """The exported graph (berth's exact weights, checked) cleaned for hls4ml, its probe twin, and a
     channels-first copy for the cost estimate; the converted graph is saved as ``model.onnx``."""
-    from berth.hardware.hls4ml import check, graph, offset
+    from berth.hardware.hls4ml import graph
 
     raw = graph.export_onnx(sw, shape, meta_dir / "export.onnx")
     (meta_dir / "export.onnx").unlink()
@@ -167,7 +167,7 @@ def qonnx_graphs(sw: nn.Module, shape: tuple[int, int, int], codes: dict, meta_d
 
 def graphs_of(raw, codes: dict, meta_dir: Path) -> dict:
     """``qonnx_graphs`` of a QONNX graph already at hand (``raw``; its weights are set to ``codes``)."""
-    from berth.hardware.hls4ml import check, graph
+    from berth.hardware.hls4ml import check, graph, offset
 
     graph.set_exact_weights(raw, codes)
     offset.decode_quant_nodes(raw, codes)  # offset codes: the Quant node keeps (code - zero point) * step
