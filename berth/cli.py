@@ -93,7 +93,7 @@ def with_flags_file(parser: argparse.ArgumentParser, argv: list[str] | None,
     """For a command without a typed config: defaults < ``--config`` flags file < command line."""
     import difflib
 
-    from berth.core.config import read_toml
+    from berth.core.config import file_error, read_toml
 
     leaf = args.flag_config
     if not args.config:
@@ -103,11 +103,13 @@ def with_flags_file(parser: argparse.ArgumentParser, argv: list[str] | None,
     for key, value in data.items():
         if key not in actions:
             close = difflib.get_close_matches(key, list(actions), n=1)
-            raise BerthError(f"{args.config}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                             + f"; allowed: {', '.join(actions)}")
+            raise file_error(args.config, BerthError(
+                f"{args.config}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; allowed: {', '.join(actions)}"))
         choices = actions[key].choices
         if choices is not None and value not in choices:
-            raise BerthError(f"{args.config}: {key} = {value!r} is not allowed; allowed: {', '.join(map(str, choices))}")
+            raise file_error(args.config, BerthError(
+                f"{args.config}: {key} = {value!r} is not allowed; allowed: {', '.join(map(str, choices))}"))
     leaf.set_defaults(**data)
     return parser.parse_args(argv)
 

@@ -44,3 +44,27 @@ def test_bad_toml_and_missing_file(tmp_path):
         load_config(Outer, bad)
     with pytest.raises(BerthError, match="does not exist"):
         load_config(Outer, tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize("text, line, needle", [
+    ('name = "a"\np = 3\n', 2, "p = 3 must be a list"),
+    ('name = "a"\n\n[inner]\nlr = 0.1\nepochz = 3\n', 5, "unknown key 'epochz'"),
+    ('inner = { epochs = "two" }\n', 1, "inner.epochs = 'two'"),
+    ('# a comment\nnmae = "x"\n', 2, "did you mean 'name'"),
+])
+def test_a_file_error_names_the_line(tmp_path, text, line, needle):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(BerthError) as info:
+        load_config(Outer, path)
+    assert str(info.value).startswith(f"{path}:{line}: ") and needle in str(info.value)
+
+
+def test_a_sweep_file_error_names_the_line_of_the_right_table(tmp_path):
+    from berth.flows.sweep import load_sweep
+
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\n[[variants]]\nname = "a"\nscheme = "rquant"\n'
+                    '[[variants]]\nname = "b"\nscheme = "nope"\n')
+    with pytest.raises(BerthError, match=rf"^{path}:7: variants\[1\].scheme = 'nope'"):
+        load_sweep(path)

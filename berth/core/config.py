@@ -13,6 +13,7 @@ import difflib
 import json
 import tomllib
 import types
+import re
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -173,6 +174,63 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise BerthError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
 
+def file_error(path: str | Path, exc: BerthError) -> BerthError:
+    """``exc``, raised on the values of TOML file ``path``, as ``path:LINE: ...`` pointing at the
+    offending key's line (unchanged when the key cannot be found in the file)."""
+    text, name = str(exc), str(path)
+    for sep in (": ", "."):
+        if text.startswith(name + sep):
+            rest = text[len(name) + len(sep):]
+            break
+    else:
+        return exc
+    keys = _error_keys(rest)
+    try:
+        line = key_line(Path(path).read_text(encoding="utf-8"), keys) if keys else None
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return BerthError(f"{name}:{line}: {rest}") if line else exc
+
+
+def _error_keys(message: str) -> list[str]:
+    """The key path a config error message is about (``train.epochs = ...``, ``variants[1]:
+    unknown key 'x'``, ``unknown key 'x'``), as keys with array-of-table indices kept."""
+    match = re.match(r"([A-Za-z_][\w.\[\]-]*)(?:: unknown key '([^']+)'| = | must be)", message)
+    if match:
+        return match[1].split(".") + ([match[2]] if match[2] else [])
+    match = re.match(r"unknown key '([^']+)'", message)
+    return [match[1]] if match else []
+
+
+def key_line(text: str, keys: list[str]) -> int | None:
+    """The 1-based line of TOML ``text`` that sets ``keys`` (``a[1]`` = the second ``[[a]]`` table), or
+    else of the nearest enclosing key (an inline table holding it) or table header."""
+    table: list[str] = []
+    counts: dict[str, int] = {}
+    best = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("[["):
+            name = line.strip("[] ")
+            counts[name] = counts.get(name, 0) + 1
+            table = name.split(".")[:-1] + [f"{name.split('.')[-1]}[{counts[name] - 1}]"]
+        elif line.startswith("["):
+            table = [k.strip().strip('"') for k in line.split("]")[0].strip("[ ").split(".")]
+        else:
+            match = re.match(r'("[^"]+"|[\w.-]+)\s*=', line)
+            if not match:
+                continue
+            table_path = table + [k.strip().strip('"') for k in match[1].split(".")]
+            if table_path == keys:
+                return number
+            if table_path == keys[:len(table_path)]:
+                best = best or number
+            continue
+        if table == keys[:len(table)]:
+            best = number
+    return best
+
+
 def apply_overrides(cls: type, data: dict[str, Any], overrides: list[str] = ()) -> None:
     """Merge ``key=value`` overrides into ``data`` one by one; a bad one is an error that names the
     ``--set`` flag it came from (the file's own values were checked before)."""
@@ -189,7 +247,10 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     """Defaults of ``cls`` < TOML file at ``path`` < ``key=value`` overrides."""
     data: dict[str, Any] = read_toml(path) if path else {}
     where = str(path) if path else "config"
-    from_dict(cls, data, where)  # the file's own mistakes name the file
+    try:
+        from_dict(cls, data, where)  # the file's own mistakes name the file and line
+    except BerthError as exc:
+        raise file_error(path, exc) if path else exc from None
     apply_overrides(cls, data, overrides)
     return from_dict(cls, data, where)
 

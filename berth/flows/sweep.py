@@ -39,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from berth.core.config import from_dict, merge, parse_override, read_toml, to_dict
+from berth.core.config import file_error, from_dict, merge, parse_override, read_toml, to_dict
 from berth.core.errors import BerthError
 
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
@@ -126,7 +126,10 @@ def load_sweep(path: str | Path | None = None, overrides: list[str] = ()) -> tup
     """Read, override and fully validate a sweep file (the embedded default when ``path`` is None)."""
     path = Path(path) if path else default_sweep_path()
     data = read_toml(path)
-    validate(from_dict(Sweep, data, str(path)), str(path), path.parent)  # the file's own mistakes name it
+    try:  # the file's own mistakes name it, and the line
+        validate(from_dict(Sweep, data, str(path)), str(path), path.parent)
+    except BerthError as exc:
+        raise file_error(path, exc) from None
     for text in overrides:  # a bad override names its --set flag
         keys, value = parse_override(text)
         merge(data, keys, value)
