@@ -61,6 +61,36 @@ class Heartbeat:
         self._thread.join()
 
 
+class StepLine:
+    """Shows the latest step inside a running task ("training normal mlp 8-bit seed 0: epoch
+    3/10") after the sweep's task bar, read from the executor's ``events`` queue by a thread."""
+
+    def __init__(self, bar: Any, events: Any):
+        self._bar, self._events = bar, events
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._show, daemon=True, name="berth-steps")
+
+    def _show(self) -> None:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                what, done, total = self._events.get(timeout=0.2)
+            except (queue.Empty, EOFError, OSError, ValueError):
+                continue
+            self._bar.set_postfix_str(f"{what} {done}/{total}")
+
+    def __enter__(self) -> "StepLine":
+        if self._events is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 class Driver:
     """Runs one sweep on an executor, writing every result to ``store``.
 
@@ -104,7 +134,7 @@ class Driver:
         self._untrained = set(todo_train)
         self.counts = {"trained": 0, "evaluated": 0, "elsewhere": 0, "skipped": skipped}
         try:
-            with Heartbeat(self.store.path, self.owner):
+            with Heartbeat(self.store.path, self.owner), StepLine(self._bar, getattr(self.executor, "events", None)):
                 self._loop(todo_train, todo_eval)
         except BaseException:  # interrupted or terminated: abandon in-flight work, end the workers
             self._bar.close()

@@ -47,13 +47,25 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="berth-parent-watch").start()
 
 
+def _start_worker(events: Any) -> None:
+    """Pool initializer: die with the driver, and report progress inside tasks to ``events``."""
+    from berth.flows.tasks import set_events
+
+    die_with_parent()
+    set_events(events)
+
+
 class SerialExecutor:
     """Runs each task in this process when ``wait()`` is called (for debugging and benchmarks)."""
 
     capacity = 1
 
-    def __init__(self) -> None:
+    def __init__(self, events: Any = None) -> None:
+        from berth.flows.tasks import set_events
+
         self._queue: list[tuple[str, Task, Any]] = []
+        self.events = events
+        set_events(events)
 
     def submit(self, key: str, fn: Task, arg: Any) -> None:
         self._queue.append((key, fn, arg))
@@ -75,9 +87,10 @@ class LocalExecutor:
     """A pool of ``workers`` spawned processes; a dead worker breaks the pool, so the pool is
     rebuilt and every task that was in flight is submitted again (each at most ``retries`` times)."""
 
-    def __init__(self, workers: int | None = None, retries: int = 3):
+    def __init__(self, workers: int | None = None, retries: int = 3, events: Any = None):
         self.workers = max(1, workers or min(os.cpu_count() or 1, 8))
         self.retries = retries
+        self.events = events
         self._tasks: dict[str, tuple[Task, Any, int]] = {}
         self._futures: dict[cf.Future, str] = {}
         self._pool = self._new_pool()
@@ -87,7 +100,8 @@ class LocalExecutor:
         return self.workers
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent)
+        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_start_worker,
+                                      initargs=(self.events,))
 
     def submit(self, key: str, fn: Task, arg: Any) -> None:
         self._tasks[key] = (fn, arg, 0)
@@ -179,12 +193,16 @@ class RayExecutor:
     abort = shutdown
 
 
-def make_executor(kind: str, workers: int | None = None, address: str | None = None):
-    """The executor ``kind`` ("local" process pool, "serial" in-process, or "ray")."""
+def make_executor(kind: str, workers: int | None = None, address: str | None = None, progress: bool = False):
+    """The executor ``kind`` ("local" process pool, "serial" in-process, or "ray"). With
+    ``progress``, its ``events`` queue carries steps inside tasks (epochs, chips) to the driver;
+    Ray tasks report none."""
     if kind not in EXECUTORS:
         raise BerthError(f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
     if kind == "serial":
-        return SerialExecutor()
+        import queue
+
+        return SerialExecutor(queue.SimpleQueue() if progress else None)
     if kind == "ray":
         return RayExecutor(address, num_cpus=workers)
-    return LocalExecutor(workers)
+    return LocalExecutor(workers, events=mp.get_context("spawn").Queue(1000) if progress else None)

@@ -46,7 +46,8 @@ def run_sweep(sweep: Sweep, store_path: Path, executor: str, workers: int | None
 
     order, pairs = _comparisons(sweep)
     with Store(store_path) as store:
-        counts = Driver(sweep, store, make_executor(executor, workers, address), progress=progress and shown()).run()
+        show = progress and shown()
+        counts = Driver(sweep, store, make_executor(executor, workers, address, progress=show), progress=show).run()
         elsewhere = f", {counts['elsewhere']} by another berth process" if counts["elsewhere"] else ""
         say(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated{elsewhere}, "
             f"{counts['skipped']} already stored")

@@ -31,6 +31,24 @@ def maybe_die_for_test() -> None:
         os._exit(77)
 
 
+_events: Any = None  # where this process reports progress inside a task (a queue the driver reads)
+
+
+def set_events(queue: Any) -> None:
+    """Report progress inside tasks to ``queue`` (None: stay silent)."""
+    global _events
+    _events = queue
+
+
+def report(what: str, done: int, total: int) -> None:
+    """One step of a task done (an epoch trained, a chip evaluated), for the driver's progress line."""
+    if _events is not None:
+        try:
+            _events.put_nowait((what, done, total))
+        except Exception:  # a full or closed queue must never fail the task
+            pass
+
+
 def _setup_worker() -> None:
     """The same numbers from the same seeds in every worker, whatever the worker count or load:
     one thread per task (torch and the numba bit sampler, so no sum is split differently) and
@@ -76,7 +94,9 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     started = time.time()
     data = _dataset(run["dataset"], run["data_seed"], run.get("data_dir"))
     model = build_model(run, data)
-    history = train(model, data, TrainConfig(**run["train"]), progress=False)
+    what = f"training {run['label']} {run['model']} {run['bits']}-bit seed {run['seed']}: epoch"
+    history = train(model, data, TrainConfig(**run["train"]), progress=False,
+                    on_epoch=lambda done, total: report(what, done, total))
     clean_error = float((predict(model, data.x_test) != data.y_test.numpy()).mean())
     finished = time.time()
     return {"state": model_bytes(model), "history": history, "clean_error": clean_error,
@@ -119,7 +139,10 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
     from berth.quant.inject import model_codes
 
     clean = model_codes(model, spec.get("parameters", "weights"))
-    result = robust_error(model, x, y, (errors for *_, errors in chip_models(spec, points, clean)), clean=clean)
+    what = f"evaluating {spec['label']}: point"
+    chips = (report(what, i + 1, len(points)) or errors
+             for i, (*_, errors) in enumerate(chip_models(spec, points, clean)))
+    result = robust_error(model, x, y, chips, clean=clean)
     return result.clean_error, [(p, chip, float(r)) for (p, chip), r in zip(points, result.rerr)]
 
 

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -136,8 +137,10 @@ def write_metrics(run_dir: Path, history: list[dict]) -> None:
 
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig, progress: bool = True,
-          run_dir: str | Path | None = None, resume: bool = False) -> list[dict]:
-    """Train ``model`` in place with ``cfg.method``; returns per-epoch metrics.
+          run_dir: str | Path | None = None, resume: bool = False,
+          on_epoch: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Train ``model`` in place with ``cfg.method``; returns per-epoch metrics. ``on_epoch(done,
+    total)`` is called after each epoch (a sweep worker reports its progress through it).
 
     With ``run_dir``: checkpoint and metrics after every epoch. A run directory that already holds
     a checkpoint is continued when ``resume`` is true (nothing is trained if it is complete) and
@@ -160,6 +163,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, progress: bool = Tr
         metrics["test_error"] = test_error(model, data)
         metrics["seconds"] = round(time.perf_counter() - began, 3)
         history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, cfg.epochs)
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {metrics['train_loss']:.4f}, "
                        f"train error {100 * metrics['train_error']:.2f}%, test error {100 * metrics['test_error']:.2f}%")
