@@ -115,6 +115,9 @@ CASES = [
     (["results", "{store}", "--where", "colour=red"], ["colour"], {}),
     (["profile", "{ckpt}"], ["model.pt"], {}),
     (["hls", "export", "{ckpt}", "--out", "prj"], ["model.pt"], {}),
+    (["bm", "study", "--crop", "-5"], ["--crop", "-5", ">= 0"], {}),
+    (["bm", "sim"], ["BERTH_GXX", "not executable"], {"BERTH_GXX": "{not_executable}"}),
+    (["sweep", "--set", "name=../../x"], ["name"], {}),
 ]
 
 
