@@ -37,7 +37,7 @@ def test_perf_prints_every_resolution(capsys) -> None:
     assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out and "4.27 fps" in out
 
 
-def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
+def test_match_writes_matches_png_and_pdf(tmp_path, capsys) -> None:
     from PIL import Image
 
     from berth.hardware.blockmatch.stimuli import stimulus
@@ -47,6 +47,7 @@ def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
     assert main(["bm", "match", str(path), "--window", "9", "--out", str(tmp_path / "out")]) == 0
     png = (tmp_path / "out" / "matches.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "out" / "matches.pdf").read_bytes()[:5] == b"%PDF-"
     with np.load(tmp_path / "out" / "matches.npz") as npz:
         assert npz["offsets"].shape[1:] == (16, 2)
     assert "reference blocks" in capsys.readouterr().out

@@ -160,7 +160,7 @@ def run_match(args: argparse.Namespace) -> int:
           f"golden model {run.seconds:.2f} s")
     print("group sizes: " + ", ".join(f"{s}: {sizes[s]}" for s in range(1, params.k + 1) if sizes[s]))
     print(f"reference {tuple(int(v) for v in result.refs[run.reference])}: group of {result.count[run.reference]}")
-    print(f"wrote {run.matches} and {run.png}")
+    print(f"wrote {run.matches}, {run.png} and {run.png.with_suffix('.pdf')}")
     return 0
 
 
@@ -281,5 +281,5 @@ def run_study(args: argparse.Namespace) -> int:
                    chips=args.chips, resources=args.resources == "auto")
     print(result["table"])
     print(result["errors_table"])
-    print(f"wrote {out}/study.json, study.md, study.png, errors.png")
+    print(f"wrote {out}/study.json, study.md, study.png/.pdf, errors.png/.pdf")
     return 0
