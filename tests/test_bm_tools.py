@@ -25,8 +25,10 @@ def test_cycle_model_scales_with_units_and_line_buffers_with_width() -> None:
 
 
 def test_1080p_configuration_reaches_30_fps_at_250_mhz_within_the_line_buffer_bound() -> None:
-    fps = {t.resolution: t.fps for t in throughput(BMParams(), DESIGN_1080P, 250.0)}
+    rows = {t.resolution: t for t in throughput(BMParams(), DESIGN_1080P, 250.0)}
+    fps = {name: t.fps for name, t in rows.items()}
     assert fps["1920x1080"] >= 30.0 and fps["1280x720"] > fps["1920x1080"] > fps["3840x2160"]
+    assert all(t.fps_streaming >= t.fps for t in rows.values())  # back to back, the next input overlaps
     # 49 rows x 1920 x 8 bits in RAMB36 data bits; one RAMB18 per row is within 1.1x of it.
     assert ramb36_line_buffers(1920, BMParams()) <= 1.1 * ramb36_lower_bound(1920, BMParams())
 

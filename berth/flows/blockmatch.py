@@ -165,7 +165,7 @@ def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path
     """Frames per second at standard sizes for ``units`` (a ``perf.Units``); when ``sim_results``
     (from ``simulate``) holds a simulated frame of the same design, the cycle model is checked
     against it (and scaled by measured / modelled cycles, 1 when the model is exact)."""
-    from berth.hardware.blockmatch.perf import Units, cycles_per_frame, throughput
+    from berth.hardware.blockmatch.perf import Units, cycles_per_frame, frame_period, throughput
 
     check_range("clock MHz", clock_mhz, 1, 2000)
     check_range("offset rows per pass P", units.p, 1, params.window)
@@ -185,6 +185,10 @@ def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path
                 scale = r["cycles"] / model
                 note = (f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} "
                         + ("(exact)" if r["cycles"] == model else f"(x{scale:.4f})"))
+                if r.get("period"):
+                    period = frame_period(r["h"], r["w"], params, units)
+                    note += (f"; back to back {r['period']} cycles apart, model {period}"
+                             + (" (exact)" if r["period"] == period else ""))
     return note, throughput(params, units, clock_mhz, scale)
 
 

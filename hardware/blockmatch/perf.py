@@ -1,12 +1,12 @@
 """Throughput model of the block-matching core: cycles per frame, fps, line-buffer block RAM.
 
-:func:`cycles_per_frame` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
-never starves and an output that never stalls: a reference row starts one cycle after the rows it
+:func:`frame_done_cycles` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
+never starves and an output that never stalls, one frame or several back to back: a reference row starts one cycle after the rows it
 needs are stored (and the previous row's passes are issued); a group of G references issues
 ``bands x blocks x (S + D - 1)`` cycles back to back; its last cycle waits until the previous
 group's records have left the output buffer; the line buffers refuse a row that the current
-reference row still needs. The tests check it against the cycles the native Verilator simulation
-measures. From it come the frame rates at standard video sizes, set beside the paper's figures.
+reference row still needs, and the next frame's rows enter once the last frame's are in. The tests
+check it against the cycles the native Verilator simulation measures, frame by frame. From it come the frame rates at standard video sizes, set beside the paper's figures.
 """
 
 from __future__ import annotations
@@ -142,11 +142,14 @@ def ramb36_lower_bound(w: int, params: BMParams) -> float:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Frame rate and line-buffer size of the core at one resolution."""
+    """Frame rate and line-buffer size of the core at one resolution: one frame alone (``cycles``,
+    ``fps``) and frames streamed back to back (``period`` cycles apart, ``fps_streaming``)."""
 
     resolution: str
     cycles: int
     fps: float
+    period: int
+    fps_streaming: float
     ramb36: float
     ramb36_bound: float
     distances_per_cycle_needed_30fps: float
@@ -155,9 +158,11 @@ class Throughput:
 def throughput(params: BMParams, units: Units, clock_mhz: float, scale: float = 1.0) -> list[Throughput]:
     """Throughput at every standard resolution; ``scale`` = measured / modelled cycles."""
     out = []
+    hz = clock_mhz * 1e6
     for name, (h, w) in RESOLUTIONS.items():
         cycles = round(cycles_per_frame(h, w, params, units) * scale)
-        need = distances_per_frame(h, w, params) * 30 / (clock_mhz * 1e6)
-        out.append(Throughput(name, cycles, clock_mhz * 1e6 / cycles, ramb36_line_buffers(w, params),
+        period = round(frame_period(h, w, params, units) * scale)
+        need = distances_per_frame(h, w, params) * 30 / hz
+        out.append(Throughput(name, cycles, hz / cycles, period, hz / period, ramb36_line_buffers(w, params),
                               ramb36_lower_bound(w, params), need))
     return out
