@@ -68,6 +68,11 @@ module blockmatch #(
   localparam int AW = $clog2(W);                // column address width
   localparam int GI = G > 1 ? $clog2(G) : 1;    // group reference index width
   localparam int KI = $clog2(K);                // output slot width
+  // Insertion engines: a group reference takes distances for D consecutive cycles of a pass, and
+  // references E apart never at once (their first lanes are at least (E-1)*STRIDE + 1 >= D
+  // cycles apart), so reference g's insertions go through engine g mod E.
+  localparam int EN = (D + STRIDE - 2) / STRIDE + 1;
+  localparam int E = G < EN ? G : EN;
   localparam logic [CW-1:0] RAD = CW'(R);
 
   // ---------------------------------------------------------------- run-time configuration
@@ -464,12 +469,15 @@ module blockmatch #(
     end
   end
 
-  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time.
+  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time;
+  // they go to engine g mod E, with the reference's index.
   logic [CW-1:0] d3_cy_hi;
   assign d3_cy_hi = min_cw(d3_ry + RAD, LAST_Y);
-  logic [G*P-1:0] ins_v;
-  logic [KW*G*P-1:0] ins_key;
+  logic [E*P-1:0] ins_v;
+  logic [KW*E*P-1:0] ins_key;
+  logic [GI*E-1:0] ins_g;
   always_ff @(posedge clk) begin
+    ins_v <= '0;
     for (int g = 0; g < G; g++) begin
       logic [CW-1:0] gx, rel, k, dxi;
       logic emit;
@@ -478,15 +486,18 @@ module blockmatch #(
       k = d3_t - rel;
       emit = d3_v && gref_v(d3_x0, g, LAST_X) && d3_t >= rel && k < CW'(D);
       dxi = d3_dxi + k;
-      for (int u = 0; u < P; u++) begin
-        logic [CW-1:0] cy;
-        logic [FW-1:0] d;
-        cy = d3_band_y + CW'(u);
-        d = '0;
-        for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
-        ins_v[g*P+u] <= emit && !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
-                        && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
-        ins_key[KW*(g*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+      if (emit) begin
+        ins_g[GI*(g % E) +: GI] <= GI'(g);
+        for (int u = 0; u < P; u++) begin
+          logic [CW-1:0] cy;
+          logic [FW-1:0] d;
+          cy = d3_band_y + CW'(u);
+          d = '0;
+          for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
+          ins_v[(g % E)*P+u] <= !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
+                                && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
+          ins_key[KW*((g % E)*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+        end
       end
     end
   end
@@ -501,31 +512,49 @@ module blockmatch #(
     d4_x0 <= d3_x0;
   end
 
+  // Each engine reads the list of its reference, inserts its P keys through a cascade of P
+  // insertion stages and writes the list back.
   logic [KS*G-1:0] lst_v, nxt_v;                // per reference: sorted, valid entries first
   logic [KW*KS*G-1:0] lst_key, nxt_key;
   always_comb begin
     nxt_v = lst_v;
     nxt_key = lst_key;
-    for (int g = 0; g < G; g++) begin
+    for (int e = 0; e < E; e++) begin
+      logic [KS-1:0] cv;
+      logic [KW*KS-1:0] ck;
+      cv = '0;
+      ck = '0;
+      for (int g = e; g < G; g += E) begin
+        if (ins_g[GI*e +: GI] == GI'(g)) begin
+          cv = lst_v[KS*g +: KS];
+          ck = lst_key[KW*KS*g +: KW*KS];
+        end
+      end
       for (int u = 0; u < P; u++) begin
-        logic [KS-1:0] cv;
-        logic [KW*KS-1:0] ck;
+        logic [KS-1:0] pv;
+        logic [KW*KS-1:0] pk;
         logic [KW-1:0] key;
         logic prev, cur;
-        cv = nxt_v[KS*g +: KS];
-        ck = nxt_key[KW*KS*g +: KW*KS];
-        key = ins_key[KW*(g*P+u) +: KW];
+        pv = cv;
+        pk = ck;
+        key = ins_key[KW*(e*P+u) +: KW];
         prev = 1'b0;
         for (int i = 0; i < KS; i++) begin
-          cur = ins_v[g*P+u] && (!cv[i] || key < ck[KW*i +: KW]);
+          cur = ins_v[e*P+u] && (!pv[i] || key < pk[KW*i +: KW]);
           if (cur && !prev) begin
-            nxt_v[KS*g + i] = 1'b1;
-            nxt_key[KW*(KS*g + i) +: KW] = key;
+            cv[i] = 1'b1;
+            ck[KW*i +: KW] = key;
           end else if (cur) begin
-            nxt_v[KS*g + i] = cv[i == 0 ? 0 : i - 1];
-            nxt_key[KW*(KS*g + i) +: KW] = ck[KW*(i == 0 ? 0 : i - 1) +: KW];
+            cv[i] = pv[i == 0 ? 0 : i - 1];
+            ck[KW*i +: KW] = pk[KW*(i == 0 ? 0 : i - 1) +: KW];
           end
           prev = cur;
+        end
+      end
+      for (int g = e; g < G; g += E) begin
+        if (ins_g[GI*e +: GI] == GI'(g)) begin
+          nxt_v[KS*g +: KS] = cv;
+          nxt_key[KW*KS*g +: KW*KS] = ck;
         end
       end
     end
