@@ -67,6 +67,14 @@ def test_match_bad_input_is_one_line_error(argv, message, capsys) -> None:
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("argv", [["--sets", "small"], ["--ice40"]])
+def test_synth_missing_source_is_one_line_error(argv, tmp_path, capsys) -> None:
+    assert main(["bm", "synth", *argv, "--source", str(tmp_path / "old.sv"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "old.sv' is not a file" in err and err.count("\n") == 1
+    assert not (tmp_path / "synth").exists()
+
+
 def test_match_rejects_colour_image(tmp_path, capsys) -> None:
     from PIL import Image
 
