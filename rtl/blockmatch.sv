@@ -512,43 +512,63 @@ module blockmatch #(
     d4_x0 <= d3_x0;
   end
 
-  // Each engine reads the list of its reference, inserts its P keys through a cascade of P
-  // insertion stages and writes the list back.
+  // Each engine reads the list of its reference, merges its P keys into it and writes it back.
+  // The merge ranks every entry and key at once (keys are unique: each offset enters a list
+  // once): an entry's new slot is its old slot plus the keys below it, a key's slot is the
+  // entries and the keys below it; a slot past the end drops out. All comparisons are
+  // independent, so the depth does not grow with P as an insertion cascade's would.
+  localparam int RW = $clog2(KS + P + 1);       // rank width
   logic [KS*G-1:0] lst_v, nxt_v;                // per reference: sorted, valid entries first
   logic [KW*KS*G-1:0] lst_key, nxt_key;
   always_comb begin
     nxt_v = lst_v;
     nxt_key = lst_key;
     for (int e = 0; e < E; e++) begin
-      logic [KS-1:0] cv;
-      logic [KW*KS-1:0] ck;
-      cv = '0;
-      ck = '0;
+      logic [KS-1:0] lv, cv;
+      logic [KW*KS-1:0] lk, ck;
+      logic [KS*P-1:0] below;                   // entry j < key u, at [j*P + u]
+      logic [RW*KS-1:0] rank_l;
+      logic [RW*P-1:0] rank_k;
+      lv = '0;
+      lk = '0;
       for (int g = e; g < G; g += E) begin
         if (ins_g[GI*e +: GI] == GI'(g)) begin
-          cv = lst_v[KS*g +: KS];
-          ck = lst_key[KW*KS*g +: KW*KS];
+          lv = lst_v[KS*g +: KS];
+          lk = lst_key[KW*KS*g +: KW*KS];
         end
       end
+      for (int j = 0; j < KS; j++) begin
+        for (int u = 0; u < P; u++) below[j*P + u] = lk[KW*j +: KW] < ins_key[KW*(e*P+u) +: KW];
+      end
+      for (int j = 0; j < KS; j++) begin
+        logic [RW-1:0] r;
+        r = RW'(j);
+        for (int u = 0; u < P; u++) r = r + RW'(ins_v[e*P+u] && !below[j*P + u]);
+        rank_l[RW*j +: RW] = r;
+      end
       for (int u = 0; u < P; u++) begin
-        logic [KS-1:0] pv;
-        logic [KW*KS-1:0] pk;
-        logic [KW-1:0] key;
-        logic prev, cur;
-        pv = cv;
-        pk = ck;
-        key = ins_key[KW*(e*P+u) +: KW];
-        prev = 1'b0;
-        for (int i = 0; i < KS; i++) begin
-          cur = ins_v[e*P+u] && (!pv[i] || key < pk[KW*i +: KW]);
-          if (cur && !prev) begin
+        logic [RW-1:0] r;
+        r = '0;
+        for (int j = 0; j < KS; j++) r = r + RW'(lv[j] && below[j*P + u]);
+        for (int w = 0; w < P; w++) begin
+          if (w != u) r = r + RW'(ins_v[e*P+w] && ins_key[KW*(e*P+w) +: KW] < ins_key[KW*(e*P+u) +: KW]);
+        end
+        rank_k[RW*u +: RW] = r;
+      end
+      cv = '0;
+      ck = '0;
+      for (int i = 0; i < KS; i++) begin
+        for (int j = 0; j < KS; j++) begin
+          if (lv[j] && rank_l[RW*j +: RW] == RW'(i)) begin
             cv[i] = 1'b1;
-            ck[KW*i +: KW] = key;
-          end else if (cur) begin
-            cv[i] = pv[i == 0 ? 0 : i - 1];
-            ck[KW*i +: KW] = pk[KW*(i == 0 ? 0 : i - 1) +: KW];
+            ck[KW*i +: KW] = ck[KW*i +: KW] | lk[KW*j +: KW];
           end
-          prev = cur;
+        end
+        for (int u = 0; u < P; u++) begin
+          if (ins_v[e*P+u] && rank_k[RW*u +: RW] == RW'(i)) begin
+            cv[i] = 1'b1;
+            ck[KW*i +: KW] = ck[KW*i +: KW] | ins_key[KW*(e*P+u) +: KW];
+          end
         end
       end
       for (int g = e; g < G; g += E) begin
