@@ -55,9 +55,9 @@ def test_icarus_dropped_pixel_is_flagged_and_next_frame_exact() -> None:
     assert_passed(run("icarus", ACCEPTANCE[5], ["china-s25", "ties"], testcase="dropped_pixel_mid_frame"), 1)
 
 
-@pytest.mark.parametrize("cfg", [ACCEPTANCE[3], WIENER], ids=cfg_id)
-def test_icarus_back_to_back_frames_with_reconfiguration_and_an_error_ahead(cfg: RTLConfig) -> None:
-    assert_passed(run("icarus", cfg, ["china-s25", "ties"], testcase="back_to_back_frames"), 1)
+def test_icarus_back_to_back_frames_with_reconfiguration_and_an_error_ahead() -> None:
+    """On the K = 32 build (the Verilator suite runs the same test on its own build)."""
+    assert_passed(run("icarus", WIENER, ["china-s25", "ties"], testcase="back_to_back_frames"), 1)
 
 
 def test_planted_bug_is_caught() -> None:
