@@ -68,22 +68,32 @@ module blockmatch #(
   localparam int AW = $clog2(W);                // column address width
   localparam int GI = G > 1 ? $clog2(G) : 1;    // group reference index width
   localparam int KI = $clog2(K);                // output slot width
+  // Insertion engines: a group reference takes distances for D consecutive cycles of a pass, and
+  // references E apart never at once (their first lanes are at least (E-1)*STRIDE + 1 >= D
+  // cycles apart), so reference g's insertions go through engine g mod E.
+  localparam int EN = (D + STRIDE - 2) / STRIDE + 1;
+  localparam int E = G < EN ? G : EN;
   localparam logic [CW-1:0] RAD = CW'(R);
 
   // ---------------------------------------------------------------- run-time configuration
-  // Written at any time through cfg_*, taken by the core when a frame starts; a value outside
-  // its range (tau 1..TAU, K a power of two 2..K, width N..W, height N..65535) is ignored.
-  logic [DW-1:0] cfg_tau, tau_r;
-  logic [KI:0] cfg_k, k_r;
-  logic [CW-1:0] cfg_w, cfg_h, w_r, h_r, LAST_X, LAST_Y;  // LAST_*: the last block's column and row
+  // Written at any time through cfg_*, taken when a frame's input starts (i_*) and by the search
+  // when it starts that frame (the rest); a value outside its range (tau 1..TAU, K a power of
+  // two 2..K, width N..W, height N..65535) is ignored.
+  logic [DW-1:0] cfg_tau, i_tau, tau_r;
+  logic [KI:0] cfg_k, i_k, k_r;
+  logic [CW-1:0] cfg_w, cfg_h, i_w, i_h, w_r, h_r, LAST_X, LAST_Y;  // LAST_*: the last block's column and row
   logic [DW-1:0] SAT;                           // 2^bit_length(tau) - 1
-  logic start;                                  // a start-of-frame pixel starts a frame
+  logic start;                                  // a start-of-frame pixel starts a frame's input
+  logic start_ahead;                            // ... while the search finishes the frame before
+  logic switch_frame;                           // the search moves on to the frame whose input is ahead
   always_ff @(posedge clk) begin
     if (rst) begin
       cfg_tau <= DW'(TAU);
       cfg_k <= (KI+1)'(K);
       cfg_w <= CW'(W);
       cfg_h <= CW'(H);
+      i_w <= CW'(W);
+      i_h <= CW'(H);
       tau_r <= DW'(TAU);
       k_r <= (KI+1)'(K);
       w_r <= CW'(W);
@@ -101,12 +111,25 @@ module blockmatch #(
         endcase
       end
       if (start) begin
+        i_tau <= cfg_tau;
+        i_k <= cfg_k;
+        i_w <= cfg_w;
+        i_h <= cfg_h;
+      end
+      if (start && !start_ahead) begin
         tau_r <= cfg_tau;
         k_r <= cfg_k;
         w_r <= cfg_w;
         h_r <= cfg_h;
         LAST_X <= cfg_w - CW'(N);
         LAST_Y <= cfg_h - CW'(N);
+      end else if (switch_frame) begin
+        tau_r <= i_tau;
+        k_r <= i_k;
+        w_r <= i_w;
+        h_r <= i_h;
+        LAST_X <= i_w - CW'(N);
+        LAST_Y <= i_h - CW'(N);
       end
     end
   end
@@ -126,52 +149,77 @@ module blockmatch #(
   endfunction
 
   // ---------------------------------------------------------------- input and line buffers
+  // The input runs at most one frame ahead of the search: once a frame's last row is in, the next
+  // frame's rows go into the line buffers the search no longer needs (row v of the next frame
+  // counts as row h + v of this one), so frames follow each other with no gap on the input.
   logic [CW-1:0] in_row, in_col;                // next pixel to write
-  logic [SW-1:0] wr_slot;                       // in_row mod L
+  logic [SW-1:0] wr_slot;                       // buffer of row in_row
+  logic [SW-1:0] base_slot;                     // buffer of row 0 of the frame ahead
   logic [CW-1:0] ref_y;                         // current reference row
   logic [CW-1:0] need_lo;                       // lowest row the current reference row needs
-  logic frame_done;                             // last record of the frame accepted
-  logic in_frame;                               // a frame has started and not ended
+  logic frame_done;                             // last record of the search's frame accepted
+  logic in_open;                                // a frame's input has started and not ended
+  logic sr_on;                                  // the search has a frame
+  logic ahead;                                  // the input's frame is the one after the search's
   logic dropping;                               // pixels outside a frame are being dropped
-  logic take, eol, bad, abort, restart;
+  logic take, eol, bad, abort, abort_sr, restart;
+  logic room;                                   // the next row to write (counted in the search's frame) is free
 
   // Outside a frame every pixel is taken: a start of frame starts one, any other is dropped. In
   // a frame, a start of frame or an end of line in the wrong place abandons it (a start of frame
-  // then starts the next one at once).
+  // then starts the next one at once); when it is the search's frame, the search is abandoned too.
   assign need_lo = ref_y > RAD ? ref_y - RAD : '0;
-  assign s_ready = !in_frame || ((in_row < h_r) && (in_row < need_lo + CW'(L)));
+  assign room = (in_open ? (ahead ? 17'(h_r) + 17'(in_row) : 17'(in_row)) : 17'(h_r)) < 17'(need_lo) + 17'(L);
+  assign s_ready = in_open ? room : !sr_on || (!ahead && room);
   assign take = s_valid && s_ready;
-  assign eol = in_col == w_r - 1'b1;
+  assign eol = in_col == i_w - 1'b1;
   assign bad = s_user || s_last != eol;
-  assign abort = take && in_frame && bad;
-  assign start = !rst && take && s_user && !s_last && (!in_frame || abort);
-  assign restart = rst || frame_done || abort;
-  assign frame_error = abort || (take && !in_frame && !s_user && !dropping);
+  assign abort = take && in_open && bad;
+  assign abort_sr = abort && !ahead;
+  assign start = !rst && take && s_user && !s_last && (!in_open || abort);
+  assign start_ahead = start && sr_on && !frame_done && !abort_sr;
+  assign switch_frame = frame_done && ahead && !abort;
+  assign restart = rst || frame_done || abort_sr;
+  assign frame_error = abort || (take && !in_open && !s_user && !dropping);
 
   always_ff @(posedge clk) begin
     if (rst) dropping <= 1'b0;
-    else if (take) dropping <= !start && (!in_frame || abort);
+    else if (take) dropping <= !start && (!in_open || abort);
   end
 
   always_ff @(posedge clk) begin
-    if (restart && !start) begin
-      in_frame <= 1'b0;
+    if (rst) begin
+      in_open <= 1'b0;
+      sr_on <= 1'b0;
+      ahead <= 1'b0;
       in_row <= '0;
       in_col <= '0;
       wr_slot <= '0;
-    end else if (start) begin
-      in_frame <= 1'b1;
-      in_row <= '0;
-      in_col <= CW'(1);
-      wr_slot <= '0;
-    end else if (take && in_frame) begin
-      if (eol) begin
-        in_col <= '0;
-        in_row <= in_row + 1'b1;
-        wr_slot <= wr_slot == SW'(L - 1) ? '0 : wr_slot + 1'b1;
-      end else begin
-        in_col <= in_col + 1'b1;
+      base_slot <= '0;
+    end else begin
+      if (start) begin
+        in_open <= 1'b1;
+        in_row <= '0;
+        in_col <= CW'(1);
+        wr_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
+        base_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
+        ahead <= start_ahead;
+      end else if (abort) begin
+        in_open <= 1'b0;
+        ahead <= 1'b0;
+      end else if (take && in_open) begin
+        if (eol) begin
+          in_col <= '0;
+          in_row <= in_row + 1'b1;
+          wr_slot <= wr_slot == SW'(L - 1) ? '0 : wr_slot + 1'b1;
+          if (in_row == i_h - 1'b1) in_open <= 1'b0;
+        end else begin
+          in_col <= in_col + 1'b1;
+        end
       end
+      if (switch_frame) ahead <= 1'b0;
+      if (start && !start_ahead) sr_on <= 1'b1;
+      else if (restart && !switch_frame) sr_on <= 1'b0;
     end
   end
 
@@ -184,8 +232,9 @@ module blockmatch #(
       logic [7:0] a_q, b_q;
       logic we;
       logic [AW-1:0] a_addr;
-      assign we = start ? gm == 0 : take && in_frame && wr_slot == SW'(gm);
-      assign a_addr = start ? '0 : we ? in_col[AW-1:0] : ra_col;
+      assign we = start ? (start_ahead ? (abort ? base_slot : wr_slot) : '0) == SW'(gm)
+                        : take && in_open && wr_slot == SW'(gm);
+      assign a_addr = !we ? ra_col : start ? '0 : in_col[AW-1:0];
       always_ff @(posedge clk) begin
         if (we) mem[a_addr] <= s_data;
         a_q <= mem[a_addr];
@@ -244,7 +293,7 @@ module blockmatch #(
   assign iss_v = state == S_RUN && !stall;
 
   logic rows_ready;                             // every row the reference row needs is stored
-  assign rows_ready = in_frame && in_row >= min_cw(ref_y + RAD + CW'(N), h_r);
+  assign rows_ready = sr_on && (ahead || !in_open || in_row >= min_cw(ref_y + RAD + CW'(N), h_r));
   assign lo_slot = wrap_add(ref_slot, ref_y - cy_lo == '0 ? '0 : CW'(L) - (ref_y - cy_lo));
   assign next_ref_slot = wrap_add(ref_slot, next_ref_y - ref_y);
   assign next_band_slot = wrap_add(band_slot, CW'(P));
@@ -263,7 +312,7 @@ module blockmatch #(
     if (restart) begin
       state <= S_WAIT;
       ref_y <= '0;
-      ref_slot <= '0;
+      ref_slot <= switch_frame ? base_slot : '0;
       x0 <= '0;
       band_y <= '0;
       band_slot <= '0;
@@ -420,12 +469,15 @@ module blockmatch #(
     end
   end
 
-  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time.
+  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time;
+  // they go to engine g mod E, with the reference's index.
   logic [CW-1:0] d3_cy_hi;
   assign d3_cy_hi = min_cw(d3_ry + RAD, LAST_Y);
-  logic [G*P-1:0] ins_v;
-  logic [KW*G*P-1:0] ins_key;
+  logic [E*P-1:0] ins_v;
+  logic [KW*E*P-1:0] ins_key;
+  logic [GI*E-1:0] ins_g;
   always_ff @(posedge clk) begin
+    ins_v <= '0;
     for (int g = 0; g < G; g++) begin
       logic [CW-1:0] gx, rel, k, dxi;
       logic emit;
@@ -434,15 +486,18 @@ module blockmatch #(
       k = d3_t - rel;
       emit = d3_v && gref_v(d3_x0, g, LAST_X) && d3_t >= rel && k < CW'(D);
       dxi = d3_dxi + k;
-      for (int u = 0; u < P; u++) begin
-        logic [CW-1:0] cy;
-        logic [FW-1:0] d;
-        cy = d3_band_y + CW'(u);
-        d = '0;
-        for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
-        ins_v[g*P+u] <= emit && !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
-                        && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
-        ins_key[KW*(g*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+      if (emit) begin
+        ins_g[GI*(g % E) +: GI] <= GI'(g);
+        for (int u = 0; u < P; u++) begin
+          logic [CW-1:0] cy;
+          logic [FW-1:0] d;
+          cy = d3_band_y + CW'(u);
+          d = '0;
+          for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
+          ins_v[(g % E)*P+u] <= !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
+                                && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
+          ins_key[KW*((g % E)*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+        end
       end
     end
   end
@@ -457,31 +512,69 @@ module blockmatch #(
     d4_x0 <= d3_x0;
   end
 
+  // Each engine reads the list of its reference, merges its P keys into it and writes it back.
+  // The merge ranks every entry and key at once (keys are unique: each offset enters a list
+  // once): an entry's new slot is its old slot plus the keys below it, a key's slot is the
+  // entries and the keys below it; a slot past the end drops out. All comparisons are
+  // independent, so the depth does not grow with P as an insertion cascade's would.
+  localparam int RW = $clog2(KS + P + 1);       // rank width
   logic [KS*G-1:0] lst_v, nxt_v;                // per reference: sorted, valid entries first
   logic [KW*KS*G-1:0] lst_key, nxt_key;
   always_comb begin
     nxt_v = lst_v;
     nxt_key = lst_key;
-    for (int g = 0; g < G; g++) begin
+    for (int e = 0; e < E; e++) begin
+      logic [KS-1:0] lv, cv;
+      logic [KW*KS-1:0] lk, ck;
+      logic [KS*P-1:0] below;                   // entry j < key u, at [j*P + u]
+      logic [RW*KS-1:0] rank_l;
+      logic [RW*P-1:0] rank_k;
+      lv = '0;
+      lk = '0;
+      for (int g = e; g < G; g += E) begin
+        if (ins_g[GI*e +: GI] == GI'(g)) begin
+          lv = lst_v[KS*g +: KS];
+          lk = lst_key[KW*KS*g +: KW*KS];
+        end
+      end
+      for (int j = 0; j < KS; j++) begin
+        for (int u = 0; u < P; u++) below[j*P + u] = lk[KW*j +: KW] < ins_key[KW*(e*P+u) +: KW];
+      end
+      for (int j = 0; j < KS; j++) begin
+        logic [RW-1:0] r;
+        r = RW'(j);
+        for (int u = 0; u < P; u++) r = r + RW'(ins_v[e*P+u] && !below[j*P + u]);
+        rank_l[RW*j +: RW] = r;
+      end
       for (int u = 0; u < P; u++) begin
-        logic [KS-1:0] cv;
-        logic [KW*KS-1:0] ck;
-        logic [KW-1:0] key;
-        logic prev, cur;
-        cv = nxt_v[KS*g +: KS];
-        ck = nxt_key[KW*KS*g +: KW*KS];
-        key = ins_key[KW*(g*P+u) +: KW];
-        prev = 1'b0;
-        for (int i = 0; i < KS; i++) begin
-          cur = ins_v[g*P+u] && (!cv[i] || key < ck[KW*i +: KW]);
-          if (cur && !prev) begin
-            nxt_v[KS*g + i] = 1'b1;
-            nxt_key[KW*(KS*g + i) +: KW] = key;
-          end else if (cur) begin
-            nxt_v[KS*g + i] = cv[i == 0 ? 0 : i - 1];
-            nxt_key[KW*(KS*g + i) +: KW] = ck[KW*(i == 0 ? 0 : i - 1) +: KW];
+        logic [RW-1:0] r;
+        r = '0;
+        for (int j = 0; j < KS; j++) r = r + RW'(lv[j] && below[j*P + u]);
+        for (int w = 0; w < P; w++) begin
+          if (w != u) r = r + RW'(ins_v[e*P+w] && ins_key[KW*(e*P+w) +: KW] < ins_key[KW*(e*P+u) +: KW]);
+        end
+        rank_k[RW*u +: RW] = r;
+      end
+      cv = '0;
+      ck = '0;
+      for (int i = 0; i < KS; i++) begin
+        for (int j = 0; j < KS; j++) begin
+          if (lv[j] && rank_l[RW*j +: RW] == RW'(i)) begin
+            cv[i] = 1'b1;
+            ck[KW*i +: KW] = ck[KW*i +: KW] | lk[KW*j +: KW];
           end
-          prev = cur;
+        end
+        for (int u = 0; u < P; u++) begin
+          if (ins_v[e*P+u] && rank_k[RW*u +: RW] == RW'(i)) begin
+            cv[i] = 1'b1;
+            ck[KW*i +: KW] = ck[KW*i +: KW] | ins_key[KW*(e*P+u) +: KW];
+          end
+        end
+      end
+      for (int g = e; g < G; g += E) begin
+        if (ins_g[GI*e +: GI] == GI'(g)) begin
+          nxt_v[KS*g +: KS] = cv;
+          nxt_key[KW*KS*g +: KW*KS] = ck;
         end
       end
     end

@@ -1,8 +1,8 @@
 """Frame-scale simulation: the RTL compiled natively by Verilator with a C++ bench (no Python).
 
-The bench (``sim/native/tb_blockmatch.cpp``) streams a whole PGM frame without input gaps or
-output stalls and writes every record; this module builds it once per configuration, runs it,
-and compares the records with the golden model.
+The bench (``sim/native/tb_blockmatch.cpp``) streams a whole PGM frame, or several copies of it
+back to back, without input gaps or output stalls and writes every record; this module builds it
+once per configuration, runs it, and compares the records with the golden model.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-MAKEFLAGS", "OPT_
 class NativeRun:
     """What one native simulation of a frame produced."""
 
-    result: MatchResult  # the design's matches, decoded
+    result: MatchResult  # the design's matches, decoded (of the last frame)
     cycles: int  # from the first pixel offered to the last record accepted
     seconds: float  # wall time of the simulation binary
+    frame_cycles: tuple[int, ...] = ()  # the same count at each frame's last record
+    results: tuple[MatchResult, ...] = ()  # every frame's matches
 
     @property
     def cycles_per_second(self) -> float:
@@ -86,8 +88,9 @@ def decode(records: np.ndarray, cfg: RTLConfig) -> MatchResult:
     return MatchResult(refs=rec[:, 0, :2], offsets=offs, dist=dist, count=count)
 
 
-def run_native(cfg: RTLConfig, image: np.ndarray, root: Path | None = None) -> NativeRun:
-    """Simulate one frame natively and return the decoded matches, cycles and wall time."""
+def run_native(cfg: RTLConfig, image: np.ndarray, root: Path | None = None, frames: int = 1) -> NativeRun:
+    """Simulate ``frames`` copies of a frame back to back natively; return the decoded matches,
+    cycles and wall time."""
     if image.shape != (cfg.h, cfg.w):
         raise BerthError(f"image shape {image.shape} does not match the design's frame {cfg.h}x{cfg.w}")
     exe = build_native(cfg, root)
@@ -96,11 +99,14 @@ def run_native(cfg: RTLConfig, image: np.ndarray, root: Path | None = None) -> N
     n_records = len(block_match(image, cfg.params).refs) * cfg.params.k
     out = work / "records.txt"
     start = time.perf_counter()
-    _check([str(exe), str(pgm), str(n_records), str(out)], work / "run.log", "native simulation")
+    _check([str(exe), str(pgm), str(n_records), str(out), str(2_000_000_000), str(frames)], work / "run.log",
+           "native simulation")
     seconds = time.perf_counter() - start
-    log = dict(line.split() for line in (work / "run.log").read_text().splitlines() if line.startswith("cycles"))
+    log = dict(line.split(maxsplit=1) for line in (work / "run.log").read_text().splitlines() if " " in line)
     records = np.loadtxt(out, dtype=np.int64, ndmin=2)
-    return NativeRun(result=decode(records, cfg), cycles=int(log["cycles"]), seconds=seconds)
+    results = tuple(decode(part, cfg) for part in np.split(records, frames))
+    return NativeRun(result=results[-1], cycles=int(log["cycles"]), seconds=seconds,
+                     frame_cycles=tuple(int(c) for c in log["frame_cycles"].split()), results=results)
 
 
 def mismatches(got: MatchResult, want: MatchResult) -> list[str]:

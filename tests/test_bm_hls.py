@@ -103,8 +103,8 @@ def test_mismatch_is_detected(binaries, stimulus_files, tmp_path):
 
 def test_bench_rejects_wrong_size_and_non_pgm(binaries, tmp_path):
     binary = binaries[(4, "ssd", 8)]
-    with pytest.raises(BerthError, match="HLS C simulation failed"):
-        run_csim(binary, write_pgm(tmp_path / "small.pgm", np.zeros((H - 1, W), np.uint8)), tmp_path / "a.txt")
+    with pytest.raises(BerthError, match="HLS C simulation failed"):  # wider than the line buffers
+        run_csim(binary, write_pgm(tmp_path / "wide.pgm", np.zeros((H, W + 1), np.uint8)), tmp_path / "a.txt")
     (tmp_path / "junk.pgm").write_text("not an image")
     with pytest.raises(BerthError, match="log:"):
         run_csim(binary, tmp_path / "junk.pgm", tmp_path / "b.txt")

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from berth.hardware.blockmatch import BMParams, block_match
-from berth.hardware.blockmatch.perf import Units, cycles_per_frame
+from berth.hardware.blockmatch.perf import Units, frame_done_cycles
 from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
 from berth.hardware.blockmatch.params import RTLConfig
 from berth.sim.runner import run
@@ -27,8 +27,8 @@ def assert_passed(result: tuple[int, int, object], expected_tests: int) -> None:
 
 
 @pytest.mark.slow
-def test_verilator_all_stimuli_with_gaps_backpressure_resets_reconfiguration_and_dropped_pixel() -> None:
-    assert_passed(run("verilator", MAIN, list(ALL_STIMULI), seed=1), 4)
+def test_verilator_all_stimuli_with_gaps_backpressure_resets_reconfiguration_dropped_pixel_back_to_back() -> None:
+    assert_passed(run("verilator", MAIN, list(ALL_STIMULI), seed=1), 5)
 
 
 @pytest.mark.slow
@@ -55,6 +55,11 @@ def test_icarus_dropped_pixel_is_flagged_and_next_frame_exact() -> None:
     assert_passed(run("icarus", ACCEPTANCE[5], ["china-s25", "ties"], testcase="dropped_pixel_mid_frame"), 1)
 
 
+def test_icarus_back_to_back_frames_with_reconfiguration_and_an_error_ahead() -> None:
+    """On the K = 32 build (the Verilator suite runs the same test on its own build)."""
+    assert_passed(run("icarus", WIENER, ["china-s25", "ties"], testcase="back_to_back_frames"), 1)
+
+
 def test_planted_bug_is_caught() -> None:
     """With one term missing from every block distance, the scoreboard must fail the run."""
     buggy = replace(ACCEPTANCE[0], defines=("BM_PLANTED_BUG",))
@@ -68,22 +73,26 @@ def test_native_full_frame_default_window_equals_golden() -> None:
     from berth.sim.native import mismatches, run_native
 
     image = stimulus(FRAME_IMAGE, FRAME.h, FRAME.w, seed=0)
-    native = run_native(FRAME, image)
-    assert mismatches(native.result, block_match(image, FRAME.params)) == []
-    assert native.cycles == cycles_per_frame(FRAME.h, FRAME.w, FRAME.params, Units(FRAME.p, FRAME.d, FRAME.g))
+    native = run_native(FRAME, image, frames=2)  # back to back
+    assert [mismatches(r, block_match(image, FRAME.params)) for r in native.results] == [[], []]
+    units = Units(FRAME.p, FRAME.d, FRAME.g)
+    assert list(native.frame_cycles) == frame_done_cycles(FRAME.h, FRAME.w, FRAME.params, units, frames=2)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cfg", MATRIX, ids=cfg_id)
 def test_native_corner_configurations_equal_golden_and_cycle_model(cfg: RTLConfig) -> None:
-    """Every record equal to the golden model's, and the cycles per frame equal to the model's."""
+    """Three copies of each image back to back: every record equal to the golden model's, and
+    the cycle at which each frame ends equal to the model's."""
     from berth.sim.native import mismatches, run_native
 
     for seed, name in enumerate(MATRIX_IMAGES):
         image = stimulus(name, cfg.h, cfg.w, seed=seed)
-        native = run_native(cfg, image)
-        assert mismatches(native.result, block_match(image, cfg.params)) == [], name
-        assert native.cycles == cycles_per_frame(cfg.h, cfg.w, cfg.params, Units(cfg.p, cfg.d, cfg.g)), name
+        native = run_native(cfg, image, frames=3)
+        want = block_match(image, cfg.params)
+        assert [mismatches(r, want) for r in native.results] == [[], [], []], name
+        model = frame_done_cycles(cfg.h, cfg.w, cfg.params, Units(cfg.p, cfg.d, cfg.g), frames=3)
+        assert list(native.frame_cycles) == model, name
 
 
 @pytest.mark.parametrize("cfg", [FRAME, MAIN, WIENER, *ACCEPTANCE, *MATRIX], ids=cfg_id)

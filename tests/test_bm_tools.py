@@ -25,8 +25,10 @@ def test_cycle_model_scales_with_units_and_line_buffers_with_width() -> None:
 
 
 def test_1080p_configuration_reaches_30_fps_at_250_mhz_within_the_line_buffer_bound() -> None:
-    fps = {t.resolution: t.fps for t in throughput(BMParams(), DESIGN_1080P, 250.0)}
+    rows = {t.resolution: t for t in throughput(BMParams(), DESIGN_1080P, 250.0)}
+    fps = {name: t.fps for name, t in rows.items()}
     assert fps["1920x1080"] >= 30.0 and fps["1280x720"] > fps["1920x1080"] > fps["3840x2160"]
+    assert all(t.fps_streaming >= t.fps for t in rows.values())  # back to back, the next input overlaps
     # 49 rows x 1920 x 8 bits in RAMB36 data bits; one RAMB18 per row is within 1.1x of it.
     assert ramb36_line_buffers(1920, BMParams()) <= 1.1 * ramb36_lower_bound(1920, BMParams())
 
@@ -37,7 +39,7 @@ def test_perf_prints_every_resolution(capsys) -> None:
     assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out and "4.27 fps" in out
 
 
-def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
+def test_match_writes_matches_png_and_pdf(tmp_path, capsys) -> None:
     from PIL import Image
 
     from berth.hardware.blockmatch.stimuli import stimulus
@@ -47,6 +49,7 @@ def test_match_writes_matches_and_png(tmp_path, capsys) -> None:
     assert main(["bm", "match", str(path), "--window", "9", "--out", str(tmp_path / "out")]) == 0
     png = (tmp_path / "out" / "matches.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "out" / "matches.pdf").read_bytes()[:5] == b"%PDF-"
     with np.load(tmp_path / "out" / "matches.npz") as npz:
         assert npz["offsets"].shape[1:] == (16, 2)
     assert "reference blocks" in capsys.readouterr().out
@@ -62,6 +65,14 @@ def test_match_bad_input_is_one_line_error(argv, message, capsys) -> None:
     assert main(["bm", "match", "flat", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["--sets", "small"], ["--ice40"]])
+def test_synth_missing_source_is_one_line_error(argv, tmp_path, capsys) -> None:
+    assert main(["bm", "synth", *argv, "--source", str(tmp_path / "old.sv"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "old.sv' is not a file" in err and err.count("\n") == 1
+    assert not (tmp_path / "synth").exists()
 
 
 def test_match_rejects_colour_image(tmp_path, capsys) -> None:

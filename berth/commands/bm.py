@@ -81,13 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_sim)
 
     p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP per parameter set")
-    p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p"), default="acceptance",
+    p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p-p3", "1080p"), default="acceptance",
                    help="small: one quick set; acceptance: N1 x metric x K at the default window (default); "
-                        "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes)")
+                        "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes); "
+                        "1080p-p3: its D = 13 and G = 18 at P = 3")
     p.add_argument("--depth", action="store_true", help="also the logic depth (LUT6 levels, Yosys + ABC)")
     p.add_argument("--ice40", action="store_true",
                    help="instead: place and route the small iCE40 configuration with nextpnr-ice40 (HX8K), print Fmax")
-    p.add_argument("--ice40-source", help="with --ice40: this Verilog file instead of the core (e.g. an earlier version)")
+    p.add_argument("--source", help="this Verilog file instead of the core (e.g. an earlier version, for a before/after)")
     p.add_argument("--out", default=str(OUT), help=f"results directory (default {OUT})")
     p.set_defaults(handler=run_synth)
 
@@ -160,7 +161,7 @@ def run_match(args: argparse.Namespace) -> int:
           f"golden model {run.seconds:.2f} s")
     print("group sizes: " + ", ".join(f"{s}: {sizes[s]}" for s in range(1, params.k + 1) if sizes[s]))
     print(f"reference {tuple(int(v) for v in result.refs[run.reference])}: group of {result.count[run.reference]}")
-    print(f"wrote {run.matches} and {run.png}")
+    print(f"wrote {run.matches}, {run.png} and {run.png.with_suffix('.pdf')}")
     return 0
 
 
@@ -186,12 +187,13 @@ def run_synth(args: argparse.Namespace) -> int:
     from berth.hardware.blockmatch.synth import table
 
     if args.ice40:
-        r = ice40_small(Path(args.out), Path(args.ice40_source) if args.ice40_source else None)
+        r = ice40_small(Path(args.out), Path(args.source) if args.source else None)
         print(f"iCE40 HX8K (nextpnr-ice40, seed 1), {r.config}: Fmax {r.fmax_mhz:.2f} MHz, "
               f"{r.logic_cells} logic cells, {r.seconds:.0f} s")
         return 0
 
-    results, depths, path = synthesize_sets(args.sets, Path(args.out), args.depth)
+    results, depths, path = synthesize_sets(args.sets, Path(args.out), args.depth,
+                                            Path(args.source) if args.source else None)
     print(table(results, depths))
     print(f"wrote {path}")
     return 0
@@ -207,11 +209,13 @@ def run_perf(args: argparse.Namespace) -> int:
     print(f"P = {units.p} offset rows x D = {units.d} offset columns per pass ({units.lanes} column-sum lanes), "
           f"G = {units.g} references per group, at {args.clock_mhz:g} MHz; N1={params.block}, window "
           f"{params.window}, stride {params.stride}, K={params.k}; {note}")
-    print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'line-buffer RAMB36':>19} {'lower bound':>12} "
-          f"{'dist/cycle for 30 fps':>22}")
+    print(f"{'resolution':<11} {'cycles/frame':>13} {'fps':>8} {'back to back':>13} {'fps':>8} "
+          f"{'line-buffer RAMB36':>19} {'lower bound':>12} {'dist/cycle for 30 fps':>22}")
     for t in rows:
-        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.ramb36:>19g} {t.ramb36_bound:>12.2f} "
-              f"{t.distances_per_cycle_needed_30fps:>22.1f}")
+        print(f"{t.resolution:<11} {t.cycles:>13} {t.fps:>8.2f} {t.period:>13} {t.fps_streaming:>8.2f} "
+              f"{t.ramb36:>19g} {t.ramb36_bound:>12.2f} {t.distances_per_cycle_needed_30fps:>22.1f}")
+    print("cycles/frame: one frame alone, first pixel to last record; back to back: cycles between the ends "
+          "of consecutive frames streamed without a gap")
     print(f"paper ({PAPER['device']}, {PAPER['ramb36_available']} RAMB36): BRAM {PAPER['bram_share']}, other "
           f"resources {PAPER['other_resources_share']}, {PAPER['clock_mhz']['plain']} MHz plain / "
           f"{PAPER['clock_mhz']['optimised']} MHz optimised, ~{PAPER['distances_per_cycle_1080p30_at_250mhz']} "
@@ -281,5 +285,5 @@ def run_study(args: argparse.Namespace) -> int:
                    chips=args.chips, resources=args.resources == "auto")
     print(result["table"])
     print(result["errors_table"])
-    print(f"wrote {out}/study.json, study.md, study.png, errors.png")
+    print(f"wrote {out}/study.json, study.md, study.png/.pdf, errors.png/.pdf")
     return 0

@@ -128,21 +128,29 @@ def simulate_image(image: np.ndarray, settings: list[str], out: Path) -> tuple[d
     return row, atomic_write_json(out / "sim-image.json", row)
 
 
-def synthesize_sets(sets: str, out: Path, depth: bool = False) -> tuple[list, list[int] | None, Path]:
-    """Yosys estimates of one named list of configurations (and their logic depth when ``depth``);
-    results, depths and their JSON file."""
+def synthesize_sets(sets: str, out: Path, depth: bool = False,
+                    source: Path | None = None) -> tuple[list, list[int] | None, Path]:
+    """Yosys estimates of one named list of configurations (and their logic depth when ``depth``)
+    of the core or of ``source``; results, depths and their JSON file."""
     from tqdm import tqdm
 
     from berth.hardware.blockmatch.synth import SETS, logic_depth, synthesize
 
+    check_source(source)
     results, depths = [], []
     for i, cfg in enumerate(tqdm(SETS[sets], desc="yosys synth_xilinx", unit="set")):
-        work = out / "synth" / f"set{i}-{cfg.tag()}"
-        results.append(synthesize(cfg, work))
+        work = out / "synth" / f"set{i}-{cfg.tag(*([source] if source else []))}"
+        results.append(synthesize(cfg, work, source))
         if depth:
-            depths.append(logic_depth(cfg, work))
+            depths.append(logic_depth(cfg, work, source))
     rows = [{**r.row(), **({"lut6_levels": d} if depth else {})} for r, d in zip(results, depths or results)]
     return results, depths if depth else None, atomic_write_json(out / "synth.json", rows)
+
+
+def check_source(source: Path | None) -> None:
+    """A ``--source`` Verilog file must exist (checked before any tool runs)."""
+    if source is not None and not source.is_file():
+        raise BerthError(f"--source {str(source)!r} is not a file")
 
 
 def ice40_small(out: Path, source: Path | None = None):
@@ -153,9 +161,8 @@ def ice40_small(out: Path, source: Path | None = None):
     from berth.hardware.blockmatch.synth import ICE40_SMALL, ice40_fmax
 
     params = ICE40_SMALL.parameters()
+    check_source(source)
     if source is not None:
-        if not source.is_file():
-            raise BerthError(f"--ice40-source {str(source)!r} is not a file")
         declared = set(re.findall(r"parameter\s+int\s+(\w+)", source.read_text()))
         params = {k: v for k, v in params.items() if k in declared}
     return ice40_fmax(ICE40_SMALL, out / "ice40" / ("source" if source else "core"), source, params)
@@ -165,7 +172,7 @@ def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path
     """Frames per second at standard sizes for ``units`` (a ``perf.Units``); when ``sim_results``
     (from ``simulate``) holds a simulated frame of the same design, the cycle model is checked
     against it (and scaled by measured / modelled cycles, 1 when the model is exact)."""
-    from berth.hardware.blockmatch.perf import Units, cycles_per_frame, throughput
+    from berth.hardware.blockmatch.perf import Units, cycles_per_frame, frame_period, throughput
 
     check_range("clock MHz", clock_mhz, 1, 2000)
     check_range("offset rows per pass P", units.p, 1, params.window)
@@ -185,6 +192,10 @@ def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path
                 scale = r["cycles"] / model
                 note = (f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} "
                         + ("(exact)" if r["cycles"] == model else f"(x{scale:.4f})"))
+                if r.get("period"):
+                    period = frame_period(r["h"], r["w"], params, units)
+                    note += (f"; back to back {r['period']} cycles apart, model {period}"
+                             + (" (exact)" if r["period"] == period else ""))
     return note, throughput(params, units, clock_mhz, scale)
 
 

@@ -1,12 +1,12 @@
 """Throughput model of the block-matching core: cycles per frame, fps, line-buffer block RAM.
 
-:func:`cycles_per_frame` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
-never starves and an output that never stalls: a reference row starts one cycle after the rows it
+:func:`frame_done_cycles` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
+never starves and an output that never stalls, one frame or several back to back: a reference row starts one cycle after the rows it
 needs are stored (and the previous row's passes are issued); a group of G references issues
 ``bands x blocks x (S + D - 1)`` cycles back to back; its last cycle waits until the previous
 group's records have left the output buffer; the line buffers refuse a row that the current
-reference row still needs. The tests check it against the cycles the native Verilator simulation
-measures. From it come the frame rates at standard video sizes, set beside the paper's figures.
+reference row still needs, and the next frame's rows enter once the last frame's are in. The tests
+check it against the cycles the native Verilator simulation measures, frame by frame. From it come the frame rates at standard video sizes, set beside the paper's figures.
 """
 
 from __future__ import annotations
@@ -70,35 +70,55 @@ def _group_cycles(w: int, params: BMParams, units: Units) -> list[tuple[int, int
     return out
 
 
-def cycles_per_frame(h: int, w: int, params: BMParams, units: Units) -> int:
-    """Cycles from the first pixel offered to the last record accepted (no gaps, no stalls)."""
+def frame_done_cycles(h: int, w: int, params: BMParams, units: Units, frames: int = 1) -> list[int]:
+    """For ``frames`` frames streamed back to back (no gaps, no stalls): the cycles from the first
+    pixel offered to each frame's last record accepted.
+
+    The input runs at most one frame ahead of the search: row ``v`` of the pixel stream (frame
+    ``v // h``) may be written once the search's current reference row no longer needs the buffer
+    it overwrites (``v < frame * h + lowest row needed + L``) and the search has reached the frame
+    before. The search moves to the next frame the cycle after the last record is accepted.
+    """
     n, nb, k = params.radius, params.block, params.k
     rows_held = line_buffer_rows(params)
     ys = [int(y) for y in ref_positions(h, nb, params.stride)]
     groups = _group_cycles(w, params, units)
-    stored: list[int] = []  # stored[r]: first cycle at which row r is in the line buffers
-    row_last: list[int] = []  # last issue cycle of each reference row
+    stored: list[int] = []  # stored[v]: first cycle at which stream row v is in the line buffers
+    states: list[tuple[int, int]] = []  # (first cycle, first stream row not yet writable) of the search
+    done: list[int] = []
 
-    def writable(r: int) -> int:  # first cycle at which row r may be written
-        if r < rows_held:
-            return 0
-        j = next(i for i, y in enumerate(ys) if max(y - n, 0) + rows_held > r)
-        return row_last[j - 1] + 1
+    def writable(v: int) -> int:  # first cycle at which stream row v may be written
+        return next(cycle for cycle, bound in states if bound > v)
 
-    wait, last, refs = 0, -1, 0
-    for y in ys:
-        need = min(y + n + nb, h)
-        while len(stored) < need:
-            stored.append(max(stored[-1] if stored else 0, writable(len(stored))) + w)
-        start = max(wait, stored[need - 1]) + 1
-        bands = math.ceil((min(h - nb, y + n) - max(0, y - n) + 1) / units.p)
-        for per_band, count in groups:
-            end = start + bands * per_band - 1
-            last = end if last < 0 else max(end, last + HANDOFF + refs * k)
-            refs, start = count, last + 1
-        row_last.append(last)
-        wait = last + 1
-    return last + HANDOFF + refs * k
+    wait = 0
+    for f in range(frames):
+        last, refs = -1, 0
+        for j, y in enumerate(ys):
+            states.append((wait, min(f * h + max(y - n, 0) + rows_held, (f + 2) * h)))
+            need = f * h + min(y + n + nb, h)
+            while len(stored) < need:
+                stored.append(max(stored[-1] if stored else 0, writable(len(stored))) + w)
+            start = max(wait, stored[need - 1]) + 1
+            bands = math.ceil((min(h - nb, y + n) - max(0, y - n) + 1) / units.p)
+            for per_band, count in groups:
+                end = start + bands * per_band - 1
+                last = end if last < 0 else max(end, last + HANDOFF + refs * k)
+                refs, start = count, last + 1
+            wait = last + 1
+        done.append(last + HANDOFF + refs * k)
+        wait = done[-1]
+    return done
+
+
+def cycles_per_frame(h: int, w: int, params: BMParams, units: Units) -> int:
+    """Cycles from the first pixel offered to the last record accepted (no gaps, no stalls)."""
+    return frame_done_cycles(h, w, params, units)[0]
+
+
+def frame_period(h: int, w: int, params: BMParams, units: Units) -> int:
+    """Cycles between the ends of consecutive frames streamed back to back (the steady state)."""
+    done = frame_done_cycles(h, w, params, units, frames=3)
+    return done[2] - done[1]
 
 
 def distances_per_frame(h: int, w: int, params: BMParams) -> int:
@@ -122,11 +142,14 @@ def ramb36_lower_bound(w: int, params: BMParams) -> float:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Frame rate and line-buffer size of the core at one resolution."""
+    """Frame rate and line-buffer size of the core at one resolution: one frame alone (``cycles``,
+    ``fps``) and frames streamed back to back (``period`` cycles apart, ``fps_streaming``)."""
 
     resolution: str
     cycles: int
     fps: float
+    period: int
+    fps_streaming: float
     ramb36: float
     ramb36_bound: float
     distances_per_cycle_needed_30fps: float
@@ -135,9 +158,11 @@ class Throughput:
 def throughput(params: BMParams, units: Units, clock_mhz: float, scale: float = 1.0) -> list[Throughput]:
     """Throughput at every standard resolution; ``scale`` = measured / modelled cycles."""
     out = []
+    hz = clock_mhz * 1e6
     for name, (h, w) in RESOLUTIONS.items():
         cycles = round(cycles_per_frame(h, w, params, units) * scale)
-        need = distances_per_frame(h, w, params) * 30 / (clock_mhz * 1e6)
-        out.append(Throughput(name, cycles, clock_mhz * 1e6 / cycles, ramb36_line_buffers(w, params),
+        period = round(frame_period(h, w, params, units) * scale)
+        need = distances_per_frame(h, w, params) * 30 / hz
+        out.append(Throughput(name, cycles, hz / cycles, period, hz / period, ramb36_line_buffers(w, params),
                               ramb36_lower_bound(w, params), need))
     return out

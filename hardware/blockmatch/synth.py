@@ -57,14 +57,15 @@ def yosys_version(yosys: Path) -> str:
     return out.split(" (")[0] or "unknown"
 
 
-def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
-    """Run Yosys on ``cfg`` in ``work`` and count the mapped cells."""
+def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthResult:
+    """Run Yosys on ``cfg`` (the core, or ``source``: e.g. an earlier version) in ``work`` and count
+    the mapped cells."""
     yosys = require_tool("yosys")
     work.mkdir(parents=True, exist_ok=True)
     params = cfg.parameters()
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
     stat = work / "stat.json"
-    script = (f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
+    script = (f"read_verilog -sv {source or rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
               f"tee -q -o {stat} stat -json")
     log = work / "yosys.log"
     start = time.perf_counter()
@@ -80,7 +81,7 @@ def synthesize(cfg: RTLConfig, work: Path) -> SynthResult:
                        dsp=_count(cells, "DSP48E1"), yosys=yosys_version(yosys), seconds=seconds)
 
 
-def logic_depth(cfg: RTLConfig, work: Path) -> int:
+def logic_depth(cfg: RTLConfig, work: Path, source: Path | None = None) -> int:
     """LUT6 levels of the deepest register-to-register (or memory) path of ``cfg``: Yosys flattens
     and optimises the design, ABC maps its logic to 6-input LUTs and reports the levels."""
     yosys = require_tool("yosys")
@@ -88,7 +89,7 @@ def logic_depth(cfg: RTLConfig, work: Path) -> int:
     chparam = " ".join(f"-set {k} {v}" for k, v in cfg.parameters().items())
     log = work / "depth.log"
     with open(log, "w") as f:
-        proc = subprocess.run([str(yosys), "-p", f"read_verilog -sv {rtl_source()}; chparam {chparam} {TOP}; "
+        proc = subprocess.run([str(yosys), "-p", f"read_verilog -sv {source or rtl_source()}; chparam {chparam} {TOP}; "
                                f"synth -flatten -top {TOP} -run :fine; opt -full; techmap; opt -fast; "
                                "abc -script +strash;dch,-f;if,-K,6;print_stats"], stdout=f, stderr=subprocess.STDOUT)
     levels = re.findall(r"\blev\s*=\s*(\d+)", log.read_text())
@@ -128,7 +129,9 @@ def _sets() -> dict[str, list[RTLConfig]]:
     # references per group), whose synthesis takes minutes instead of hours.
     full = [RTLConfig(h=1080, w=1920, p=13, d=13, g=18, params=BMParams())]
     scaled = [RTLConfig(h=1080, w=1920, p=3, d=3, g=3, params=BMParams())]
-    return {"small": small, "acceptance": acceptance, "1080p-scaled": scaled, "1080p": full}
+    # Its D = 13 offset columns and G = 18 references per group (its top-K) at P = 3 offset rows.
+    p3 = [RTLConfig(h=1080, w=1920, p=3, d=13, g=18, params=BMParams())]
+    return {"small": small, "acceptance": acceptance, "1080p-scaled": scaled, "1080p-p3": p3, "1080p": full}
 
 
 SETS = _sets()

@@ -1,10 +1,12 @@
 // Native Verilator test bench for rtl/blockmatch.sv (no Python in the loop).
 //
-// Usage: tb_blockmatch IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES]
-// Streams the binary (P5) 8-bit PGM frame in raster order (s_user on the first pixel, s_last on
-// the last pixel of each row) with no input gaps and no output back-pressure, collects RECORDS output records and writes one line per record:
+// Usage: tb_blockmatch IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES [FRAMES]]
+// Streams the binary (P5) 8-bit PGM frame FRAMES times (default 1) back to back in raster order
+// (s_user on the first pixel, s_last on the last pixel of each row) with no input gaps and no
+// output back-pressure, collects RECORDS output records per frame and writes one line per record:
 // "ref_y ref_x dy dx dist" with dy and dx as the raw (two's complement) field values.
-// Prints "cycles <n>" (from the first pixel offered to the last record accepted) on stdout.
+// Prints "cycles <n>" (from the first pixel offered to the last record accepted) and
+// "frame_cycles <n1> <n2> ..." (the same count at each frame's last record) on stdout.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,13 +40,17 @@ static std::vector<uint8_t> read_pgm(const char* path, int& width) {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s IMAGE.pgm RECORDS OUT.txt [MAX_CYCLES [FRAMES]]\n", argv[0]);
         return 2;
     }
     int width = 0;
     const std::vector<uint8_t> px = read_pgm(argv[1], width);
-    const long records = std::atol(argv[2]);
+    const long per_frame = std::atol(argv[2]);
     const long long max_cycles = argc > 4 ? std::atoll(argv[4]) : 2000000000LL;
+    const long frames = argc > 5 ? std::atol(argv[5]) : 1;
+    const long records = per_frame * frames;
+    const size_t pixels = px.size() * static_cast<size_t>(frames);
+    std::vector<long long> frame_cycles;
     FILE* out = std::fopen(argv[3], "w");
     if (!out) {
         std::perror(argv[3]);
@@ -76,9 +82,9 @@ int main(int argc, char** argv) {
     long long cycles = 0;
     while (got < records && cycles < max_cycles) {
         top->clk = 0;
-        top->s_valid = next < px.size();
-        top->s_data = next < px.size() ? px[next] : 0;
-        top->s_user = next == 0;
+        top->s_valid = next < pixels;
+        top->s_data = next < pixels ? px[next % px.size()] : 0;
+        top->s_user = next % px.size() == 0;
         top->s_last = next % width == static_cast<size_t>(width - 1);
         top->eval();  // handshakes settle before the rising edge
         const bool in_fire = top->s_valid && top->s_ready;
@@ -86,6 +92,7 @@ int main(int argc, char** argv) {
             std::fprintf(out, "%u %u %u %u %u\n", (unsigned)top->m_ref_y, (unsigned)top->m_ref_x,
                          (unsigned)top->m_dy, (unsigned)top->m_dx, (unsigned)top->m_dist);
             ++got;
+            if (got % per_frame == 0) frame_cycles.push_back(cycles + 1);
         }
         top->clk = 1;
         top->eval();
@@ -94,7 +101,9 @@ int main(int argc, char** argv) {
     }
     std::fclose(out);
     top->final();
-    std::printf("cycles %lld\nrecords %ld\npixels %zu\n", cycles, got, next);
+    std::printf("cycles %lld\nrecords %ld\npixels %zu\nframe_cycles", cycles, got, next);
+    for (long long c : frame_cycles) std::printf(" %lld", c);
+    std::printf("\n");
     if (got < records) {
         std::fprintf(stderr, "tb_blockmatch: only %ld of %ld records after %lld cycles\n", got, records, cycles);
         return 1;

@@ -1,13 +1,17 @@
 """C simulation of a generated HLS project with plain g++, and its output as a MatchResult.
 
-The test bench writes one line ``ref_y ref_x dy dx dist`` per record, K per reference; the group
-size is the number of slots whose distance is below the saturation value (used slots always are,
-since reported distances are < tau <= SAT).
+The test bench writes one line ``ref_y ref_x dy dx dist`` per record, K per reference, each
+kernel call's records after a line ``# call I status S``; the group size is the number of slots
+whose distance is below the saturation value (used slots always are, since reported distances
+are < tau <= SAT). Besides a PGM (one well-formed frame), the bench runs a beat script
+(``write_script``): the register values of each call and the raw input beats (TDATA, TUSER,
+TLAST), so framing errors and run-time reconfiguration can be tested.
 """
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +51,65 @@ def run_csim(binary: str | Path, image_pgm: str | Path, out_txt: str | Path) -> 
     return out_txt
 
 
-def read_matches(path: str | Path, params: BMParams) -> MatchResult:
-    """Parse the test bench's records into the golden model's MatchResult format."""
-    raw = np.loadtxt(path, dtype=np.int64, ndmin=2)
+def _records(raw: np.ndarray, params: BMParams, where: str) -> MatchResult:
+    """Records ``(n, 5)`` of one frame as the golden model's MatchResult, K per reference."""
     if raw.size == 0 or raw.shape[1] != 5 or raw.shape[0] % params.k:
-        raise BerthError(f"{path}: expected lines of 5 integers, K = {params.k} per reference; got shape {raw.shape}")
+        raise BerthError(f"{where}: expected lines of 5 integers, K = {params.k} per reference; got shape {raw.shape}")
     rec = raw.reshape(-1, params.k, 5)
     if np.any(rec[:, :, :2] != rec[:, :1, :2]):
-        raise BerthError(f"{path}: the records of one reference name different reference positions")
+        raise BerthError(f"{where}: the records of one reference name different reference positions")
     return MatchResult(refs=rec[:, 0, :2].copy(), offsets=rec[:, :, 2:4].copy(), dist=rec[:, :, 4].copy(),
                        count=(rec[:, :, 4] < params.sat).sum(axis=1))
+
+
+def read_matches(path: str | Path, params: BMParams) -> MatchResult:
+    """Parse the test bench's records of a one-frame run into the golden model's MatchResult format."""
+    return _records(np.loadtxt(path, dtype=np.int64, ndmin=2), params, str(path))
+
+
+FRAME_DONE, FRAME_ERROR = 1, 2  # the kernel's status bits
+
+
+@dataclass(frozen=True)
+class Call:
+    """One kernel call of a beat script: its status bits and its records ``(n, 5)``."""
+
+    status: int
+    records: np.ndarray
+
+    def matches(self, params: BMParams) -> MatchResult:
+        """The records as a MatchResult for the frame's run-time ``params`` (its tau and K)."""
+        return _records(self.records, params, f"call with status {self.status}")
+
+
+def frame_beats(image: np.ndarray) -> np.ndarray:
+    """A well-formed frame as input beats ``(H*W, 3)``: pixel, start of frame, end of line."""
+    h, w = image.shape
+    beats = np.zeros((h * w, 3), np.int64)
+    beats[:, 0] = image.reshape(-1)
+    beats[0, 1] = 1
+    beats[w - 1::w, 2] = 1
+    return beats
+
+
+def write_script(path: str | Path, calls: list[tuple[int, int, int, int]], beats: np.ndarray) -> Path:
+    """A beat script: the registers (tau, K, width, height) written before each call, then the beats."""
+    path = Path(path)
+    lines = [f"berth-bm-stream {len(calls)} {len(beats)}", *(" ".join(map(str, c)) for c in calls)]
+    lines += [f"{d} {u} {last}" for d, u, last in np.asarray(beats, np.int64)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_calls(path: str | Path) -> list[Call]:
+    """The test bench's output split by kernel call."""
+    calls: list[tuple[int, list[list[int]]]] = []
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("# call"):
+            calls.append((int(line.split()[-1]), []))
+        elif line.strip() and calls:
+            calls[-1][1].append([int(v) for v in line.split()])
+    return [Call(status, np.array(rows, np.int64).reshape(-1, 5)) for status, rows in calls]
 
 
 def mismatches(a: MatchResult, b: MatchResult, limit: int = 5) -> list[str]:

@@ -7,6 +7,7 @@
 
 typedef berth_bm::match_axis<berth_bm::bit_length(BM_TAU)> bm_match_t;
 
-void blockmatch_top(hls::stream<berth_bm::pixel_axis>& s_axis, hls::stream<bm_match_t>& m_axis);
+unsigned blockmatch_top(hls::stream<berth_bm::pixel_axis>& s_axis, hls::stream<bm_match_t>& m_axis,
+                        ap_uint<24> tau, ap_uint<24> k, ap_uint<24> width, ap_uint<24> height);
 
 #endif
