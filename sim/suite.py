@@ -54,7 +54,7 @@ def simulate_all(which: str = "all", seed: int = 0, every_image: bool = False) -
 
     With ``every_image`` each acceptance set sees every stimulus, not two of them.
     """
-    from tqdm import tqdm
+    from berth.core.progress import bar
 
     jobs = []
     if which in ("verilator", "all"):
@@ -65,7 +65,7 @@ def simulate_all(which: str = "all", seed: int = 0, every_image: bool = False) -
     if which in ("native", "all"):
         jobs.append(("native", FRAME, [FRAME_IMAGE]))
     rows = []
-    for sim, cfg, stimuli in tqdm(jobs, desc="block-matching RTL", unit="build"):
+    for sim, cfg, stimuli in bar(jobs, desc="block-matching RTL", unit="build"):
         rows.append(_native_row(cfg, seed) if sim == "native" else _cocotb_row(sim, cfg, stimuli, seed))
     return rows
 

@@ -132,13 +132,12 @@ def synthesize_sets(sets: str, out: Path, depth: bool = False,
                     source: Path | None = None) -> tuple[list, list[int] | None, Path]:
     """Yosys estimates of one named list of configurations (and their logic depth when ``depth``)
     of the core or of ``source``; results, depths and their JSON file."""
-    from tqdm import tqdm
-
+    from berth.core.progress import bar
     from berth.hardware.blockmatch.synth import SETS, logic_depth, synthesize
 
     check_source(source)
     results, depths = [], []
-    for i, cfg in enumerate(tqdm(SETS[sets], desc="yosys synth_xilinx", unit="set")):
+    for i, cfg in enumerate(bar(SETS[sets], desc="yosys synth_xilinx", unit="set")):
         work = out / "synth" / f"set{i}-{cfg.tag(*([source] if source else []))}"
         results.append(synthesize(cfg, work, source))
         if depth:

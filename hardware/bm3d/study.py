@@ -168,10 +168,10 @@ def run_study(out: str | Path, photos: list[str] = ("china", "flower"), crop: in
         data[name] = (clean, add_noise(clean, sigma, seed))
     with_yosys = resources and find_tool("yosys") is not None
     with atomic_directory(out) as tmp:
-        from tqdm import tqdm
+        from berth.core.progress import bar
 
         rows = []
-        for vname, kwargs in tqdm(variants.items(), desc="matcher variants", unit="variant"):
+        for vname, kwargs in bar(variants.items(), desc="matcher variants", unit="variant"):
             start = time.perf_counter()
             scores = {p: psnr(c, denoise_with_hardware(n, sigma, **kwargs).final) for p, (c, n) in data.items()}
             res = resource_estimate(kwargs, Path(synth_cache)) if with_yosys else None
@@ -181,7 +181,7 @@ def run_study(out: str | Path, photos: list[str] = ("china", "flower"), crop: in
             r["delta_db"] = float(np.mean([r["psnr"][p] - rows[0]["psnr"][p] for p in photos]))
         errors = []
         for p_name, (c, n) in data.items():
-            for p in tqdm(ps, desc=f"line-buffer errors, {p_name}", unit="p"):
+            for p in bar(ps, desc=f"line-buffer errors, {p_name}", unit="p"):
                 vals = [psnr(c, denoise_with_hardware(n, sigma, p=p, chip=chip).final)
                         for chip in (range(chips) if p > 0 else [0])]
                 errors.append({"photo": p_name, "p": p, "chips": len(vals), "psnr_mean": float(np.mean(vals)),
