@@ -139,7 +139,7 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
     from berth.quant.inject import model_codes
 
     clean = model_codes(model, spec.get("parameters", "weights"))
-    what = f"evaluating {spec['label']}: point"
+    what = f"evaluating {spec.get('label', spec['kind'])}: point"
     chips = (report(what, i + 1, len(points)) or errors
              for i, (*_, errors) in enumerate(chip_models(spec, points, clean)))
     result = robust_error(model, x, y, chips, clean=clean)
