@@ -35,20 +35,24 @@ def _namespaces_work() -> bool:
 
 needs_unshare = pytest.mark.skipif(not _namespaces_work(), reason="needs unshare -Urm (user and mount namespaces)")
 
+# Each writer once on a full disk and once read-only would double the time for little: the modes
+# alternate, so each writer meets one and both modes meet every kind of output (CSV, parquet,
+# SQLite store, run folder, HLS project).
 CASES = [
-    (["results", "{store}", "--csv", "{d}/x.csv"], "{d}/x.csv"),
-    (["results", "{store}", "--out", "{d}/x.parquet", "--format", "parquet"], "{d}/x.parquet"),
-    (["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
-    (["eval", "--set", "out={d}/ev", "--set", "epochs=0"], "{d}/ev"),
-    (["train", "--set", "out={d}/tr", "--set", "train.epochs=0"], "{d}/tr"),
-    (["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
+    ("full", ["results", "{store}", "--csv", "{d}/x.csv"], "{d}/x.csv"),
+    ("ro", ["results", "{store}", "--out", "{d}/x.parquet", "--format", "parquet"], "{d}/x.parquet"),
+    ("full", ["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
+    ("ro", ["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
+    ("full", ["eval", "--set", "out={d}/ev", "--set", "epochs=0"], "{d}/ev"),
+    ("ro", ["train", "--set", "out={d}/tr", "--set", "train.epochs=0"], "{d}/tr"),
+    ("full", ["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
+    ("ro", ["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
 ]
 CAUSES = {"full": "No space left on device", "ro": "Read-only file system"}
 
 
 @needs_unshare
-@pytest.mark.parametrize("mode", ["full", "ro"])
-@pytest.mark.parametrize("args, path", CASES, ids=[c[0][0] + " " + c[0][-1] for c in CASES])
+@pytest.mark.parametrize("mode, args, path", CASES, ids=[f"{c[0]} {c[1][0]} {c[1][-1]}" for c in CASES])
 def test_full_or_read_only_disk_is_one_line(tmp_path: Path, store: Path, mode: str, args: list[str],  # noqa: F811
                                             path: str) -> None:
     d = tmp_path / "d"
