@@ -146,15 +146,12 @@ class Store:
 
     def _remove_new_file(self) -> None:
         """Remove what a failed first open created (the file and its WAL companions)."""
-        self._db_close_quietly()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-
-    def _db_close_quietly(self) -> None:
         try:
             self._db.close()
-        except (AttributeError, sqlite3.Error):
+        except (AttributeError, sqlite3.Error):  # never connected, or already broken
             pass
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _raise_os_error(self, exc: sqlite3.DatabaseError) -> None:
         """A new store that could not be created: the file-system error behind it (full disk,

@@ -148,57 +148,56 @@ class Driver:
     def _loop(self, todo_train: list[str], todo_eval: list[tuple[str, dict]]) -> None:
         """Claim and submit tasks while workers are free, collect results, and wait (polling the
         store) while the only tasks left are another driver's."""
-        capacity = self.executor.capacity
         while todo_train or todo_eval or self.executor.pending():
-            if self.executor.pending() < capacity:
-                self._fill(todo_train, todo_eval, capacity)
+            if not self._full():
+                self._fill(todo_train, todo_eval)
             if self.executor.pending():
                 for key, result in self.executor.wait(timeout=POLL_S if todo_train or todo_eval else None):
                     self._finish(key, result)
             elif todo_train or todo_eval:
                 time.sleep(POLL_S)
 
-    def _fill(self, todo_train: list[str], todo_eval: list[tuple[str, dict]], capacity: int) -> None:
-        """Submit claimable tasks until ``capacity`` are in flight; drop tasks another driver finished."""
+    def _fill(self, todo_train: list[str], todo_eval: list[tuple[str, dict]]) -> None:
+        """Claim and submit tasks until the executor's capacity is in flight; drop tasks another
+        driver finished meanwhile."""
         for run_id in list(todo_train):
-            if self.executor.pending() >= capacity:
+            if self._full():
                 return
-            if self._trained_elsewhere(run_id):
+            claimed = self._claim(f"train:{run_id}")
+            if self._trained_elsewhere(run_id):  # before our claim, or while another holds it
                 todo_train.remove(run_id)
-                self._count("elsewhere")
-            elif self._claim(f"train:{run_id}"):
+                self._drop(f"train:{run_id}", claimed)
+            elif claimed:
                 todo_train.remove(run_id)
-                if self._trained_elsewhere(run_id):  # finished just before our claim
-                    self._unclaim(f"train:{run_id}")
-                    self._count("elsewhere")
-                else:
-                    self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
+                self.executor.submit(f"train:{run_id}", train_task, self.runs[run_id])
         for run_id, spec in list(todo_eval):
-            if self.executor.pending() >= capacity:
+            if self._full():
                 return
             if run_id in self._untrained:
                 continue
             task = f"eval:{run_id}:{spec['label']}"
-            if self._missing_points(run_id, spec) and not self._claim(task):
-                continue  # another driver is on it
-            todo_eval.remove((run_id, spec))
-            points = self._missing_points(run_id, spec)  # again: another driver may have just stored some
-            if points:
+            claimed = self._claim(task)
+            points = self._missing_points(run_id, spec)  # after the claim: another driver may have stored some
+            if not points:
+                todo_eval.remove((run_id, spec))
+                self._drop(task, claimed)
+            elif claimed:
+                todo_eval.remove((run_id, spec))
                 self._submit_eval(run_id, spec, points)
-            else:
-                self._unclaim(task)
-                self._count("elsewhere")
+
+    def _full(self) -> bool:
+        return self.executor.pending() >= self.executor.capacity
+
+    def _drop(self, task: str, claimed: bool) -> None:
+        """A task another driver finished: let go of our claim on it, if any, and count it."""
+        if claimed:
+            self._unclaim(task)
+        self._count("elsewhere")
 
     def _trained_elsewhere(self, run_id: str) -> bool:
         """Whether another driver has stored this run (row and a readable model file) meanwhile."""
-        from berth.models.files import read_model_file
-
-        if not self.store.query("runs", {"run_id": run_id}) or not self.checkpoint_path(run_id).exists():
-            return False
-        try:
-            read_model_file(self.checkpoint_path(run_id))
-        except BerthError:
-            return False  # the damaged file this driver is about to retrain
+        if not self.store.query("runs", {"run_id": run_id}) or not self._model_file_reads(run_id):
+            return False  # not yet, or the damaged file this driver is about to retrain
         self._untrained.discard(run_id)
         return True
 
@@ -230,6 +229,10 @@ class Driver:
     def _checkpoint_readable(self, run_id: str) -> bool:
         """Whether a trained run's model file is there and reads back; a damaged one is retrained
         (training is deterministic: the same seeds give the same weights) with a warning."""
+        return self._model_file_reads(run_id, warn=True)
+
+    def _model_file_reads(self, run_id: str, warn: bool = False) -> bool:
+        """Whether the run's model file exists and reads back (``warn``: say why not, on stderr)."""
         from berth.models.files import read_model_file
 
         path = self.checkpoint_path(run_id)
@@ -238,7 +241,8 @@ class Driver:
         try:
             read_model_file(path)
         except BerthError as exc:
-            print(f"berth: warning: retraining run {run_id}: {exc}", file=sys.stderr)
+            if warn:
+                print(f"berth: warning: retraining run {run_id}: {exc}", file=sys.stderr)
             return False
         return True
 

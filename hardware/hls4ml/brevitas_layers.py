@@ -10,6 +10,8 @@ rounded onto a grid it was not trained on.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from brevitas.nn import QuantIdentity
 from torch import nn
@@ -21,10 +23,9 @@ from berth.quant.codes import QTensor
 FIXED_POINT_FIX = "use a fixed-point weight quantizer such as brevitas.quant.Int8WeightPerTensorFixedPoint"
 
 
-def _is_pow2(values: np.ndarray) -> bool:
-    values = np.asarray(values, np.float64)
-    mantissa, _ = np.frexp(values)
-    return bool(np.all(values > 0) and np.all(mantissa == 0.5))
+def is_pow2(value: float) -> bool:
+    """True when ``value`` is a positive power of two."""
+    return value > 0 and math.frexp(value)[0] == 0.5
 
 
 def input_quantizer(model: nn.Module) -> nn.Module | None:
@@ -59,7 +60,7 @@ def codes_problem(qt: QTensor) -> str | None:
     """Why weight codes ``qt`` cannot be an ap_fixed weight exactly (None when they can)."""
     if np.ndim(qt.scale) or np.ndim(qt.zero_point):
         return f"one weight scale per output channel; hls4ml's fixed-point weights need one per tensor: {FIXED_POINT_FIX}"
-    if not _is_pow2(qt.scale):
+    if not is_pow2(float(qt.scale)):
         return f"weight scale {qt.scale:.6g} is not a power of two (a float scale ap_fixed cannot hold): {FIXED_POINT_FIX}"
     if not qt.signed or qt.zero_point != 0:
         return (f"weights are {'unsigned' if not qt.signed else 'signed'} codes with zero point {qt.zero_point:g}; "

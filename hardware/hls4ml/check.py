@@ -9,7 +9,6 @@ then checked numerically by ``verify``.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
@@ -17,7 +16,7 @@ from brevitas.nn import QuantConv1d, QuantConv2d, QuantIdentity, QuantLinear, Qu
 from torch import nn
 
 from berth.core.errors import BerthError
-from berth.hardware.hls4ml.brevitas_layers import input_quantizer, plain_layer_problem
+from berth.hardware.hls4ml.brevitas_layers import input_quantizer, is_pow2, plain_layer_problem
 from berth.models.genet import Add
 from berth.quant.brevitas_quant import SchemeTensorQuant
 
@@ -42,11 +41,6 @@ REASONS: dict[type, str] = {
 
 FIXED_POINT_QUANTIZERS = ("use Brevitas' fixed-point quantizers without a zero point (e.g. Int8ActPerTensorFixedPoint, "
                           "Uint8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Int16Bias)")
-
-
-def is_pow2(value: float) -> bool:
-    """True when ``value`` is a positive power of two."""
-    return value > 0 and math.frexp(value)[0] == 0.5
 
 
 def weight_layer_problem(module: nn.Module) -> str | None:
