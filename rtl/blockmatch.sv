@@ -67,6 +67,8 @@ module blockmatch #(
   localparam int SW = $clog2(L);                // line-buffer index width
   localparam int AW = $clog2(W);                // column address width
   localparam int GI = G > 1 ? $clog2(G) : 1;    // group reference index width
+  localparam int GN = $clog2(G + 1);            // group reference count width
+  localparam int KB = D > 1 ? $clog2(D) : 1;    // lane index width
   localparam int KI = $clog2(K);                // output slot width
   // Insertion engines: a group reference takes distances for D consecutive cycles of a pass, and
   // references E apart never at once (their first lanes are at least (E-1)*STRIDE + 1 >= D
@@ -133,8 +135,10 @@ module blockmatch #(
       end
     end
   end
-  always_comb begin
-    for (int i = 0; i < DW; i++) SAT[i] = |(tau_r >> i);
+  logic [KI:0] kge;                             // kge[b]: K >= 2^b (the group sizes allowed)
+  always_ff @(posedge clk) begin                // both follow their register a cycle later: a frame's
+    for (int i = 0; i < DW; i++) SAT[i] <= |(tau_r >> i);  // records come many cycles after it starts
+    for (int b = 0; b <= KI; b++) kge[b] <= k_r >= (KI+1)'(1 << b);
   end
 
   function automatic logic [CW-1:0] min_cw(input logic [CW-1:0] a, input logic [CW-1:0] b);
@@ -163,6 +167,7 @@ module blockmatch #(
   logic ahead;                                  // the input's frame is the one after the search's
   logic dropping;                               // pixels outside a frame are being dropped
   logic take, eol, bad, abort, abort_sr, restart;
+  logic eol_r;                                  // in_col == i_w - 1, kept as a flag
   logic room;                                   // the next row to write (counted in the search's frame) is free
 
   // Outside a frame every pixel is taken: a start of frame starts one, any other is dropped. In
@@ -172,7 +177,7 @@ module blockmatch #(
   assign room = (in_open ? (ahead ? 17'(h_r) + 17'(in_row) : 17'(in_row)) : 17'(h_r)) < 17'(need_lo) + 17'(L);
   assign s_ready = in_open ? room : !sr_on || (!ahead && room);
   assign take = s_valid && s_ready;
-  assign eol = in_col == i_w - 1'b1;
+  assign eol = eol_r;
   assign bad = s_user || s_last != eol;
   assign abort = take && in_open && bad;
   assign abort_sr = abort && !ahead;
@@ -194,6 +199,7 @@ module blockmatch #(
       ahead <= 1'b0;
       in_row <= '0;
       in_col <= '0;
+      eol_r <= 1'b0;
       wr_slot <= '0;
       base_slot <= '0;
     end else begin
@@ -201,6 +207,7 @@ module blockmatch #(
         in_open <= 1'b1;
         in_row <= '0;
         in_col <= CW'(1);
+        eol_r <= 1'b0;                          // widths are at least N >= 4
         wr_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
         base_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
         ahead <= start_ahead;
@@ -208,6 +215,7 @@ module blockmatch #(
         in_open <= 1'b0;
         ahead <= 1'b0;
       end else if (take && in_open) begin
+        eol_r <= !eol && in_col + CW'(2) == i_w;
         if (eol) begin
           in_col <= '0;
           in_row <= in_row + 1'b1;
@@ -223,7 +231,20 @@ module blockmatch #(
     end
   end
 
-  logic [AW-1:0] ra_col, rd_col;                // reference column (port A), candidate column (port B)
+  // Pixels are written a cycle after they are taken (the search reads a row at least two cycles
+  // after its last pixel is taken).
+  logic w_en;
+  logic [SW-1:0] w_slot;
+  logic [AW-1:0] w_col;
+  logic [7:0] w_data;
+  always_ff @(posedge clk) begin
+    w_en <= start || (take && in_open);
+    w_slot <= start ? (start_ahead ? (abort ? base_slot : wr_slot) : '0) : wr_slot;
+    w_col <= start ? '0 : in_col[AW-1:0];
+    w_data <= s_data;
+  end
+
+  logic [AW-1:0] ra_col, rd_col;                // reference column (port A), candidate column (port B), registered
   logic [8*L-1:0] qa, qb;                       // every buffer's pixel, one cycle later
   genvar gm;
   generate
@@ -232,11 +253,10 @@ module blockmatch #(
       logic [7:0] a_q, b_q;
       logic we;
       logic [AW-1:0] a_addr;
-      assign we = start ? (start_ahead ? (abort ? base_slot : wr_slot) : '0) == SW'(gm)
-                        : take && in_open && wr_slot == SW'(gm);
-      assign a_addr = !we ? ra_col : start ? '0 : in_col[AW-1:0];
+      assign we = w_en && w_slot == SW'(gm);
+      assign a_addr = we ? w_col : ra_col;
       always_ff @(posedge clk) begin
-        if (we) mem[a_addr] <= s_data;
+        if (we) mem[a_addr] <= w_data;
         a_q <= mem[a_addr];
         b_q <= mem[rd_col];
       end
@@ -245,18 +265,6 @@ module blockmatch #(
     end
   endgenerate
 
-  // x * x from its partial products, x_b x_c 2^(b+c) twice for b < c: adders in LUTs, not a
-  // DSP multiplier, and half the partial products of a general 8 x 8 product.
-  function automatic logic [15:0] square8(input logic [7:0] x);
-    logic [15:0] acc;
-    acc = '0;
-    for (int b = 0; b < 8; b++) begin
-      acc = acc + (16'(x[b]) << (2 * b));
-      for (int c = b + 1; c < 8; c++) acc = acc + (16'(x[b] & x[c]) << (b + c + 1));
-    end
-    square8 = acc;
-  endfunction
-
   function automatic logic [SW-1:0] wrap_add(input logic [SW-1:0] base, input logic [CW-1:0] step);
     logic [CW-1:0] sum;
     sum = CW'(base) + step;                     // step < L
@@ -264,53 +272,76 @@ module blockmatch #(
   endfunction
 
   // ---------------------------------------------------------------- issue: passes of a group
+  // Every value the issue derives from the group (x0), the reference row (ref_y), the pass or the
+  // frame (LAST_X, LAST_Y) is a register that follows its inputs one to three cycles later, so no
+  // arithmetic on them lies between two registers in the same cycle. They are settled whenever
+  // they are used: a pass lasts at least N + D - 1 >= 4 cycles and uses them from its fourth, and
+  // a reference row waits two cycles before it may start.
   typedef enum logic [1:0] {S_WAIT, S_RUN, S_DONE} state_t;
   state_t state;
+  logic [1:0] settle;                           // cycles a waiting reference row still lets settle
   logic [CW-1:0] x0;                            // first reference of the group
   logic [CW-1:0] band_y;                        // first candidate row of the pass
   logic [CW-1:0] dxi_b;                         // first offset column of the pass, dx + n
   logic [CW-1:0] t;                             // cycle of the pass
   logic [SW-1:0] ref_slot, band_slot;           // buffers holding rows ref_y and band_y
+  logic [CW:0] cand;                            // candidate column read this cycle (signed): x0 + t + dxi_b - n
+  logic [CW-1:0] rcol;                          // reference column read this cycle: x0 + t
 
-  logic [CW-1:0] cy_lo, cy_hi, x_last, t_end, dxi_lo, dxi_hi, nx0, next_ref_y;
-  logic row_done, last_block, last_band, last_issue, iss_v, stall;
+  logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, need_rows;
+  logic [CW-1:0] x_last, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
+  logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
-  logic d1_gend, d2_gend, d3_gend, d4_gend, ob_v;
+  logic last_row, row_done, last_block, last_band, rows_ready;
+  logic [CW-1:0] rel [0:G-1];                   // cycle of the pass at which reference g's distances start
+  logic [G-1:0] gv;                             // reference g exists
+  logic [GN-1:0] nref;                          // references in the group
+  logic last_issue, iss_v, stall, inflight, ob_v;
 
-  assign cy_lo = ref_y > RAD ? ref_y - RAD : '0;
-  assign cy_hi = min_cw(ref_y + RAD, LAST_Y);
-  assign x_last = min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
-  assign t_end = x_last - x0 + CW'(N + D - 2);  // S + D - 2
-  assign dxi_hi = RAD + min_cw(RAD, LAST_X - x0);
-  assign row_done = !(x0 + CW'((G - 1) * STRIDE) + 1'b1 <= LAST_X);
-  assign nx0 = min_cw(x0 + CW'(G * STRIDE), LAST_X);
-  assign dxi_lo = RAD - min_cw(RAD, x_last);
-  assign next_ref_y = min_cw(ref_y + CW'(STRIDE), LAST_Y);
-  assign last_block = dxi_b + CW'(D) > dxi_hi;
-  assign last_band = band_y + CW'(P) > cy_hi;
+  always_ff @(posedge clk) begin
+    logic [GN-1:0] n;
+    cy_lo <= ref_y > RAD ? ref_y - RAD : '0;
+    cy_hi <= min_cw(ref_y + RAD, LAST_Y);
+    back <= min_cw(ref_y, RAD);
+    lo_slot <= wrap_add(ref_slot, back == '0 ? '0 : CW'(L) - back);
+    step <= min_cw(CW'(STRIDE), LAST_Y - ref_y);
+    next_ref_y <= ref_y + step;
+    next_ref_slot <= wrap_add(ref_slot, step);
+    last_row <= ref_y == LAST_Y;
+    need_rows <= min_cw(ref_y + RAD + CW'(N), h_r);
+    rows_ready <= sr_on && (ahead || !in_open || in_row >= need_rows);
+    x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
+    span <= min_cw(CW'((G - 1) * STRIDE), LAST_X - x0);
+    t_end <= span + CW'(N + D - 2);            // S + D - 2: from one value, never a mix of old and new
+    dxi_hi <= RAD + min_cw(RAD, LAST_X - x0);
+    dxi_lo <= RAD - min_cw(RAD, x_last);
+    cand_lo <= (CW+1)'(x0) - (CW+1)'(min_cw(RAD, x_last));
+    row_done <= !(x0 + CW'((G - 1) * STRIDE) + 1'b1 <= LAST_X);
+    nx0 <= min_cw(x0 + CW'(G * STRIDE), LAST_X);
+    nx0_last <= min_cw(nx0 + CW'((G - 1) * STRIDE), LAST_X);
+    nx0_dxi <= RAD - min_cw(RAD, nx0_last);
+    cand_ng <= (CW+1)'(nx0) - (CW+1)'(min_cw(RAD, nx0_last));
+    cand_nb <= (CW+1)'(x0 + dxi_b + CW'(D)) - (CW+1)'(RAD);
+    last_block <= dxi_b + CW'(D) > dxi_hi;
+    last_band <= band_y + CW'(P) > cy_hi;
+    next_band_slot <= wrap_add(band_slot, CW'(P));
+    n = '0;
+    for (int g = 0; g < G; g++) begin
+      rel[g] <= min_cw(CW'(g * STRIDE), LAST_X - x0) + CW'(N - 1);
+      gv[g] <= g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
+      n = n + GN'(gv[g]);
+    end
+    nref <= n;
+  end
+
   assign last_issue = t == t_end && last_block && last_band;
-  assign stall = last_issue && (ob_v || d1_gend || d2_gend || d3_gend || d4_gend);
+  assign stall = last_issue && (ob_v || inflight);
   assign iss_v = state == S_RUN && !stall;
-
-  logic rows_ready;                             // every row the reference row needs is stored
-  assign rows_ready = sr_on && (ahead || !in_open || in_row >= min_cw(ref_y + RAD + CW'(N), h_r));
-  assign lo_slot = wrap_add(ref_slot, ref_y - cy_lo == '0 ? '0 : CW'(L) - (ref_y - cy_lo));
-  assign next_ref_slot = wrap_add(ref_slot, next_ref_y - ref_y);
-  assign next_band_slot = wrap_add(band_slot, CW'(P));
-
-  // The next group's first offset column (its last reference decides the left clip).
-  function automatic logic [CW-1:0] first_dxi(input logic [CW-1:0] gx0, input logic [CW-1:0] lx);
-    first_dxi = RAD - min_cw(RAD, min_cw(gx0 + CW'((G - 1) * STRIDE), lx));
-  endfunction
-
-  logic [CW-1:0] cc;                            // candidate column + n
-  assign cc = x0 + t + dxi_b;
-  assign rd_col = cc >= RAD && cc - RAD < w_r ? AW'(cc - RAD) : '0;
-  assign ra_col = x0 + t < w_r ? AW'(x0 + t) : '0;
 
   always_ff @(posedge clk) begin
     if (restart) begin
       state <= S_WAIT;
+      settle <= 2'd2;
       ref_y <= '0;
       ref_slot <= switch_frame ? base_slot : '0;
       x0 <= '0;
@@ -318,37 +349,51 @@ module blockmatch #(
       band_slot <= '0;
       dxi_b <= '0;
       t <= '0;
+      cand <= '0;
+      rcol <= '0;
     end else begin
       case (state)
-        S_WAIT: if (rows_ready) begin
+        S_WAIT: if (settle != '0) begin
+          settle <= settle - 1'b1;
+        end else if (rows_ready) begin
           state <= S_RUN;
           band_y <= cy_lo;
           band_slot <= lo_slot;
           dxi_b <= dxi_lo;
           t <= '0;
+          cand <= cand_lo;
+          rcol <= x0;
         end
         S_RUN: if (!stall) begin
           if (t != t_end) begin
             t <= t + 1'b1;
+            cand <= cand + 1'b1;
+            rcol <= rcol + 1'b1;
           end else begin
             t <= '0;
+            rcol <= x0;
             if (!last_block) begin
               dxi_b <= dxi_b + CW'(D);
+              cand <= cand_nb;
             end else if (!last_band) begin
               dxi_b <= dxi_lo;
               band_y <= band_y + CW'(P);
               band_slot <= next_band_slot;
+              cand <= cand_lo;
             end else if (!row_done) begin
               x0 <= nx0;
-              dxi_b <= first_dxi(nx0, LAST_X);
+              rcol <= nx0;
+              dxi_b <= nx0_dxi;
               band_y <= cy_lo;
               band_slot <= lo_slot;
+              cand <= cand_ng;
             end else begin
               x0 <= '0;
-              if (ref_y == LAST_Y) begin
+              if (last_row) begin
                 state <= S_DONE;
               end else begin
                 state <= S_WAIT;
+                settle <= 2'd2;
                 ref_y <= next_ref_y;
                 ref_slot <= next_ref_slot;
               end
@@ -360,31 +405,138 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 1: rotate, shift
-  logic d1_v, d1_glast;
-  logic [CW-1:0] d1_t, d1_band_y, d1_dxi, d1_ry, d1_x0;
-  logic [SW-1:0] d1_bslot, d1_rslot;
+  // A group's records occupy the pipeline from its last issue until they enter the output buffer.
+  logic gend_out;                               // the group's lists enter the output buffer
   always_ff @(posedge clk) begin
-    d1_v <= iss_v && !restart;
-    d1_gend <= iss_v && last_issue && !restart;
-    d1_glast <= row_done && ref_y == LAST_Y;
-    d1_t <= t;
-    d1_band_y <= band_y;
-    d1_dxi <= dxi_b;
-    d1_ry <= ref_y;
-    d1_x0 <= x0;
-    d1_bslot <= band_slot;
-    d1_rslot <= ref_slot;
+    if (restart || gend_out) inflight <= 1'b0;
+    else if (iss_v && last_issue) inflight <= 1'b1;
   end
 
+  // ---------------------------------------------------------------- pipeline control
+  // Stage s holds what the issue sent s cycles ago: 1 addresses, 2 block-RAM data, 3 columns,
+  // 4 differences, 5 squares, 6 column sums, 7 block distances, 8 keys, 9 ranks, 10 sorted keys
+  // (merged into the lists), 11 the lists complete (into the output buffer).
+  localparam int LAST = 11;
+  localparam int EMIT = 7;                      // stage whose block distances enter the top-K
+  logic c_v [1:LAST];
+  logic c_gend [1:LAST];
+  logic c_glast [1:LAST];
+  logic [CW-1:0] c_ry [1:LAST];
+  logic [CW-1:0] c_x0 [1:LAST];
+  logic [GN-1:0] c_nref [1:LAST];
+  logic [SW-1:0] c_bslot [1:2];
+  logic [SW-1:0] c_rslot [1:2];
+  logic c_colok [1:EMIT];                       // the candidate columns are inside the frame
+  logic [P-1:0] c_rok [1:EMIT];                 // offset row u is inside the window
+  logic [P-1:0] c_rzero [1:EMIT];               // offset row u is dy = 0
+  logic [OIW*P-1:0] c_dyi [1:EMIT];             // dy + n of offset row u
+  logic [D-1:0] c_lok [1:2];                    // lane k's offset column is inside the window
+  logic [D-1:0] c_lzero [1:2];                  // lane k's offset column is dx = 0
+  logic [OIW-1:0] c_dxb [1:2];                  // dx + n of lane 0
+  logic [G-1:0] c_act;                          // reference g takes lane c_k[g]'s distances (stage 1)
+  logic [KB*G-1:0] c_k;
+  logic [E-1:0] e_v [2:LAST-1];                 // engine e merges keys
+  logic [GI*E-1:0] e_g [2:LAST-1];              // ... into the list of this reference
+  logic [KB*E-1:0] e_k [2:EMIT];                // ... from this lane
+  logic [E-1:0] e_lok [3:EMIT];
+  logic [E-1:0] e_lzero [3:EMIT];
+  logic [OIW*E-1:0] e_dxi [3:EMIT];
+
+  always_ff @(posedge clk) begin
+    for (int s = LAST; s > 1; s--) begin
+      c_v[s] <= c_v[s-1] && !restart;
+      c_gend[s] <= c_gend[s-1] && !restart;
+      c_glast[s] <= c_glast[s-1];
+      c_ry[s] <= c_ry[s-1];
+      c_x0[s] <= c_x0[s-1];
+      c_nref[s] <= c_nref[s-1];
+    end
+    c_v[1] <= iss_v && !restart;
+    c_gend[1] <= iss_v && last_issue && !restart;
+    c_glast[1] <= row_done && last_row;
+    c_ry[1] <= ref_y;
+    c_x0[1] <= x0;
+    c_nref[1] <= nref;
+    c_bslot[1] <= band_slot;
+    c_rslot[1] <= ref_slot;
+    c_bslot[2] <= c_bslot[1];
+    c_rslot[2] <= c_rslot[1];
+    for (int s = EMIT; s > 1; s--) begin
+      c_colok[s] <= c_colok[s-1];
+      c_rok[s] <= c_rok[s-1];
+      c_rzero[s] <= c_rzero[s-1];
+      c_dyi[s] <= c_dyi[s-1];
+    end
+    c_colok[1] <= !cand[CW] && cand[CW-1:0] >= CW'(N - 1) && cand[CW-1:0] < w_r;
+    for (int u = 0; u < P; u++) begin
+      c_rok[1][u] <= band_y + CW'(u) <= cy_hi;
+      c_rzero[1][u] <= band_y + CW'(u) == ref_y;
+      c_dyi[1][OIW*u +: OIW] <= OIW'(band_y + CW'(u) + RAD - ref_y);
+    end
+    for (int k = 0; k < D; k++) begin
+      c_lok[1][k] <= dxi_b + CW'(k) <= CW'(2 * R);
+      c_lzero[1][k] <= dxi_b + CW'(k) == RAD;
+    end
+    c_lok[2] <= c_lok[1];
+    c_lzero[2] <= c_lzero[1];
+    c_dxb[1] <= OIW'(dxi_b);
+    c_dxb[2] <= c_dxb[1];
+    for (int g = 0; g < G; g++) begin
+      logic [CW-1:0] s;
+      s = t - rel[g];
+      c_act[g] <= iss_v && !restart && gv[g] && t >= rel[g] && s < CW'(D);
+      c_k[KB*g +: KB] <= KB'(s);
+    end
+    // Stage 2: each engine takes the one active reference of its own (g mod E).
+    for (int e = 0; e < E; e++) begin
+      e_v[2][e] <= 1'b0;
+      e_g[2][GI*e +: GI] <= '0;
+      e_k[2][KB*e +: KB] <= '0;
+      for (int g = e; g < G; g += E) begin
+        if (c_act[g]) begin
+          e_v[2][e] <= !restart;
+          e_g[2][GI*e +: GI] <= GI'(g);
+          e_k[2][KB*e +: KB] <= c_k[KB*g +: KB];
+        end
+      end
+    end
+    for (int s = LAST - 1; s > 2; s--) begin
+      e_v[s] <= e_v[s-1] & {E{!restart}};
+      e_g[s] <= e_g[s-1];
+    end
+    for (int s = EMIT; s > 2; s--) e_k[s] <= e_k[s-1];
+    // Stage 3: the lane's offset column.
+    for (int e = 0; e < E; e++) begin
+      logic [KB-1:0] k;
+      k = e_k[2][KB*e +: KB];
+      e_lok[3][e] <= c_lok[2][k];
+      e_lzero[3][e] <= c_lzero[2][k];
+      e_dxi[3][OIW*e +: OIW] <= c_dxb[2] + OIW'(k);
+    end
+    for (int s = EMIT; s > 3; s--) begin
+      e_lok[s] <= e_lok[s-1];
+      e_lzero[s] <= e_lzero[s-1];
+      e_dxi[s] <= e_dxi[s-1];
+    end
+  end
+  assign gend_out = c_gend[LAST];
+
+  // Addresses (stage 1): the candidate column (port B) and the reference column (port A), 0
+  // outside the frame.
+  always_ff @(posedge clk) begin
+    rd_col <= !cand[CW] && cand[CW-1:0] < w_r ? AW'(cand[CW-1:0]) : '0;
+    ra_col <= rcol < w_r ? AW'(rcol) : '0;
+  end
+
+  // ---------------------------------------------------------------- stage 2: rotate, shift
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
   logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
   always_comb begin                             // multiplexers written out (no index arithmetic)
     lane = '0;
     refpix = '0;
     for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) if (wrap_add(d1_bslot, CW'(l)) == SW'(m)) lane[8*l +: 8] = qb[8*m +: 8];
-      for (int i = 0; i < N; i++) if (wrap_add(d1_rslot, CW'(i)) == SW'(m)) refpix[8*i +: 8] = qa[8*m +: 8];
+      for (int l = 0; l < LANES; l++) if (wrap_add(c_bslot[2], CW'(l)) == SW'(m)) lane[8*l +: 8] = qb[8*m +: 8];
+      for (int i = 0; i < N; i++) if (wrap_add(c_rslot[2], CW'(i)) == SW'(m)) refpix[8*i +: 8] = qa[8*m +: 8];
     end
   end
 
@@ -392,275 +544,322 @@ module blockmatch #(
   logic [8*N*D-1:0] refc;
   logic [8*LANES-1:0] candc;
   always_ff @(posedge clk) begin
-    if (d1_v) begin
+    if (c_v[2]) begin
       candc <= lane;
       refc <= (8*N*D)'({refc, refpix});
     end
   end
 
-  // ---------------------------------------------------------------- stage 2: column sums
-  logic d2_v, d2_glast;
-  logic [CW-1:0] d2_t, d2_band_y, d2_dxi, d2_ry, d2_x0;
-  always_ff @(posedge clk) begin
-    d2_v <= d1_v && !restart;
-    d2_gend <= d1_gend && !restart;
-    d2_glast <= d1_glast;
-    d2_t <= d1_t;
-    d2_band_y <= d1_band_y;
-    d2_dxi <= d1_dxi;
-    d2_ry <= d1_ry;
-    d2_x0 <= d1_x0;
-  end
+  // ---------------------------------------------------------------- stages 3-5: column sums
+  // x * x = 256 h^2 + 32 h l + l^2 for x = 16 h + l: two 4-bit squares side by side plus one
+  // 4 x 4 product, each a table in LUTs (no DSP), and one addition.
+  function automatic logic [7:0] sq4(input logic [3:0] a);
+    sq4 = '0;
+    for (int v = 0; v < 16; v++) if (a == 4'(v)) sq4 = 8'(v * v);
+  endfunction
+  function automatic logic [7:0] mul4(input logic [3:0] a, input logic [3:0] b);
+    mul4 = '0;
+    for (int v = 0; v < 256; v++) if ({a, b} == 8'(v)) mul4 = 8'((v >> 4) * (v & 15));
+  endfunction
 
-  logic [CSW*P*D-1:0] cs;                       // column sum of unit u, lane k at [CSW*(u*D+k)]
-  always_comb begin
+  logic [8*N*P*D-1:0] adiff;                    // |reference - candidate| of unit u, lane k, row i
+  logic [16*N*P*D-1:0] term;                    // its square (SSD) or itself (SAD)
+  logic [CSW*(N+1)*P*D-1:0] hist;               // last N+1 column sums per unit and lane, newest first
+  always_ff @(posedge clk) begin
     for (int u = 0; u < P; u++) begin
       for (int k = 0; k < D; k++) begin
+        for (int i = 0; i < N; i++) begin
+          logic [7:0] a, b;
+          a = refc[8*(N*k + i) +: 8];
+          b = candc[8*(u + i) +: 8];
+          adiff[8*(N*(u*D+k) + i) +: 8] <= a > b ? a - b : b - a;
+        end
+      end
+    end
+    for (int j = 0; j < N * P * D; j++) begin
+      logic [7:0] x;
+      x = adiff[8*j +: 8];
+      term[16*j +: 16] <= METRIC == 0 ? {sq4(x[7:4]), sq4(x[3:0])} + (16'(mul4(x[7:4], x[3:0])) << 5) : 16'(x);
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      for (int l = 0; l < P * D; l++) hist[CSW*(N+1)*l +: CSW*(N+1)] <= '0;
+    end else if (c_v[5] && !restart) begin
+      for (int l = 0; l < P * D; l++) begin
         logic [CSW-1:0] acc;
         acc = '0;
 `ifdef BM_PLANTED_BUG
-        for (int i = 0; i < N - 1; i++) begin
+        for (int i = 0; i < N - 1; i++) acc = acc + CSW'(term[16*(N*l + i) +: 16]);
 `else
-        for (int i = 0; i < N; i++) begin
+        for (int i = 0; i < N; i++) acc = acc + CSW'(term[16*(N*l + i) +: 16]);
 `endif
-          logic [7:0] a, b, ad;
-          logic [15:0] sq;
-          a = refc[8*(N*k + i) +: 8];
-          b = candc[8*(u + i) +: 8];
-          ad = a > b ? a - b : b - a;
-          sq = square8(ad);
-          acc = acc + (METRIC == 0 ? CSW'(sq) : CSW'(ad));
-        end
-        cs[CSW*(u*D+k) +: CSW] = acc;
+        hist[CSW*(N+1)*l +: CSW*(N+1)] <= {hist[CSW*(N+1)*l +: CSW*N], acc};
       end
     end
   end
 
-  logic [CSW*N*P*D-1:0] hist;                   // last N column sums per unit and lane, newest first
-  always_ff @(posedge clk) begin
-    if (d2_v) begin
-      for (int l = 0; l < P * D; l++) begin
-        hist[CSW*N*l +: CSW*N] <= {hist[CSW*N*l +: CSW*(N-1)], cs[CSW*l +: CSW]};
-      end
-    end
-  end
-
-  // ---------------------------------------------------------------- stage 3: block distances
-  logic d3_v, d3_glast;
-  logic [CW-1:0] d3_t, d3_band_y, d3_dxi, d3_ry, d3_x0;
-  always_ff @(posedge clk) begin
-    d3_v <= d2_v && !restart;
-    d3_gend <= d2_gend && !restart;
-    d3_glast <= d2_glast;
-    d3_t <= d2_t;
-    d3_band_y <= d2_band_y;
-    d3_dxi <= d2_dxi;
-    d3_ry <= d2_ry;
-    d3_x0 <= d2_x0;
-  end
-
+  // ---------------------------------------------------------------- stage 6: block distances
+  // A running sum: add the newest column sum, drop the one N columns back (both kept in hist).
   logic [FW*P*D-1:0] bdist;
-  always_comb begin
-    for (int l = 0; l < P * D; l++) begin
-      logic [FW-1:0] acc;
-      acc = '0;
-      for (int j = 0; j < N; j++) acc = acc + FW'(hist[CSW*(N*l + j) +: CSW]);
-      bdist[FW*l +: FW] = acc;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      bdist <= '0;
+    end else if (c_v[6]) begin
+      for (int l = 0; l < P * D; l++) begin
+        bdist[FW*l +: FW] <= bdist[FW*l +: FW] + FW'(hist[CSW*(N+1)*l +: CSW])
+                             - FW'(hist[CSW*((N+1)*l + N) +: CSW]);
+      end
     end
   end
 
-  // The distances of group reference g come from lane k = t - (N-1) - (x_g - x0), P at a time;
-  // they go to engine g mod E, with the reference's index.
-  logic [CW-1:0] d3_cy_hi;
-  assign d3_cy_hi = min_cw(d3_ry + RAD, LAST_Y);
+  // ---------------------------------------------------------------- stage 7: keys
+  // Engine e takes the P distances of its lane that are inside the window and below tau; a key
+  // not taken is zero (and invalid).
   logic [E*P-1:0] ins_v;
   logic [KW*E*P-1:0] ins_key;
-  logic [GI*E-1:0] ins_g;
   always_ff @(posedge clk) begin
-    ins_v <= '0;
-    for (int g = 0; g < G; g++) begin
-      logic [CW-1:0] gx, rel, k, dxi;
-      logic emit;
-      gx = gref_x(d3_x0, g, LAST_X);
-      rel = gx - d3_x0 + CW'(N - 1);
-      k = d3_t - rel;
-      emit = d3_v && gref_v(d3_x0, g, LAST_X) && d3_t >= rel && k < CW'(D);
-      dxi = d3_dxi + k;
-      if (emit) begin
-        ins_g[GI*(g % E) +: GI] <= GI'(g);
+    for (int e = 0; e < E; e++) begin
+      for (int u = 0; u < P; u++) begin
+        logic [FW-1:0] d;
+        logic ok;
+        d = '0;
+        for (int k = 0; k < D; k++) if (e_k[EMIT][KB*e +: KB] == KB'(k)) d = bdist[FW*(u*D + k) +: FW];
+        ok = !restart && e_v[EMIT][e] && c_colok[EMIT] && e_lok[EMIT][e] && c_rok[EMIT][u]
+             && !(c_rzero[EMIT][u] && e_lzero[EMIT][e]) && TW'(d) < TW'(tau_r);
+        ins_v[e*P+u] <= ok;
+        ins_key[KW*(e*P+u) +: KW] <= ok ? {d[DW-1:0], c_dyi[EMIT][OIW*u +: OIW], e_dxi[EMIT][OIW*e +: OIW]} : '0;
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- stages 8-9: sort the keys
+  // Each engine's P keys in order, valid ones first: a key's rank is the number of keys before
+  // it (invalid keys are zero and ordered by position).
+  localparam int RKW = P > 1 ? $clog2(P) : 1;
+  logic [E*P-1:0] srt_v, s_v;
+  logic [KW*E*P-1:0] srt_key, s_key;
+  logic [RKW*E*P-1:0] srt_rank;
+  always_ff @(posedge clk) begin
+    for (int e = 0; e < E; e++) begin
+      for (int u = 0; u < P; u++) begin
+        logic [RKW-1:0] r;
+        logic [KW:0] ku, kw;
+        ku = {!ins_v[e*P+u], ins_key[KW*(e*P+u) +: KW]};
+        r = '0;
+        for (int w = 0; w < P; w++) begin
+          kw = {!ins_v[e*P+w], ins_key[KW*(e*P+w) +: KW]};
+          if (w < u) r = r + RKW'(kw <= ku);
+          if (w > u) r = r + RKW'(kw < ku);
+        end
+        srt_rank[RKW*(e*P+u) +: RKW] <= r;
+      end
+    end
+    srt_v <= ins_v & {(E*P){!restart}};
+    srt_key <= ins_key;
+    for (int e = 0; e < E; e++) begin
+      for (int s = 0; s < P; s++) begin
+        logic vs;
+        logic [KW-1:0] ks;
+        vs = 1'b0;
+        ks = '0;
         for (int u = 0; u < P; u++) begin
-          logic [CW-1:0] cy;
-          logic [FW-1:0] d;
-          cy = d3_band_y + CW'(u);
-          d = '0;
-          for (int j = 0; j < D; j++) if (k == CW'(j)) d = bdist[FW*(u*D + j) +: FW];
-          ins_v[(g % E)*P+u] <= !restart && cy <= d3_cy_hi && dxi <= CW'(2 * R) && gx + dxi >= RAD
-                                && gx + dxi <= LAST_X + RAD && !(cy == d3_ry && dxi == RAD) && TW'(d) < TW'(tau_r);
-          ins_key[KW*((g % E)*P+u) +: KW] <= {d[DW-1:0], OIW'(cy + RAD - d3_ry), OIW'(dxi)};
+          if (srt_rank[RKW*(e*P+u) +: RKW] == RKW'(s)) begin
+            vs = vs | srt_v[e*P+u];
+            ks = ks | srt_key[KW*(e*P+u) +: KW];
+          end
+        end
+        s_v[e*P+s] <= vs && !restart;
+        s_key[KW*(e*P+s) +: KW] <= ks;
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 10: top-K merge
+  // One sorted list of K - 1 slots per group reference, valid entries first. Engine e merges its
+  // sorted keys into the list of its reference (read a cycle ahead, or its own result of the cycle
+  // before): entry j goes to slot j + (keys before it), key u to slot u + (entries before it), and a
+  // slot past the end drops out. Keys are unique (each offset enters a list once), so this is the
+  // cascade of P insertions, with every comparison independent of the others.
+  logic [KS*G-1:0] lst_v;
+  logic [KW*KS*G-1:0] lst_key;
+  logic [KS*E-1:0] pre_v, wk_v, mg_v;           // the list read ahead, the engine's last result, the merge
+  logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;
+  logic [E-1:0] first;                          // the engine starts a reference: merge into pre
+  always_ff @(posedge clk) begin
+    for (int e = 0; e < E; e++) begin
+      logic [GI-1:0] gn;
+      gn = e_g[LAST-2][GI*e +: GI];
+      first[e] <= !(e_v[LAST-1][e] && e_g[LAST-1][GI*e +: GI] == gn);
+      for (int g = e; g < G; g += E) begin
+        if (gn == GI'(g)) begin
+          pre_v[KS*e +: KS] <= lst_v[KS*g +: KS];
+          pre_key[KW*KS*e +: KW*KS] <= lst_key[KW*KS*g +: KW*KS];
         end
       end
     end
   end
 
-  // ---------------------------------------------------------------- stage 4: top-K insert
-  logic d4_glast;
-  logic [CW-1:0] d4_ry, d4_x0;
-  always_ff @(posedge clk) begin
-    d4_gend <= d3_gend && !restart;
-    d4_glast <= d3_glast;
-    d4_ry <= d3_ry;
-    d4_x0 <= d3_x0;
-  end
-
-  // Each engine reads the list of its reference, merges its P keys into it and writes it back.
-  // The merge ranks every entry and key at once (keys are unique: each offset enters a list
-  // once): an entry's new slot is its old slot plus the keys below it, a key's slot is the
-  // entries and the keys below it; a slot past the end drops out. All comparisons are
-  // independent, so the depth does not grow with P as an insertion cascade's would.
-  localparam int RW = $clog2(KS + P + 1);       // rank width
-  logic [KS*G-1:0] lst_v, nxt_v;                // per reference: sorted, valid entries first
-  logic [KW*KS*G-1:0] lst_key, nxt_key;
   always_comb begin
-    nxt_v = lst_v;
-    nxt_key = lst_key;
     for (int e = 0; e < E; e++) begin
-      logic [KS-1:0] lv, cv;
-      logic [KW*KS-1:0] lk, ck;
-      logic [KS*P-1:0] below;                   // entry j < key u, at [j*P + u]
-      logic [RW*KS-1:0] rank_l;
-      logic [RW*P-1:0] rank_k;
-      lv = '0;
-      lk = '0;
-      for (int g = e; g < G; g += E) begin
-        if (ins_g[GI*e +: GI] == GI'(g)) begin
-          lv = lst_v[KS*g +: KS];
-          lk = lst_key[KW*KS*g +: KW*KS];
+      logic [KS-1:0] lv;
+      logic [KW*KS-1:0] lk;
+      logic [P-1:0] nv;
+      logic [KS*P-1:0] c;                       // key u < entry j, at [j*P + u]
+      logic [KS*(P+2)-1:0] tb;
+      logic [(KS+2)*P-1:0] ab;
+      lv = first[e] ? pre_v[KS*e +: KS] : wk_v[KS*e +: KS];
+      lk = first[e] ? pre_key[KW*KS*e +: KW*KS] : wk_key[KW*KS*e +: KW*KS];
+      nv = s_v[e*P +: P];
+      // tb[j][m + 1]: key m before entry j (tb[j][0] = 1, tb[j][P + 1] = 0); ab[m + 1][u]: entry m
+      // before key u (ab[0][u] = 1, ab[KS + 1][u] = 0). Both runs of ones come first.
+      for (int j = 0; j < KS; j++) begin
+        tb[j*(P+2)] = 1'b1;
+        tb[j*(P+2) + P + 1] = 1'b0;
+        for (int u = 0; u < P; u++) begin
+          c[j*P+u] = s_key[KW*(e*P+u) +: KW] < lk[KW*j +: KW];
+          tb[j*(P+2) + u + 1] = nv[u] && (!lv[j] || c[j*P+u]);
+          ab[(j+1)*P + u] = lv[j] && (!nv[u] || !c[j*P+u]);
         end
-      end
-      for (int j = 0; j < KS; j++) begin
-        for (int u = 0; u < P; u++) below[j*P + u] = lk[KW*j +: KW] < ins_key[KW*(e*P+u) +: KW];
-      end
-      for (int j = 0; j < KS; j++) begin
-        logic [RW-1:0] r;
-        r = RW'(j);
-        for (int u = 0; u < P; u++) r = r + RW'(ins_v[e*P+u] && !below[j*P + u]);
-        rank_l[RW*j +: RW] = r;
       end
       for (int u = 0; u < P; u++) begin
-        logic [RW-1:0] r;
-        r = '0;
-        for (int j = 0; j < KS; j++) r = r + RW'(lv[j] && below[j*P + u]);
-        for (int w = 0; w < P; w++) begin
-          if (w != u) r = r + RW'(ins_v[e*P+w] && ins_key[KW*(e*P+w) +: KW] < ins_key[KW*(e*P+u) +: KW]);
-        end
-        rank_k[RW*u +: RW] = r;
+        ab[u] = 1'b1;
+        ab[(KS+1)*P + u] = 1'b0;
       end
-      cv = '0;
-      ck = '0;
+      mg_v[KS*e +: KS] = '0;
+      mg_key[KW*KS*e +: KW*KS] = '0;
       for (int i = 0; i < KS; i++) begin
-        for (int j = 0; j < KS; j++) begin
-          if (lv[j] && rank_l[RW*j +: RW] == RW'(i)) begin
-            cv[i] = 1'b1;
-            ck[KW*i +: KW] = ck[KW*i +: KW] | lk[KW*j +: KW];
+        for (int j = (i > P ? i - P : 0); j <= i; j++) begin      // entry j with i - j keys before it
+          if (lv[j] && tb[j*(P+2) + i - j] && !tb[j*(P+2) + i - j + 1]) begin
+            mg_v[KS*e + i] = 1'b1;
+            mg_key[KW*(KS*e+i) +: KW] = mg_key[KW*(KS*e+i) +: KW] | lk[KW*j +: KW];
           end
         end
-        for (int u = 0; u < P; u++) begin
-          if (ins_v[e*P+u] && rank_k[RW*u +: RW] == RW'(i)) begin
-            cv[i] = 1'b1;
-            ck[KW*i +: KW] = ck[KW*i +: KW] | ins_key[KW*(e*P+u) +: KW];
+        for (int u = 0; u <= (i < P - 1 ? i : P - 1); u++) begin  // key u with i - u entries before it
+          if (nv[u] && ab[(i-u)*P + u] && !ab[(i-u+1)*P + u]) begin
+            mg_v[KS*e + i] = 1'b1;
+            mg_key[KW*(KS*e+i) +: KW] = mg_key[KW*(KS*e+i) +: KW] | s_key[KW*(e*P+u) +: KW];
           end
         end
       end
-      for (int g = e; g < G; g += E) begin
-        if (ins_g[GI*e +: GI] == GI'(g)) begin
-          nxt_v[KS*g +: KS] = cv;
-          nxt_key[KW*KS*g +: KW*KS] = ck;
-        end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    for (int e = 0; e < E; e++) begin
+      if (e_v[LAST-1][e]) begin
+        wk_v[KS*e +: KS] <= mg_v[KS*e +: KS];
+        wk_key[KW*KS*e +: KW*KS] <= mg_key[KW*KS*e +: KW*KS];
       end
     end
   end
 
   // ---------------------------------------------------------------- output buffer
-  logic [KS*G-1:0] ob_lv;
+  logic [KS*G-1:0] ob_used;                     // slot i+1 of reference g is reported
   logic [KW*KS*G-1:0] ob_key;
-  logic [CW-1:0] ob_ry, ob_x0;
+  logic [CW-1:0] ob_ry;
   logic ob_last;                                // the frame's last group
-  logic [GI-1:0] ob_r;                          // reference being emitted
+  logic [GN-1:0] ob_n;                          // references in the group
+  logic [GI-1:0] ob_r, ob_rn;                   // reference being emitted, and the next one
   logic [KI-1:0] slot;                          // output slot
+  logic slot0, slot_last;                       // slot is 0 / the last (K - 1)
   logic ob_rlast;                               // ob_r is the group's last reference
-  assign ob_rlast = 32'(ob_r) == G - 1 || !gref_v(ob_x0, 32'(ob_r) + 1, LAST_X);
-  assign frame_done = m_valid && m_ready && m_last && ob_rlast && ob_last;
+  logic [CW-1:0] ob_rx;                         // its column
+  logic [KS-1:0] cur_used;                      // the list of the reference being emitted
+  logic [KW*KS-1:0] cur_key;
+  logic fire;
+  assign fire = m_valid && m_ready;
+  assign frame_done = fire && slot_last && ob_rlast && ob_last;
+
+  // Slot s is reported when the group size 2^floor(log2(1 + kept)) (at most K) exceeds s: when
+  // entry 2^b - 2 is valid and K >= 2^b, for 2^b the least power of two above s.
+  function automatic logic [KS-1:0] used_slots(input logic [KS-1:0] lv, input logic [KI:0] kg);
+    for (int s = 1; s <= KS; s++) begin
+      int b;
+      b = $clog2(s + 1);
+      used_slots[s-1] = lv[(1 << b) - 2] && kg[b];
+    end
+  endfunction
 
   always_ff @(posedge clk) begin
     if (restart) begin
       lst_v <= '0;
-      lst_key <= '0;
+      for (int g = 0; g < G; g++) lst_key[KW*KS*g +: KW*KS] <= '0;
       ob_v <= 1'b0;
-      ob_r <= '0;
-      slot <= '0;
     end else begin
-      if (d4_gend) begin
-        lst_v <= '0;
-        lst_key <= '0;
-        ob_lv <= nxt_v;
-        ob_key <= nxt_key;
-        ob_ry <= d4_ry;
-        ob_x0 <= d4_x0;
-        ob_last <= d4_glast;
-        ob_v <= 1'b1;
-      end else begin
-        lst_v <= nxt_v;
-        lst_key <= nxt_key;
+      for (int g = 0; g < G; g++) begin
+        if (gend_out) begin
+          lst_v[KS*g +: KS] <= '0;
+          lst_key[KW*KS*g +: KW*KS] <= '0;
+        end else if (e_v[LAST-1][g % E] && e_g[LAST-1][GI*(g % E) +: GI] == GI'(g)) begin
+          lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
+          lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
+        end
       end
-      if (m_valid && m_ready) begin
-        slot <= m_last ? '0 : slot + 1'b1;
-        if (m_last) begin
-          ob_r <= ob_rlast ? '0 : ob_r + 1'b1;
-          if (ob_rlast) ob_v <= 1'b0;
+      if (gend_out) begin
+        ob_v <= 1'b1;
+      end else if (fire && slot_last && ob_rlast) begin
+        ob_v <= 1'b0;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (gend_out) begin
+      for (int g = 0; g < G; g++) ob_used[KS*g +: KS] <= used_slots(lst_v[KS*g +: KS], kge);
+      ob_key <= lst_key;
+      cur_used <= used_slots(lst_v[KS-1:0], kge);
+      cur_key <= lst_key[KW*KS-1:0];
+      ob_ry <= c_ry[LAST];
+      ob_rx <= c_x0[LAST];
+      ob_last <= c_glast[LAST];
+      ob_n <= c_nref[LAST];
+      ob_rlast <= c_nref[LAST] == GN'(1);
+      ob_r <= '0;
+      ob_rn <= GI'(1);
+      slot <= '0;
+      slot0 <= 1'b1;
+      slot_last <= 1'b0;                        // K >= 2
+    end else if (fire) begin
+      slot <= slot_last ? '0 : slot + 1'b1;
+      slot0 <= slot_last;
+      slot_last <= !slot_last && (KI+1)'(slot) + (KI+1)'(2) == k_r;
+      if (slot_last) begin
+        ob_r <= ob_rn;
+        ob_rn <= ob_rn + 1'b1;
+        ob_rlast <= GN'(ob_r) + GN'(2) == ob_n;
+        ob_rx <= min_cw(ob_rx + CW'(STRIDE), LAST_X);
+        for (int g = 0; g < G; g++) begin
+          if (ob_rn == GI'(g)) begin
+            cur_used <= ob_used[KS*g +: KS];
+            cur_key <= ob_key[KW*KS*g +: KW*KS];
+          end
         end
       end
     end
   end
 
-  logic [KS-1:0] rv;                            // the list of the reference being emitted
-  logic [KW*KS-1:0] rk;
+  logic [KW-1:0] e;                             // list entry shown in this slot
+  logic used;                                   // slot holds a match other than the reference
   always_comb begin
-    rv = '0;
-    rk = '0;
-    for (int g = 0; g < G; g++) begin
-      if (32'(ob_r) == g) begin
-        rv = ob_lv[KS*g +: KS];
-        rk = ob_key[KW*KS*g +: KW*KS];
+    e = '0;
+    used = 1'b0;
+    for (int i = 0; i < KS; i++) begin
+      if (32'(slot) == i + 1) begin
+        e = cur_key[KW*i +: KW];
+        used = cur_used[i];
       end
     end
   end
-
-  logic [KI:0] count;                           // group size: 1 + kept, rounded down to 2^m
-  always_comb begin
-    logic [KI:0] found;
-    found = (KI+1)'(1);
-    for (int i = 0; i < KS; i++) found = found + (KI+1)'(rv[i] && (KI+1)'(i + 2) <= k_r);
-    count = '0;
-    for (int b = 0; b <= KI; b++) begin
-      if (found >= (KI+1)'(1 << b)) count = (KI+1)'(1 << b);
-    end
-  end
-
-  logic [KW-1:0] e;                             // list entry shown in this slot
-  always_comb begin
-    e = '0;
-    for (int i = 0; i < KS; i++) if (32'(slot) == i + 1) e = rk[KW*i +: KW];
-  end
-  logic used;                                   // slot holds a match other than the reference
-  logic [OIW-1:0] e_dyi, e_dxi;
-  logic [DW-1:0] e_dist;
-  assign used = slot != '0 && (KI+1)'(slot) < count;
-  assign {e_dist, e_dyi, e_dxi} = e;
+  logic [OIW-1:0] r_dyi, r_dxi;
+  logic [DW-1:0] r_dist;
+  assign {r_dist, r_dyi, r_dxi} = e;
   assign m_valid = ob_v;
-  assign m_dy = used ? OW'(e_dyi) - OW'(R) : '0;
-  assign m_dx = used ? OW'(e_dxi) - OW'(R) : '0;
-  assign m_dist = slot == '0 ? '0 : used ? e_dist : SAT;
+  assign m_dy = used ? OW'(r_dyi) - OW'(R) : '0;
+  assign m_dx = used ? OW'(r_dxi) - OW'(R) : '0;
+  assign m_dist = slot0 ? '0 : used ? r_dist : SAT;
   assign m_ref_y = ob_ry;
-  assign m_ref_x = gref_x(ob_x0, 32'(ob_r), LAST_X);
-  assign m_last = (KI+1)'(slot) == k_r - 1'b1;
+  assign m_ref_x = ob_rx;
+  assign m_last = slot_last;
 endmodule

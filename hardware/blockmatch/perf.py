@@ -31,7 +31,7 @@ PAPER = {
 # The previous core (one reference at a time, P distance units, load and drain not overlapped).
 PREVIOUS = {"fps_1080p_p8": 4.27, "dsp_p8": 513, "lut_p8": 29_599}
 
-HANDOFF = 5  # cycles from a group's last issue to its first record (4 pipeline stages + hand-off)
+HANDOFF = 12  # cycles from a group's last issue to its first record (11 pipeline stages + hand-off)
 RAMB36_DATA_BITS = 32_768  # 8-bit pixels use the data bits of a RAMB36, not its parity bits
 
 
@@ -98,7 +98,7 @@ def frame_done_cycles(h: int, w: int, params: BMParams, units: Units, frames: in
             need = f * h + min(y + n + nb, h)
             while len(stored) < need:
                 stored.append(max(stored[-1] if stored else 0, writable(len(stored))) + w)
-            start = max(wait, stored[need - 1]) + 1
+            start = max(wait + 2, stored[need - 1] + 1) + 1  # two cycles to settle, one to see the rows
             bands = math.ceil((min(h - nb, y + n) - max(0, y - n) + 1) / units.p)
             for per_band, count in groups:
                 end = start + bands * per_band - 1
