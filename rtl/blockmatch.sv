@@ -160,7 +160,6 @@ module blockmatch #(
   logic [SW-1:0] wr_slot;                       // buffer of row in_row
   logic [SW-1:0] base_slot;                     // buffer of row 0 of the frame ahead
   logic [CW-1:0] ref_y;                         // current reference row
-  logic [CW-1:0] need_lo;                       // lowest row the current reference row needs
   logic frame_done;                             // last record of the search's frame accepted
   logic in_open;                                // a frame's input has started and not ended
   logic sr_on;                                  // the search has a frame
@@ -168,13 +167,48 @@ module blockmatch #(
   logic dropping;                               // pixels outside a frame are being dropped
   logic take, eol, bad, abort, abort_sr, restart;
   logic eol_r;                                  // in_col == i_w - 1, kept as a flag
-  logic room;                                   // the next row to write (counted in the search's frame) is free
+  // room: the next row to write, counted in the search's frame (rowcount; h when no frame is being
+  // input), is below need_hi, the lowest row the current reference row needs plus L. All three
+  // are registers: room's next value is chosen among comparisons of the possible next values of
+  // the other two, so a pixel is taken without arithmetic between a register and the decision.
+  logic room;
+  logic [16:0] rowcount, need_hi, next_need_hi;
+  logic lastrow_r;                              // in_row == i_h - 1, kept as a flag
+  logic adv_row;                                // the search moves to its next reference row
+  logic eoltake, rowdone;                       // a row's last pixel is taken / the frame's last
 
   // Outside a frame every pixel is taken: a start of frame starts one, any other is dropped. In
   // a frame, a start of frame or an end of line in the wrong place abandons it (a start of frame
   // then starts the next one at once); when it is the search's frame, the search is abandoned too.
-  assign need_lo = ref_y > RAD ? ref_y - RAD : '0;
-  assign room = (in_open ? (ahead ? 17'(h_r) + 17'(in_row) : 17'(in_row)) : 17'(h_r)) < 17'(need_lo) + 17'(L);
+  assign eoltake = take && in_open && !abort && eol;
+  assign rowdone = eoltake && lastrow_r;
+  always_ff @(posedge clk) begin
+    logic hr_nh, hr_nn, rc1_nh, rc1_nn, rc_nh, rc_nn;
+    hr_nh = 17'(h_r) < need_hi;
+    hr_nn = 17'(h_r) < next_need_hi;
+    rc1_nh = rowcount + 1'b1 < need_hi;
+    rc1_nn = rowcount + 1'b1 < next_need_hi;
+    rc_nh = rowcount < need_hi;
+    rc_nn = rowcount < next_need_hi;
+    if (rst) begin
+      rowcount <= 17'(H);
+      need_hi <= 17'(L);
+      room <= 1'b0;
+    end else begin
+      if (start) rowcount <= start_ahead ? 17'(h_r) : '0;
+      else if (abort) rowcount <= 17'(h_r);
+      else if (switch_frame) rowcount <= in_open && !rowdone ? 17'(in_row) + 17'(eoltake) : 17'(i_h);
+      else if (eoltake) rowcount <= rowdone ? 17'(h_r) : rowcount + 1'b1;
+      if (restart) need_hi <= 17'(L);
+      else if (adv_row) need_hi <= next_need_hi;
+      if (start && !start_ahead) room <= 1'b1;
+      else if (restart) room <= switch_frame && (in_open && !rowdone ? (eoltake ? 17'(in_row) + 1'b1 : 17'(in_row))
+                                                                      : 17'(i_h)) < 17'(L);
+      else if (start_ahead || abort || rowdone) room <= adv_row ? hr_nn : hr_nh;
+      else if (eoltake) room <= adv_row ? rc1_nn : rc1_nh;
+      else room <= adv_row ? rc_nn : rc_nh;
+    end
+  end
   assign s_ready = in_open ? room : !sr_on || (!ahead && room);
   assign take = s_valid && s_ready;
   assign eol = eol_r;
@@ -200,6 +234,7 @@ module blockmatch #(
       in_row <= '0;
       in_col <= '0;
       eol_r <= 1'b0;
+      lastrow_r <= 1'b0;
       wr_slot <= '0;
       base_slot <= '0;
     end else begin
@@ -208,6 +243,7 @@ module blockmatch #(
         in_row <= '0;
         in_col <= CW'(1);
         eol_r <= 1'b0;                          // widths are at least N >= 4
+        lastrow_r <= 1'b0;                      // and heights
         wr_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
         base_slot <= start_ahead ? (abort ? base_slot : wr_slot) : '0;
         ahead <= start_ahead;
@@ -216,11 +252,12 @@ module blockmatch #(
         ahead <= 1'b0;
       end else if (take && in_open) begin
         eol_r <= !eol && in_col + CW'(2) == i_w;
+        if (eol) lastrow_r <= in_row + CW'(2) == i_h;
         if (eol) begin
           in_col <= '0;
           in_row <= in_row + 1'b1;
           wr_slot <= wr_slot == SW'(L - 1) ? '0 : wr_slot + 1'b1;
-          if (in_row == i_h - 1'b1) in_open <= 1'b0;
+          if (lastrow_r) in_open <= 1'b0;
         end else begin
           in_col <= in_col + 1'b1;
         end
@@ -308,6 +345,7 @@ module blockmatch #(
     next_ref_y <= ref_y + step;
     next_ref_slot <= wrap_add(ref_slot, step);
     last_row <= ref_y == LAST_Y;
+    next_need_hi <= (next_ref_y > RAD ? 17'(next_ref_y - RAD) : '0) + 17'(L);
     need_rows <= min_cw(ref_y + RAD + CW'(N), h_r);
     rows_ready <= sr_on && (ahead || !in_open || in_row >= need_rows);
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
@@ -337,6 +375,7 @@ module blockmatch #(
   assign last_issue = t == t_end && last_block && last_band;
   assign stall = last_issue && (ob_v || inflight);
   assign iss_v = state == S_RUN && !stall;
+  assign adv_row = iss_v && last_issue && row_done && !last_row;
 
   always_ff @(posedge clk) begin
     if (restart) begin
