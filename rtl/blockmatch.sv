@@ -183,7 +183,10 @@ module blockmatch #(
   assign eoltake = take && in_open && !abort && eol;
   assign rowdone = eoltake && lastrow_r;
   always_ff @(posedge clk) begin
-    logic hr_nh, hr_nn, rc1_nh, rc1_nn, rc_nh, rc_nn;
+    logic hr_nh, hr_nn, rc1_nh, rc1_nn, rc_nh, rc_nn, ir_l, ir1_l, ih_l;
+    ir_l = 17'(in_row) < 17'(L);
+    ir1_l = 17'(in_row) + 1'b1 < 17'(L);
+    ih_l = 17'(i_h) < 17'(L);
     hr_nh = 17'(h_r) < need_hi;
     hr_nn = 17'(h_r) < next_need_hi;
     rc1_nh = rowcount + 1'b1 < need_hi;
@@ -202,8 +205,7 @@ module blockmatch #(
       if (restart) need_hi <= 17'(L);
       else if (adv_row) need_hi <= next_need_hi;
       if (start && !start_ahead) room <= 1'b1;
-      else if (restart) room <= switch_frame && (in_open && !rowdone ? (eoltake ? 17'(in_row) + 1'b1 : 17'(in_row))
-                                                                      : 17'(i_h)) < 17'(L);
+      else if (restart) room <= switch_frame && (in_open && !rowdone ? (eoltake ? ir1_l : ir_l) : ih_l);
       else if (start_ahead || abort || rowdone) room <= adv_row ? hr_nn : hr_nh;
       else if (eoltake) room <= adv_row ? rc1_nn : rc1_nh;
       else room <= adv_row ? rc_nn : rc_nh;
@@ -325,8 +327,8 @@ module blockmatch #(
   logic [CW:0] cand;                            // candidate column read this cycle (signed): x0 + t + dxi_b - n
   logic [CW-1:0] rcol;                          // reference column read this cycle: x0 + t
 
-  logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, need_rows;
-  logic [CW-1:0] x_last, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
+  logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, ref_bot;
+  logic [CW-1:0] x_last, room_x, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
@@ -340,21 +342,22 @@ module blockmatch #(
     cy_lo <= ref_y > RAD ? ref_y - RAD : '0;
     cy_hi <= min_cw(ref_y + RAD, LAST_Y);
     back <= min_cw(ref_y, RAD);
-    lo_slot <= wrap_add(ref_slot, back == '0 ? '0 : CW'(L) - back);
+    lo_slot <= CW'(ref_slot) >= back ? SW'(CW'(ref_slot) - back) : SW'(CW'(ref_slot) + CW'(L) - back);
     step <= min_cw(CW'(STRIDE), LAST_Y - ref_y);
     next_ref_y <= ref_y + step;
     next_ref_slot <= wrap_add(ref_slot, step);
     last_row <= ref_y == LAST_Y;
     next_need_hi <= (next_ref_y > RAD ? 17'(next_ref_y - RAD) : '0) + 17'(L);
-    need_rows <= min_cw(ref_y + RAD + CW'(N), h_r);
-    rows_ready <= sr_on && (ahead || !in_open || in_row >= need_rows);
+    ref_bot <= ref_y + RAD + CW'(N);
+    rows_ready <= sr_on && (ahead || !in_open || in_row >= ref_bot || in_row >= h_r);
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
-    span <= min_cw(CW'((G - 1) * STRIDE), LAST_X - x0);
+    room_x <= LAST_X - x0;
+    span <= min_cw(CW'((G - 1) * STRIDE), room_x);
     t_end <= span + CW'(N + D - 2);            // S + D - 2: from one value, never a mix of old and new
-    dxi_hi <= RAD + min_cw(RAD, LAST_X - x0);
+    dxi_hi <= RAD + min_cw(RAD, room_x);
     dxi_lo <= RAD - min_cw(RAD, x_last);
     cand_lo <= (CW+1)'(x0) - (CW+1)'(min_cw(RAD, x_last));
-    row_done <= !(x0 + CW'((G - 1) * STRIDE) + 1'b1 <= LAST_X);
+    row_done <= room_x < CW'((G - 1) * STRIDE + 1);
     nx0 <= min_cw(x0 + CW'(G * STRIDE), LAST_X);
     nx0_last <= min_cw(nx0 + CW'((G - 1) * STRIDE), LAST_X);
     nx0_dxi <= RAD - min_cw(RAD, nx0_last);
@@ -365,7 +368,7 @@ module blockmatch #(
     next_band_slot <= wrap_add(band_slot, CW'(P));
     n = '0;
     for (int g = 0; g < G; g++) begin
-      rel[g] <= min_cw(CW'(g * STRIDE), LAST_X - x0) + CW'(N - 1);
+      rel[g] <= min_cw(CW'(g * STRIDE), room_x) + CW'(N - 1);
       gv[g] <= g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
       n = n + GN'(gv[g]);
     end
@@ -452,11 +455,12 @@ module blockmatch #(
   end
 
   // ---------------------------------------------------------------- pipeline control
-  // Stage s holds what the issue sent s cycles ago: 1 addresses, 2 block-RAM data, 3 columns,
-  // 4 differences, 5 squares, 6 column sums, 7 block distances, 8 keys, 9 ranks, 10 sorted keys
-  // (merged into the lists), 11 the lists complete (into the output buffer).
-  localparam int LAST = 11;
-  localparam int EMIT = 7;                      // stage whose block distances enter the top-K
+  // Stage s holds what the issue sent s cycles ago: 1 addresses, 2 block-RAM data, 3 the same
+  // registered, 4 columns, 5 differences, 6 squares, 7 column sums, 8 block distances, 9 keys,
+  // 10 ranks, 11 sorted keys (merged into the lists), 12 the lists complete (into the output buffer).
+  localparam int LAST = 12;
+  localparam int EMIT = 8;                      // stage whose block distances enter the top-K
+  localparam int MERGE = LAST - 1;              // stage whose keys are merged
   logic c_v [1:LAST];
   logic c_gend [1:LAST];
   logic c_glast [1:LAST];
@@ -567,15 +571,28 @@ module blockmatch #(
     ra_col <= rcol < w_r ? AW'(rcol) : '0;
   end
 
-  // ---------------------------------------------------------------- stage 2: rotate, shift
+  // ---------------------------------------------------------------- stages 2-3: rotate, shift
+  // The block-RAM data is registered once (stage 3) while the buffer holding each candidate and
+  // reference row is decoded into one-hot selects; the multiplexers then need no arithmetic.
+  logic [8*L-1:0] qa_r, qb_r;
+  logic [L*LANES-1:0] lsel;                     // buffer m holds candidate row l, at [l*L + m]
+  logic [L*N-1:0] rsel;                         // buffer m holds reference row i
+  always_ff @(posedge clk) begin
+    qa_r <= qa;
+    qb_r <= qb;
+    for (int m = 0; m < L; m++) begin
+      for (int l = 0; l < LANES; l++) lsel[l*L + m] <= wrap_add(c_bslot[2], CW'(l)) == SW'(m);
+      for (int i = 0; i < N; i++) rsel[i*L + m] <= wrap_add(c_rslot[2], CW'(i)) == SW'(m);
+    end
+  end
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
   logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
-  always_comb begin                             // multiplexers written out (no index arithmetic)
+  always_comb begin
     lane = '0;
     refpix = '0;
     for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) if (wrap_add(c_bslot[2], CW'(l)) == SW'(m)) lane[8*l +: 8] = qb[8*m +: 8];
-      for (int i = 0; i < N; i++) if (wrap_add(c_rslot[2], CW'(i)) == SW'(m)) refpix[8*i +: 8] = qa[8*m +: 8];
+      for (int l = 0; l < LANES; l++) lane[8*l +: 8] = lane[8*l +: 8] | (qb_r[8*m +: 8] & {8{lsel[l*L + m]}});
+      for (int i = 0; i < N; i++) refpix[8*i +: 8] = refpix[8*i +: 8] | (qa_r[8*m +: 8] & {8{rsel[i*L + m]}});
     end
   end
 
@@ -583,13 +600,13 @@ module blockmatch #(
   logic [8*N*D-1:0] refc;
   logic [8*LANES-1:0] candc;
   always_ff @(posedge clk) begin
-    if (c_v[2]) begin
+    if (c_v[3]) begin
       candc <= lane;
       refc <= (8*N*D)'({refc, refpix});
     end
   end
 
-  // ---------------------------------------------------------------- stages 3-5: column sums
+  // ---------------------------------------------------------------- stages 4-6: column sums
   // x * x = 256 h^2 + 32 h l + l^2 for x = 16 h + l: two 4-bit squares side by side plus one
   // 4 x 4 product, each a table in LUTs (no DSP), and one addition.
   function automatic logic [7:0] sq4(input logic [3:0] a);
@@ -625,7 +642,7 @@ module blockmatch #(
   always_ff @(posedge clk) begin
     if (rst) begin
       for (int l = 0; l < P * D; l++) hist[CSW*(N+1)*l +: CSW*(N+1)] <= '0;
-    end else if (c_v[5] && !restart) begin
+    end else if (c_v[6] && !restart) begin
       for (int l = 0; l < P * D; l++) begin
         logic [CSW-1:0] acc;
         acc = '0;
@@ -639,13 +656,13 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 6: block distances
+  // ---------------------------------------------------------------- stage 7: block distances
   // A running sum: add the newest column sum, drop the one N columns back (both kept in hist).
   logic [FW*P*D-1:0] bdist;
   always_ff @(posedge clk) begin
     if (rst) begin
       bdist <= '0;
-    end else if (c_v[6]) begin
+    end else if (c_v[7]) begin
       for (int l = 0; l < P * D; l++) begin
         bdist[FW*l +: FW] <= bdist[FW*l +: FW] + FW'(hist[CSW*(N+1)*l +: CSW])
                              - FW'(hist[CSW*((N+1)*l + N) +: CSW]);
@@ -653,7 +670,7 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 7: keys
+  // ---------------------------------------------------------------- stage 8: keys
   // Engine e takes the P distances of its lane that are inside the window and below tau; a key
   // not taken is zero (and invalid).
   logic [E*P-1:0] ins_v;
@@ -673,7 +690,7 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stages 8-9: sort the keys
+  // ---------------------------------------------------------------- stages 9-10: sort the keys
   // Each engine's P keys in order, valid ones first: a key's rank is the number of keys before
   // it (invalid keys are zero and ordered by position).
   localparam int RKW = P > 1 ? $clog2(P) : 1;
@@ -715,27 +732,40 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 10: top-K merge
+  // ---------------------------------------------------------------- stage 11: top-K merge
   // One sorted list of K - 1 slots per group reference, valid entries first. Engine e merges its
-  // sorted keys into the list of its reference (read a cycle ahead, or its own result of the cycle
-  // before): entry j goes to slot j + (keys before it), key u to slot u + (entries before it), and a
-  // slot past the end drops out. Keys are unique (each offset enters a list once), so this is the
-  // cascade of P insertions, with every comparison independent of the others.
+  // sorted keys into its working list wk: entry j goes to slot j + (keys before it), key u to slot
+  // u + (entries before it), and a slot past the end drops out. Keys are unique (each offset
+  // enters a list once), so this is the cascade of P insertions with every comparison independent
+  // of the others. The result is written back to the reference's list; when the engine's next
+  // keys are for another reference, wk is loaded with that reference's list instead (read a cycle
+  // earlier into pre), so the merge itself never selects its input.
+  localparam int SRC = 2 * P + 1;               // sources of a slot: entries i - P .. i, keys 0 .. P - 1
   logic [KS*G-1:0] lst_v;
   logic [KW*KS*G-1:0] lst_key;
-  logic [KS*E-1:0] pre_v, wk_v, mg_v;           // the list read ahead, the engine's last result, the merge
+  logic [KS*E-1:0] pre_v, wk_v, mg_v;           // the next reference's list, the working list, the merge
   logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;
-  logic [E-1:0] first;                          // the engine starts a reference: merge into pre
+  (* keep *) logic [SRC*KS*E-1:0] msel;         // slot i of engine e takes source q
+  logic [E-1:0] load;                           // the engine's next keys start another reference
+  always_comb begin
+    for (int e = 0; e < E; e++) begin
+      load[e] = e_v[MERGE-1][e] && !(e_v[MERGE][e] && e_g[MERGE][GI*e +: GI] == e_g[MERGE-1][GI*e +: GI]);
+    end
+  end
   always_ff @(posedge clk) begin
     for (int e = 0; e < E; e++) begin
-      logic [GI-1:0] gn;
-      gn = e_g[LAST-2][GI*e +: GI];
-      first[e] <= !(e_v[LAST-1][e] && e_g[LAST-1][GI*e +: GI] == gn);
       for (int g = e; g < G; g += E) begin
-        if (gn == GI'(g)) begin
+        if (e_g[MERGE-2][GI*e +: GI] == GI'(g)) begin
           pre_v[KS*e +: KS] <= lst_v[KS*g +: KS];
           pre_key[KW*KS*e +: KW*KS] <= lst_key[KW*KS*g +: KW*KS];
         end
+      end
+      if (load[e]) begin
+        wk_v[KS*e +: KS] <= pre_v[KS*e +: KS];
+        wk_key[KW*KS*e +: KW*KS] <= pre_key[KW*KS*e +: KW*KS];
+      end else if (e_v[MERGE][e]) begin
+        wk_v[KS*e +: KS] <= mg_v[KS*e +: KS];
+        wk_key[KW*KS*e +: KW*KS] <= mg_key[KW*KS*e +: KW*KS];
       end
     end
   end
@@ -748,8 +778,8 @@ module blockmatch #(
       logic [KS*P-1:0] c;                       // key u < entry j, at [j*P + u]
       logic [KS*(P+2)-1:0] tb;
       logic [(KS+2)*P-1:0] ab;
-      lv = first[e] ? pre_v[KS*e +: KS] : wk_v[KS*e +: KS];
-      lk = first[e] ? pre_key[KW*KS*e +: KW*KS] : wk_key[KW*KS*e +: KW*KS];
+      lv = wk_v[KS*e +: KS];
+      lk = wk_key[KW*KS*e +: KW*KS];
       nv = s_v[e*P +: P];
       // tb[j][m + 1]: key m before entry j (tb[j][0] = 1, tb[j][P + 1] = 0); ab[m + 1][u]: entry m
       // before key u (ab[0][u] = 1, ab[KS + 1][u] = 0). Both runs of ones come first.
@@ -766,30 +796,30 @@ module blockmatch #(
         ab[u] = 1'b1;
         ab[(KS+1)*P + u] = 1'b0;
       end
-      mg_v[KS*e +: KS] = '0;
-      mg_key[KW*KS*e +: KW*KS] = '0;
       for (int i = 0; i < KS; i++) begin
-        for (int j = (i > P ? i - P : 0); j <= i; j++) begin      // entry j with i - j keys before it
-          if (lv[j] && tb[j*(P+2) + i - j] && !tb[j*(P+2) + i - j + 1]) begin
-            mg_v[KS*e + i] = 1'b1;
-            mg_key[KW*(KS*e+i) +: KW] = mg_key[KW*(KS*e+i) +: KW] | lk[KW*j +: KW];
-          end
+        for (int q = 0; q <= P; q++) begin      // entry i - q, with q keys before it
+          msel[SRC*(KS*e+i) + q] = 1'b0;
+          if (i >= q) msel[SRC*(KS*e+i) + q] = lv[i-q] && tb[(i-q)*(P+2) + q] && !tb[(i-q)*(P+2) + q + 1];
         end
-        for (int u = 0; u <= (i < P - 1 ? i : P - 1); u++) begin  // key u with i - u entries before it
-          if (nv[u] && ab[(i-u)*P + u] && !ab[(i-u+1)*P + u]) begin
-            mg_v[KS*e + i] = 1'b1;
-            mg_key[KW*(KS*e+i) +: KW] = mg_key[KW*(KS*e+i) +: KW] | s_key[KW*(e*P+u) +: KW];
-          end
+        for (int u = 0; u < P; u++) begin       // key u, with i - u entries before it
+          msel[SRC*(KS*e+i) + P + 1 + u] = 1'b0;
+          if (u <= i) msel[SRC*(KS*e+i) + P + 1 + u] = nv[u] && ab[(i-u)*P + u] && !ab[(i-u+1)*P + u];
         end
       end
     end
   end
 
-  always_ff @(posedge clk) begin
+  always_comb begin
     for (int e = 0; e < E; e++) begin
-      if (e_v[LAST-1][e]) begin
-        wk_v[KS*e +: KS] <= mg_v[KS*e +: KS];
-        wk_key[KW*KS*e +: KW*KS] <= mg_key[KW*KS*e +: KW*KS];
+      for (int i = 0; i < KS; i++) begin
+        logic [KW-1:0] k;
+        k = '0;
+        for (int q = 0; q <= P; q++) begin
+          if (i >= q) k = k | (wk_key[KW*(KS*e+i-q) +: KW] & {KW{msel[SRC*(KS*e+i) + q]}});
+        end
+        for (int u = 0; u < P; u++) k = k | (s_key[KW*(e*P+u) +: KW] & {KW{msel[SRC*(KS*e+i) + P + 1 + u]}});
+        mg_v[KS*e + i] = |msel[SRC*(KS*e+i) +: SRC];
+        mg_key[KW*(KS*e+i) +: KW] = k;
       end
     end
   end
@@ -831,7 +861,7 @@ module blockmatch #(
         if (gend_out) begin
           lst_v[KS*g +: KS] <= '0;
           lst_key[KW*KS*g +: KW*KS] <= '0;
-        end else if (e_v[LAST-1][g % E] && e_g[LAST-1][GI*(g % E) +: GI] == GI'(g)) begin
+        end else if (e_v[MERGE][g % E] && e_g[MERGE][GI*(g % E) +: GI] == GI'(g)) begin
           lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
           lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
         end
