@@ -172,7 +172,7 @@ module blockmatch #(
   // are registers: room's next value is chosen among comparisons of the possible next values of
   // the other two, so a pixel is taken without arithmetic between a register and the decision.
   logic room;
-  logic [16:0] rowcount, need_hi, next_need_hi;
+  logic [16:0] rowcount, need_hi, next_need_hi, need_hi1, next_need_hi1;  // ...1: minus one
   logic lastrow_r;                              // in_row == i_h - 1, kept as a flag
   logic adv_row;                                // the search moves to its next reference row
   logic eoltake, rowdone;                       // a row's last pixel is taken / the frame's last
@@ -185,25 +185,31 @@ module blockmatch #(
   always_ff @(posedge clk) begin
     logic hr_nh, hr_nn, rc1_nh, rc1_nn, rc_nh, rc_nn, ir_l, ir1_l, ih_l;
     ir_l = 17'(in_row) < 17'(L);
-    ir1_l = 17'(in_row) + 1'b1 < 17'(L);
+    ir1_l = 17'(in_row) < 17'(L - 1);
     ih_l = 17'(i_h) < 17'(L);
     hr_nh = 17'(h_r) < need_hi;
     hr_nn = 17'(h_r) < next_need_hi;
-    rc1_nh = rowcount + 1'b1 < need_hi;
-    rc1_nn = rowcount + 1'b1 < next_need_hi;
+    rc1_nh = rowcount < need_hi1;               // rowcount + 1 < need_hi, without the addition
+    rc1_nn = rowcount < next_need_hi1;
     rc_nh = rowcount < need_hi;
     rc_nn = rowcount < next_need_hi;
     if (rst) begin
       rowcount <= 17'(H);
       need_hi <= 17'(L);
+      need_hi1 <= 17'(L - 1);
       room <= 1'b0;
     end else begin
       if (start) rowcount <= start_ahead ? 17'(h_r) : '0;
       else if (abort) rowcount <= 17'(h_r);
       else if (switch_frame) rowcount <= in_open && !rowdone ? 17'(in_row) + 17'(eoltake) : 17'(i_h);
       else if (eoltake) rowcount <= rowdone ? 17'(h_r) : rowcount + 1'b1;
-      if (restart) need_hi <= 17'(L);
-      else if (adv_row) need_hi <= next_need_hi;
+      if (restart) begin
+        need_hi <= 17'(L);
+        need_hi1 <= 17'(L - 1);
+      end else if (adv_row) begin
+        need_hi <= next_need_hi;
+        need_hi1 <= next_need_hi1;
+      end
       if (start && !start_ahead) room <= 1'b1;
       else if (restart) room <= switch_frame && (in_open && !rowdone ? (eoltake ? ir1_l : ir_l) : ih_l);
       else if (start_ahead || abort || rowdone) room <= adv_row ? hr_nn : hr_nh;
@@ -348,6 +354,7 @@ module blockmatch #(
     next_ref_slot <= wrap_add(ref_slot, step);
     last_row <= ref_y == LAST_Y;
     next_need_hi <= (next_ref_y > RAD ? 17'(next_ref_y - RAD) : '0) + 17'(L);
+    next_need_hi1 <= (next_ref_y > RAD ? 17'(next_ref_y - RAD) : '0) + 17'(L - 1);
     ref_bot <= ref_y + RAD + CW'(N);
     rows_ready <= sr_on && (ahead || !in_open || in_row >= ref_bot || in_row >= h_r);
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
@@ -394,6 +401,7 @@ module blockmatch #(
       cand <= '0;
       rcol <= '0;
     end else begin
+      if (state != S_WAIT) settle <= 2'd2;     // so that a row that starts waiting settles two cycles
       case (state)
         S_WAIT: if (settle != '0) begin
           settle <= settle - 1'b1;
@@ -435,7 +443,6 @@ module blockmatch #(
                 state <= S_DONE;
               end else begin
                 state <= S_WAIT;
-                settle <= 2'd2;
                 ref_y <= next_ref_y;
                 ref_slot <= next_ref_slot;
               end
