@@ -5,8 +5,9 @@ hardware's parameters; ``bm3d`` takes any matcher callable with the same output 
 """
 
 from berth.hardware.bm3d.core import BM3DConfig, BM3DResult, bm3d
-from berth.hardware.bm3d.images import add_noise, load_gray8, psnr, sample_photo, save_gray8, to_pixels
+from berth.hardware.bm3d.images import (add_noise, load_gray8, match_pixels, psnr, sample_photo, save_gray8,
+                                       to_pixels)
 from berth.hardware.bm3d.matchers import hardware_matcher, reference_params, denoise_with_hardware
 
-__all__ = ["BM3DConfig", "BM3DResult", "bm3d", "add_noise", "load_gray8", "psnr", "sample_photo",
+__all__ = ["BM3DConfig", "BM3DResult", "bm3d", "add_noise", "load_gray8", "match_pixels", "psnr", "sample_photo",
            "save_gray8", "to_pixels", "hardware_matcher", "reference_params", "denoise_with_hardware"]

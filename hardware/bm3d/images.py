@@ -6,7 +6,8 @@ Choices (fixed so results are reproducible and comparable with the reference BM3
   camera pipeline streams into the hardware matcher.
 * Noise is added in floating point, ``clean + sigma * N(0, 1)`` from ``numpy.random.default_rng
   (seed)``, neither rounded nor clipped: the denoiser sees the same noisy values as the float
-  reference BM3D. Only the block matcher, being 8-bit hardware, sees ``clip(round(.), 0, 255)``.
+  reference BM3D. Only the block matcher, being 8-bit hardware, sees 8-bit pixels: the image
+  mapped from its [min, max] onto 0..255 and rounded (``match_pixels``).
 * PSNR is measured on the estimate clipped to [0, 255] (not rounded) against the clean 8-bit
   image with peak 255.
 """
@@ -83,6 +84,21 @@ def add_noise(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 def to_pixels(image: np.ndarray) -> np.ndarray:
     """What an 8-bit pixel stream carries: ``clip(round(image), 0, 255)`` as uint8."""
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def match_pixels(image: np.ndarray) -> np.ndarray:
+    """The 8-bit pixels BM3D's block matcher sees: ``image`` mapped from [min, max] onto 0..255, rounded.
+
+    The reference BM3D (``bm3d`` 4.x) scales its matching thresholds ``tau_match * N1^2`` by
+    ``(max - min)^2 / 255^2`` of the image it matches on, so a matcher with those thresholds fixed
+    for 8-bit pixels makes the same comparisons on this image; a noisy image (range beyond 0..255)
+    is compressed rather than clipped. A constant image maps to zeros.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    lo, span = float(image.min()), float(image.max() - image.min())
+    if span == 0:
+        return np.zeros(image.shape, dtype=np.uint8)
+    return to_pixels((image - lo) * (255.0 / span))
 
 
 def psnr(clean: np.ndarray, estimate: np.ndarray, peak: float = 255.0) -> float:

@@ -6,6 +6,8 @@ transform across the group in both. As in Dabov et al.'s BM3D.m, the bior1.5 ana
 normalised to unit length (so white noise of variance sigma^2 stays sigma^2 on every coefficient)
 and the inverse is the matrix inverse. Separable 2-D transforms are returned as 64x64 Kronecker
 matrices acting on row-major flattened blocks, so a stack of blocks is transformed by one GEMM.
+``basis_autocorrelation`` gives what the exact noise variance of a group of overlapping blocks
+needs (see ``core.group_variance``).
 """
 
 from __future__ import annotations
@@ -67,13 +69,28 @@ def haar_matrix(n: int) -> np.ndarray:
     return h
 
 
+def basis_autocorrelation(t: np.ndarray) -> np.ndarray:
+    """(n, 2n-1) autocorrelation of each row of the n x n matrix ``t`` at lags -(n-1)..n-1.
+
+    Entry ``[a, n-1+d]`` is ``sum_i t[a, i] * t[a, i+d]``: the covariance, under unit white noise,
+    of basis coefficient a of two 1-D blocks d samples apart (1 at d = 0 for unit-norm rows).
+    """
+    n = t.shape[0]
+    return np.stack([np.correlate(np.pad(row, n - 1), row, mode="valid") for row in t])
+
+
+def transform_1d(name: str, n: int) -> np.ndarray:
+    """The n x n matrix (rows are basis vectors) whose Kronecker square is the 2-D transform ``name``."""
+    check_choice("2-D transform", name, TRANSFORMS_2D)
+    return bior15_matrix(n) if name == "bior1.5" else dct_matrix(n)
+
+
 @lru_cache(maxsize=None)
 def transform_2d(name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(forward, inverse) n*n x n*n matrices of the separable 2-D transform ``name``.
 
     ``spectrum = block.reshape(-1) @ forward.T`` and ``block = spectrum @ inverse.T``.
     """
-    check_choice("2-D transform", name, TRANSFORMS_2D)
-    t = bior15_matrix(n) if name == "bior1.5" else dct_matrix(n)
+    t = transform_1d(name, n)
     forward = np.kron(t, t)
     return forward, np.linalg.inv(forward)
