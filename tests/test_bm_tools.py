@@ -84,11 +84,30 @@ def test_match_rejects_colour_image(tmp_path, capsys) -> None:
     assert "mode 'RGB'; need 8-bit grayscale" in capsys.readouterr().err
 
 
-@pytest.mark.yosys
-def test_logic_depth_of_a_small_configuration(tmp_path) -> None:
-    from berth.hardware.blockmatch.synth import SETS, logic_depth
+def test_critical_path_walks_luts_and_carry_chains(tmp_path) -> None:
+    """A flip-flop, a LUT, two chained CARRY4s and a flip-flop: each element adds its delay, a
+    CARRY4 entered through CI only its bypass, and the path is named by its registers."""
+    import json
 
-    assert 8 <= logic_depth(SETS["small"][0], tmp_path) <= 40  # LUT6 levels, adders included
+    from berth.hardware.blockmatch.timing import DELAY_NS, critical_path
+
+    def cell(kind, **pins):  # pin name -> (direction, bits)
+        return {"type": kind, "port_directions": {p: d for p, (d, _) in pins.items()},
+                "connections": {p: b for p, (_, b) in pins.items()}}
+
+    cells = {"a": cell("FDRE", Q=("output", [2]), D=("input", [9])),
+             "l": cell("LUT2", I0=("input", [2]), I1=("input", [2]), O=("output", [3])),
+             "c0": cell("CARRY4", S=("input", [3, 3, 3, 3]), CO=("output", [4, 10, 11, 12])),
+             "c1": cell("CARRY4", CI=("input", [4]), CO=("output", [5, 13, 14, 15])),
+             "b": cell("FDRE", D=("input", [5]), Q=("output", [6]))}
+    netlist = tmp_path / "n.json"
+    netlist.write_text(json.dumps({"modules": {"top": {"cells": cells, "netnames": {
+        "start": {"bits": [2]}, "finish": {"bits": [6]}}}}}))
+    path = critical_path(netlist, "top")
+    want = (DELAY_NS["ff_clk_to_q"] + DELAY_NS["lut"] + DELAY_NS["carry4"] + DELAY_NS["carry4_ci"]
+            + DELAY_NS["ff_setup"])
+    assert (path.ns, path.luts, path.carry4, path.start, path.end) == (round(want, 2), 1, 2, "start", "finish")
+    assert path.fits()
 
 
 @pytest.mark.yosys
@@ -100,10 +119,11 @@ def test_synthesis_estimates_in_range(tmp_path) -> None:
     r = synthesize(cfg, tmp_path)
     rows = 7 + 4 - 1 + 3  # line buffers: one RAMB18 per 640-pixel row
     assert r.ramb18 + 2 * r.ramb36 == rows
-    assert r.dsp == 0  # squares from partial products in LUTs
+    assert r.dsp == 0  # squares from tables in LUTs
     assert 2500 <= r.lut <= 9000
-    assert 800 <= r.ff <= 2500
+    assert 2500 <= r.ff <= 6000  # the pipeline for 250 MHz
     assert 100 <= r.carry4 <= 1500
+    assert r.path.fits(), r.path  # 250 MHz by the delay model
 
 
 def test_native_comparison_names_the_first_difference() -> None:

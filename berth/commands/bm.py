@@ -80,12 +80,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=str(OUT), help=f"results directory (default {OUT})")
     p.set_defaults(handler=run_sim)
 
-    p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP per parameter set")
+    p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP and longest path per parameter set")
     p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p-p3", "1080p"), default="acceptance",
                    help="small: one quick set; acceptance: N1 x metric x K at the default window (default); "
                         "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes); "
                         "1080p-p3: its D = 13 and G = 18 at P = 3")
-    p.add_argument("--depth", action="store_true", help="also the logic depth (LUT6 levels, Yosys + ABC)")
     p.add_argument("--ice40", action="store_true",
                    help="instead: place and route the small iCE40 configuration with nextpnr-ice40 (HX8K), print Fmax")
     p.add_argument("--source", help="this Verilog file instead of the core (e.g. an earlier version, for a before/after)")
@@ -192,9 +191,8 @@ def run_synth(args: argparse.Namespace) -> int:
               f"{r.logic_cells} logic cells, {r.seconds:.0f} s")
         return 0
 
-    results, depths, path = synthesize_sets(args.sets, Path(args.out), args.depth,
-                                            Path(args.source) if args.source else None)
-    print(table(results, depths))
+    results, path = synthesize_sets(args.sets, Path(args.out), Path(args.source) if args.source else None)
+    print(table(results))
     print(f"wrote {path}")
     return 0
 

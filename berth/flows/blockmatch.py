@@ -128,22 +128,18 @@ def simulate_image(image: np.ndarray, settings: list[str], out: Path) -> tuple[d
     return row, atomic_write_json(out / "sim-image.json", row)
 
 
-def synthesize_sets(sets: str, out: Path, depth: bool = False,
-                    source: Path | None = None) -> tuple[list, list[int] | None, Path]:
-    """Yosys estimates of one named list of configurations (and their logic depth when ``depth``)
-    of the core or of ``source``; results, depths and their JSON file."""
+def synthesize_sets(sets: str, out: Path, source: Path | None = None) -> tuple[list, Path]:
+    """Yosys estimates (resources and longest path) of one named list of configurations of the
+    core or of ``source``; the results and their JSON file."""
     from berth.core.progress import bar
-    from berth.hardware.blockmatch.synth import SETS, logic_depth, synthesize
+    from berth.hardware.blockmatch.synth import SETS, synthesize
 
     check_source(source)
-    results, depths = [], []
+    results = []
     for i, cfg in enumerate(bar(SETS[sets], desc="yosys synth_xilinx", unit="set")):
         work = out / "synth" / f"set{i}-{cfg.tag(*([source] if source else []))}"
         results.append(synthesize(cfg, work, source))
-        if depth:
-            depths.append(logic_depth(cfg, work, source))
-    rows = [{**r.row(), **({"lut6_levels": d} if depth else {})} for r, d in zip(results, depths or results)]
-    return results, depths if depth else None, atomic_write_json(out / "synth.json", rows)
+    return results, atomic_write_json(out / "synth.json", [r.row() for r in results])
 
 
 def check_source(source: Path | None) -> None:

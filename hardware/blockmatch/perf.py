@@ -1,8 +1,9 @@
 """Throughput model of the block-matching core: cycles per frame, fps, line-buffer block RAM.
 
 :func:`frame_done_cycles` follows the RTL (``rtl/blockmatch.sv``) group by group, for an input that
-never starves and an output that never stalls, one frame or several back to back: a reference row starts one cycle after the rows it
-needs are stored (and the previous row's passes are issued); a group of G references issues
+never starves and an output that never stalls, one frame or several back to back: a reference row
+starts three cycles after the previous row's last pass cycle and two after the rows it needs are
+stored, whichever is later; a group of G references issues
 ``bands x blocks x (S + D - 1)`` cycles back to back; its last cycle waits until the previous
 group's records have left the output buffer; the line buffers refuse a row that the current
 reference row still needs, and the next frame's rows enter once the last frame's are in. The tests

@@ -1,12 +1,11 @@
 """Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
 
 Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
-flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices. The logic depth
-(:func:`logic_depth`) is ABC's level count after mapping the flattened design's logic between
-registers and memories to 6-input LUTs, adders included (no carry chains, so an upper bound on the
-LUT levels of a register-to-register path). Yosys versions differ by ~25 %, so the version is
-stored with the figures and tests assert ranges. :func:`ice40_fmax` places and routes a small configuration on an
-iCE40 with nextpnr for a real (relative) Fmax.
+flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the longest
+register-to-register path of the same flattened netlist in LUT levels, CARRY4 stages and the
+nanoseconds of :mod:`berth.hardware.blockmatch.timing`'s delay model. Yosys versions differ by
+~25 %, so the version is stored with the figures and tests assert ranges. :func:`ice40_fmax`
+places and routes a small configuration on an iCE40 with nextpnr for a real (relative) Fmax.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from berth.core.errors import BerthError
 from berth.core.tools import require_tool
 from berth.hardware.blockmatch.golden import BMParams
 from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
+from berth.hardware.blockmatch.timing import BUDGET_NS, CriticalPath, critical_path
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class SynthResult:
     ramb18: int
     ramb36: int
     dsp: int
+    path: CriticalPath
     yosys: str
     seconds: float
 
@@ -45,7 +46,7 @@ class SynthResult:
         return self.ramb36 + self.ramb18 / 2
 
     def row(self) -> dict:
-        return {**asdict(self), "bram36": self.bram36}
+        return {**asdict(self), "bram36": self.bram36, "path_fits_ns": BUDGET_NS}
 
 
 def _count(cells: dict[str, int], pattern: str) -> int:
@@ -58,64 +59,52 @@ def yosys_version(yosys: Path) -> str:
 
 
 def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthResult:
-    """Run Yosys on ``cfg`` (the core, or ``source``: e.g. an earlier version) in ``work`` and count
-    the mapped cells."""
+    """Run Yosys on ``cfg`` (the core, or ``source``: e.g. an earlier version) in ``work``, count
+    the mapped cells and find the longest path of the flattened netlist (which is then removed:
+    it is large)."""
     yosys = require_tool("yosys")
     work.mkdir(parents=True, exist_ok=True)
     params = cfg.parameters()
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    stat = work / "stat.json"
-    script = (f"read_verilog -sv {source or rtl_source()}; chparam {chparam} {TOP}; synth_xilinx -family xc7 -top {TOP}; "
-              f"tee -q -o {stat} stat -json")
+    stat, netlist = work / "stat.json", work / "netlist.json"
+    script = (f"read_verilog -sv {source or rtl_source()}; chparam {chparam} {TOP}; "
+              f"synth_xilinx -family xc7 -flatten -top {TOP}; tee -q -o {stat} stat -json; write_json {netlist}")
     log = work / "yosys.log"
     start = time.perf_counter()
     with open(log, "w") as f:
         proc = subprocess.run([str(yosys), "-q", "-p", script], stdout=f, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
-    if proc.returncode != 0 or not stat.exists():
+    if proc.returncode != 0 or not stat.exists() or not netlist.exists():
         raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
+    path = critical_path(netlist, TOP)
+    netlist.unlink()
     cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
     return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
                        carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
                        ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
-                       dsp=_count(cells, "DSP48E1"), yosys=yosys_version(yosys), seconds=seconds)
-
-
-def logic_depth(cfg: RTLConfig, work: Path, source: Path | None = None) -> int:
-    """LUT6 levels of the deepest register-to-register (or memory) path of ``cfg``: Yosys flattens
-    and optimises the design, ABC maps its logic to 6-input LUTs and reports the levels."""
-    yosys = require_tool("yosys")
-    work.mkdir(parents=True, exist_ok=True)
-    chparam = " ".join(f"-set {k} {v}" for k, v in cfg.parameters().items())
-    log = work / "depth.log"
-    with open(log, "w") as f:
-        proc = subprocess.run([str(yosys), "-p", f"read_verilog -sv {source or rtl_source()}; chparam {chparam} {TOP}; "
-                               f"synth -flatten -top {TOP} -run :fine; opt -full; techmap; opt -fast; "
-                               "abc -script +strash;dch,-f;if,-K,6;print_stats"], stdout=f, stderr=subprocess.STDOUT)
-    levels = re.findall(r"\blev\s*=\s*(\d+)", log.read_text())
-    if proc.returncode != 0 or not levels:
-        raise BerthError(f"yosys/abc depth run failed with exit status {proc.returncode}; see {log}")
-    return int(levels[-1])
+                       dsp=_count(cells, "DSP48E1"), path=path, yosys=yosys_version(yosys), seconds=seconds)
 
 
 # A Zynq-7030 (xc7z030): LUTs, flip-flops, RAMB36, DSP48E1.
 ZYNQ_7030 = {"lut": 78_600, "ff": 157_200, "bram36": 265, "dsp": 400}
 
 
-def table(results: list[SynthResult], depths: list[int] | None = None) -> str:
+def table(results: list[SynthResult]) -> str:
     """A plain-text table of the results, one configuration per line, with the share of a
-    Zynq-7030 and, when given, the logic depth (LUT6 levels)."""
+    Zynq-7030 and the longest path (ns of the delay model, LUT levels and CARRY4 stages on it)."""
     head = f"{'N1':>3} {'metric':>6} {'K':>3} {'window':>6} {'P':>3} {'D':>3} {'G':>3} {'width':>5} | " \
            f"{'LUT':>7} {'FF':>7} {'CARRY4':>6} {'BRAM36':>6} {'DSP':>4} | {'LUT%':>5} {'FF%':>5} {'BRAM%':>5} | " \
-           f"{'levels':>6} {'s':>5}"
+           f"{'path ns':>7} {'LUTs':>4} {'CY4':>3} {'s':>5}  longest path"
     lines = [head, "-" * len(head)]
-    for i, r in enumerate(results):
-        c, z = r.config, ZYNQ_7030
-        level = f"{depths[i]:>6}" if depths else f"{'-':>6}"
+    for r in results:
+        c, z, p = r.config, ZYNQ_7030, r.path
         lines.append(f"{c['N']:>3} {('ssd', 'sad')[c['METRIC']]:>6} {c['K']:>3} {c['WS']:>6} {c['P']:>3} "
                      f"{c['D']:>3} {c['G']:>3} {c['W']:>5} | {r.lut:>7} {r.ff:>7} {r.carry4:>6} {r.bram36:>6g} "
                      f"{r.dsp:>4} | {100 * r.lut / z['lut']:>5.1f} {100 * r.ff / z['ff']:>5.1f} "
-                     f"{100 * r.bram36 / z['bram36']:>5.1f} | {level} {r.seconds:>5.0f}")
+                     f"{100 * r.bram36 / z['bram36']:>5.1f} | {p.ns:>7.2f} {p.luts:>4} {p.carry4:>3} "
+                     f"{r.seconds:>5.0f}  {p.start} -> {p.end}")
+    lines.append(f"path ns: the delay model of berth.hardware.blockmatch.timing (a 7-series -1 part, no place and "
+                 f"route); {BUDGET_NS:g} ns is 250 MHz")
     return "\n".join(lines)
 
 
