@@ -745,8 +745,10 @@ module blockmatch #(
   // u + (entries before it), and a slot past the end drops out. Keys are unique (each offset
   // enters a list once), so this is the cascade of P insertions with every comparison independent
   // of the others. The result is written back to the reference's list; when the engine's next
-  // keys are for another reference, wk is loaded with that reference's list instead (read a cycle
-  // earlier into pre), so the merge itself never selects its input.
+  // keys are for another reference (or a new group), wk is loaded with that reference's list
+  // instead (read a cycle earlier into pre), so the merge itself never selects its input. A
+  // reference's D cycles of keys may be interrupted (the group's last pass cycle waits for the
+  // output buffer), so wk remembers whose list it holds.
   localparam int SRC = 2 * P + 1;               // sources of a slot: entries i - P .. i, keys 0 .. P - 1
   logic [KS*G-1:0] lst_v;
   logic [KW*KS*G-1:0] lst_key;
@@ -754,9 +756,27 @@ module blockmatch #(
   logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;
   (* keep *) logic [SRC*KS*E-1:0] msel;         // slot i of engine e takes source q
   logic [E-1:0] load;                           // the engine's next keys start another reference
+  logic [E-1:0] wk_ok;                          // wk holds the latest list of reference wk_g of this group
+  logic [GI*E-1:0] wk_g;
   always_comb begin
     for (int e = 0; e < E; e++) begin
-      load[e] = e_v[MERGE-1][e] && !(e_v[MERGE][e] && e_g[MERGE][GI*e +: GI] == e_g[MERGE-1][GI*e +: GI]);
+      logic [GI-1:0] gn;
+      gn = e_g[MERGE-1][GI*e +: GI];
+      load[e] = e_v[MERGE-1][e] && !(e_v[MERGE][e] ? e_g[MERGE][GI*e +: GI] == gn
+                                                   : wk_ok[e] && wk_g[GI*e +: GI] == gn);
+    end
+  end
+  always_ff @(posedge clk) begin
+    for (int e = 0; e < E; e++) begin
+      if (restart || gend_out) begin
+        wk_ok[e] <= 1'b0;
+      end else if (load[e]) begin
+        wk_ok[e] <= 1'b1;
+        wk_g[GI*e +: GI] <= e_g[MERGE-1][GI*e +: GI];
+      end else if (e_v[MERGE][e]) begin
+        wk_ok[e] <= 1'b1;
+        wk_g[GI*e +: GI] <= e_g[MERGE][GI*e +: GI];
+      end
     end
   end
   always_ff @(posedge clk) begin
