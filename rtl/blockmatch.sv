@@ -334,7 +334,7 @@ module blockmatch #(
   logic [CW-1:0] rcol;                          // reference column read this cycle: x0 + t
 
   logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, ref_bot;
-  logic [CW-1:0] x_last, room_x, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
+  logic [CW-1:0] x_last, room_x, room_xn, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
@@ -359,6 +359,7 @@ module blockmatch #(
     rows_ready <= sr_on && (ahead || !in_open || in_row >= ref_bot || in_row >= h_r);
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
     room_x <= LAST_X - x0;
+    room_xn <= room_x + CW'(N - 1);
     span <= min_cw(CW'((G - 1) * STRIDE), room_x);
     t_end <= span + CW'(N + D - 2);            // S + D - 2: from one value, never a mix of old and new
     dxi_hi <= RAD + min_cw(RAD, room_x);
@@ -375,7 +376,7 @@ module blockmatch #(
     next_band_slot <= wrap_add(band_slot, CW'(P));
     n = '0;
     for (int g = 0; g < G; g++) begin
-      rel[g] <= min_cw(CW'(g * STRIDE), room_x) + CW'(N - 1);
+      rel[g] <= min_cw(CW'(g * STRIDE + N - 1), room_xn);
       gv[g] <= g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
       n = n + GN'(gv[g]);
     end
@@ -463,10 +464,12 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- pipeline control
   // Stage s holds what the issue sent s cycles ago: 1 addresses, 2 block-RAM data, 3 the same
-  // registered, 4 columns, 5 differences, 6 squares, 7 column sums, 8 block distances, 9 keys,
-  // 10 ranks, 11 sorted keys (merged into the lists), 12 the lists complete (into the output buffer).
-  localparam int LAST = 12;
-  localparam int EMIT = 8;                      // stage whose block distances enter the top-K
+  // registered, 4 columns, 5 differences, 6 squares, 7 column sums, 8 block distances, 9 each
+  // engine's P distances, 10 keys, 11 ranks, 12 sorted keys (merged into the lists), 13 the lists
+  // complete (into the output buffer).
+  localparam int LAST = 13;
+  localparam int DSEL = 8;                      // stage whose block distances the engines select
+  localparam int EMIT = 9;                      // stage whose selected distances become keys
   localparam int MERGE = LAST - 1;              // stage whose keys are merged
   logic c_v [1:LAST];
   logic c_gend [1:LAST];
@@ -487,7 +490,7 @@ module blockmatch #(
   logic [KB*G-1:0] c_k;
   logic [E-1:0] e_v [2:LAST-1];                 // engine e merges keys
   logic [GI*E-1:0] e_g [2:LAST-1];              // ... into the list of this reference
-  logic [KB*E-1:0] e_k [2:EMIT];                // ... from this lane
+  logic [KB*E-1:0] e_k [2:DSEL];                // ... from this lane
   logic [E-1:0] e_lok [3:EMIT];
   logic [E-1:0] e_lzero [3:EMIT];
   logic [OIW*E-1:0] e_dxi [3:EMIT];
@@ -554,7 +557,7 @@ module blockmatch #(
       e_v[s] <= e_v[s-1] & {E{!restart}};
       e_g[s] <= e_g[s-1];
     end
-    for (int s = EMIT; s > 2; s--) e_k[s] <= e_k[s-1];
+    for (int s = DSEL; s > 2; s--) e_k[s] <= e_k[s-1];
     // Stage 3: the lane's offset column.
     for (int e = 0; e < E; e++) begin
       logic [KB-1:0] k;
@@ -677,9 +680,20 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 8: keys
-  // Engine e takes the P distances of its lane that are inside the window and below tau; a key
-  // not taken is zero (and invalid).
+  // ---------------------------------------------------------------- stages 8-9: keys
+  // Engine e takes the P distances of its lane (stage 8), keeps those inside the window and below
+  // tau (stage 9); a key not taken is zero (and invalid).
+  logic [FW*E*P-1:0] dsel;
+  always_ff @(posedge clk) begin
+    for (int e = 0; e < E; e++) begin
+      for (int u = 0; u < P; u++) begin
+        logic [FW-1:0] d;
+        d = '0;
+        for (int k = 0; k < D; k++) if (e_k[DSEL][KB*e +: KB] == KB'(k)) d = bdist[FW*(u*D + k) +: FW];
+        dsel[FW*(e*P+u) +: FW] <= d;
+      end
+    end
+  end
   logic [E*P-1:0] ins_v;
   logic [KW*E*P-1:0] ins_key;
   always_ff @(posedge clk) begin
@@ -687,8 +701,7 @@ module blockmatch #(
       for (int u = 0; u < P; u++) begin
         logic [FW-1:0] d;
         logic ok;
-        d = '0;
-        for (int k = 0; k < D; k++) if (e_k[EMIT][KB*e +: KB] == KB'(k)) d = bdist[FW*(u*D + k) +: FW];
+        d = dsel[FW*(e*P+u) +: FW];
         ok = !restart && e_v[EMIT][e] && c_colok[EMIT] && e_lok[EMIT][e] && c_rok[EMIT][u]
              && !(c_rzero[EMIT][u] && e_lzero[EMIT][e]) && TW'(d) < TW'(tau_r);
         ins_v[e*P+u] <= ok;
@@ -697,7 +710,7 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stages 9-10: sort the keys
+  // ---------------------------------------------------------------- stages 10-11: sort the keys
   // Each engine's P keys in order, valid ones first: a key's rank is the number of keys before
   // it (invalid keys are zero and ordered by position).
   localparam int RKW = P > 1 ? $clog2(P) : 1;
@@ -739,7 +752,7 @@ module blockmatch #(
     end
   end
 
-  // ---------------------------------------------------------------- stage 11: top-K merge
+  // ---------------------------------------------------------------- stage 12: top-K merge
   // One sorted list of K - 1 slots per group reference, valid entries first. Engine e merges its
   // sorted keys into its working list wk: entry j goes to slot j + (keys before it), key u to slot
   // u + (entries before it), and a slot past the end drops out. Keys are unique (each offset

@@ -32,7 +32,7 @@ PAPER = {
 # The previous core (one reference at a time, P distance units, load and drain not overlapped).
 PREVIOUS = {"fps_1080p_p8": 4.27, "dsp_p8": 513, "lut_p8": 29_599}
 
-HANDOFF = 13  # cycles from a group's last issue to its first record (12 pipeline stages + hand-off)
+HANDOFF = 14  # cycles from a group's last issue to its first record (13 pipeline stages + hand-off)
 RAMB36_DATA_BITS = 32_768  # 8-bit pixels use the data bits of a RAMB36, not its parity bits
 
 
