@@ -295,6 +295,7 @@ module blockmatch #(
   generate
     for (gm = 0; gm < L; gm++) begin : g_row
       logic [7:0] mem [0:W-1];
+      initial for (int i = 0; i < W; i++) mem[i] = '0;  // block-RAM contents at configuration
       logic [7:0] a_q, b_q;
       logic we;
       logic [AW-1:0] a_addr;
@@ -338,7 +339,7 @@ module blockmatch #(
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
-  logic [CW-1:0] rel [0:G-1];                   // cycle of the pass at which reference g's distances start
+  logic [G-1:0][CW-1:0] rel;                   // cycle of the pass at which reference g's distances start
   logic [G-1:0] gv;                             // reference g exists
   logic [GN-1:0] nref;                          // references in the group
   logic last_issue, iss_v, stall, inflight, ob_v;
@@ -471,29 +472,29 @@ module blockmatch #(
   localparam int DSEL = 8;                      // stage whose block distances the engines select
   localparam int EMIT = 9;                      // stage whose selected distances become keys
   localparam int MERGE = LAST - 1;              // stage whose keys are merged
-  logic c_v [1:LAST];
-  logic c_gend [1:LAST];
-  logic c_glast [1:LAST];
-  logic [CW-1:0] c_ry [1:LAST];
-  logic [CW-1:0] c_x0 [1:LAST];
-  logic [GN-1:0] c_nref [1:LAST];
-  logic [SW-1:0] c_bslot [1:2];
-  logic [SW-1:0] c_rslot [1:2];
-  logic c_colok [1:EMIT];                       // the candidate columns are inside the frame
-  logic [P-1:0] c_rok [1:EMIT];                 // offset row u is inside the window
-  logic [P-1:0] c_rzero [1:EMIT];               // offset row u is dy = 0
-  logic [OIW*P-1:0] c_dyi [1:EMIT];             // dy + n of offset row u
-  logic [D-1:0] c_lok [1:2];                    // lane k's offset column is inside the window
-  logic [D-1:0] c_lzero [1:2];                  // lane k's offset column is dx = 0
-  logic [OIW-1:0] c_dxb [1:2];                  // dx + n of lane 0
+  logic [LAST:1] c_v;
+  logic [LAST:1] c_gend;
+  logic [LAST:1] c_glast;
+  logic [LAST:1][CW-1:0] c_ry;
+  logic [LAST:1][CW-1:0] c_x0;
+  logic [LAST:1][GN-1:0] c_nref;
+  logic [2:1][SW-1:0] c_bslot;
+  logic [2:1][SW-1:0] c_rslot;
+  logic [EMIT:1] c_colok;                       // the candidate columns are inside the frame
+  logic [EMIT:1][P-1:0] c_rok;                 // offset row u is inside the window
+  logic [EMIT:1][P-1:0] c_rzero;               // offset row u is dy = 0
+  logic [EMIT:1][OIW*P-1:0] c_dyi;             // dy + n of offset row u
+  logic [2:1][D-1:0] c_lok;                    // lane k's offset column is inside the window
+  logic [2:1][D-1:0] c_lzero;                  // lane k's offset column is dx = 0
+  logic [2:1][OIW-1:0] c_dxb;                  // dx + n of lane 0
   logic [G-1:0] c_act;                          // reference g takes lane c_k[g]'s distances (stage 1)
   logic [KB*G-1:0] c_k;
-  logic [E-1:0] e_v [2:LAST-1];                 // engine e merges keys
-  logic [GI*E-1:0] e_g [2:LAST-1];              // ... into the list of this reference
-  logic [KB*E-1:0] e_k [2:DSEL];                // ... from this lane
-  logic [E-1:0] e_lok [3:EMIT];
-  logic [E-1:0] e_lzero [3:EMIT];
-  logic [OIW*E-1:0] e_dxi [3:EMIT];
+  logic [LAST-1:2][E-1:0] e_v;                 // engine e merges keys
+  logic [LAST-1:2][GI*E-1:0] e_g;              // ... into the list of this reference
+  logic [DSEL:2][KB*E-1:0] e_k;                // ... from this lane
+  logic [EMIT:3][E-1:0] e_lok;
+  logic [EMIT:3][E-1:0] e_lzero;
+  logic [EMIT:3][OIW*E-1:0] e_dxi;
 
   always_ff @(posedge clk) begin
     for (int s = LAST; s > 1; s--) begin
@@ -597,20 +598,27 @@ module blockmatch #(
   end
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
   logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
-  always_comb begin
-    lane = '0;
-    refpix = '0;
+  always_comb begin                             // (locals: a block must not read what it writes)
+    logic [8*LANES-1:0] cl;
+    logic [8*N-1:0] rp;
+    cl = '0;
+    rp = '0;
     for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) lane[8*l +: 8] = lane[8*l +: 8] | (qb_r[8*m +: 8] & {8{lsel[l*L + m]}});
-      for (int i = 0; i < N; i++) refpix[8*i +: 8] = refpix[8*i +: 8] | (qa_r[8*m +: 8] & {8{rsel[i*L + m]}});
+      for (int l = 0; l < LANES; l++) cl[8*l +: 8] = cl[8*l +: 8] | (qb_r[8*m +: 8] & {8{lsel[l*L + m]}});
+      for (int i = 0; i < N; i++) rp[8*i +: 8] = rp[8*i +: 8] | (qa_r[8*m +: 8] & {8{rsel[i*L + m]}});
     end
+    lane = cl;
+    refpix = rp;
   end
 
   // refc: lane k's reference column (k cycles old); candc: this cycle's candidate column.
   logic [8*N*D-1:0] refc;
   logic [8*LANES-1:0] candc;
   always_ff @(posedge clk) begin
-    if (c_v[3]) begin
+    if (rst) begin                              // the running sums below must never see an unknown
+      candc <= '0;
+      refc <= '0;
+    end else if (c_v[3]) begin
       candc <= lane;
       refc <= (8*N*D)'({refc, refpix});
     end
@@ -618,14 +626,10 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- stages 4-6: column sums
   // x * x = 256 h^2 + 32 h l + l^2 for x = 16 h + l: two 4-bit squares side by side plus one
-  // 4 x 4 product, each a table in LUTs (no DSP), and one addition.
-  function automatic logic [7:0] sq4(input logic [3:0] a);
-    sq4 = '0;
-    for (int v = 0; v < 16; v++) if (a == 4'(v)) sq4 = 8'(v * v);
-  endfunction
+  // 4 x 4 product, each an 8-bit product that Yosys maps to LUTs (a DSP48 needs a wider one), and
+  // one addition.
   function automatic logic [7:0] mul4(input logic [3:0] a, input logic [3:0] b);
-    mul4 = '0;
-    for (int v = 0; v < 256; v++) if ({a, b} == 8'(v)) mul4 = 8'((v >> 4) * (v & 15));
+    mul4 = 8'(a) * 8'(b);
   endfunction
 
   logic [8*N*P*D-1:0] adiff;                    // |reference - candidate| of unit u, lane k, row i
@@ -645,7 +649,8 @@ module blockmatch #(
     for (int j = 0; j < N * P * D; j++) begin
       logic [7:0] x;
       x = adiff[8*j +: 8];
-      term[16*j +: 16] <= METRIC == 0 ? {sq4(x[7:4]), sq4(x[3:0])} + (16'(mul4(x[7:4], x[3:0])) << 5) : 16'(x);
+      term[16*j +: 16] <= METRIC == 0 ? {mul4(x[7:4], x[7:4]), mul4(x[3:0], x[3:0])} + (16'(mul4(x[7:4], x[3:0])) << 5)
+                                      : 16'(x);
     end
   end
 
