@@ -626,10 +626,14 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- stages 4-6: column sums
   // x * x = 256 h^2 + 32 h l + l^2 for x = 16 h + l: two 4-bit squares side by side plus one
-  // 4 x 4 product, each an 8-bit product that Yosys maps to LUTs (a DSP48 needs a wider one), and
-  // one addition.
+  // 4 x 4 product, each read from a constant table of all 4 x 4 products (one level of LUTs with
+  // their F7/F8 multiplexers, no DSP), and one addition.
+  function automatic logic [2047:0] mul4_table();
+    for (int v = 0; v < 256; v++) mul4_table[8*v +: 8] = 8'((v >> 4) * (v & 15));
+  endfunction
+  localparam logic [2047:0] MUL4 = mul4_table();
   function automatic logic [7:0] mul4(input logic [3:0] a, input logic [3:0] b);
-    mul4 = 8'(a) * 8'(b);
+    mul4 = MUL4[8*{a, b} +: 8];
   endfunction
 
   logic [8*N*P*D-1:0] adiff;                    // |reference - candidate| of unit u, lane k, row i
