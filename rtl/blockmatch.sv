@@ -169,8 +169,10 @@ module blockmatch #(
   logic eol_r;                                  // in_col == i_w - 1, kept as a flag
   // room: the next row to write, counted in the search's frame (rowcount; h when no frame is being
   // input), is below need_hi, the lowest row the current reference row needs plus L. All three
-  // are registers: room's next value is chosen among comparisons of the possible next values of
-  // the other two, so a pixel is taken without arithmetic between a register and the decision.
+  // are registers: room's next value is chosen among comparisons of the possible next row counts
+  // with need_hi, so a pixel is taken without arithmetic between a register and the decision.
+  // When the search moves to its next reference row, need_hi grows and room follows a cycle
+  // later (when a frame starts, at once).
   logic room;
   logic [16:0] rowcount, need_hi, next_need_hi, need_hi1, next_need_hi1;  // ...1: minus one
   logic lastrow_r;                              // in_row == i_h - 1, kept as a flag
@@ -183,16 +185,13 @@ module blockmatch #(
   assign eoltake = take && in_open && !abort && eol;
   assign rowdone = eoltake && lastrow_r;
   always_ff @(posedge clk) begin
-    logic hr_nh, hr_nn, rc1_nh, rc1_nn, rc_nh, rc_nn, ir_l, ir1_l, ih_l;
+    logic hr_nh, rc1_nh, rc_nh, ir_l, ir1_l, ih_l;
     ir_l = 17'(in_row) < 17'(L);
     ir1_l = 17'(in_row) < 17'(L - 1);
     ih_l = 17'(i_h) < 17'(L);
     hr_nh = 17'(h_r) < need_hi;
-    hr_nn = 17'(h_r) < next_need_hi;
     rc1_nh = rowcount < need_hi1;               // rowcount + 1 < need_hi, without the addition
-    rc1_nn = rowcount < next_need_hi1;
     rc_nh = rowcount < need_hi;
-    rc_nn = rowcount < next_need_hi;
     if (rst) begin
       rowcount <= 17'(H);
       need_hi <= 17'(L);
@@ -212,9 +211,9 @@ module blockmatch #(
       end
       if (start && !start_ahead) room <= 1'b1;
       else if (restart) room <= switch_frame && (in_open && !rowdone ? (eoltake ? ir1_l : ir_l) : ih_l);
-      else if (start_ahead || abort || rowdone) room <= adv_row ? hr_nn : hr_nh;
-      else if (eoltake) room <= adv_row ? rc1_nn : rc1_nh;
-      else room <= adv_row ? rc_nn : rc_nh;
+      else if (start_ahead || abort || rowdone) room <= hr_nh;
+      else if (eoltake) room <= rc1_nh;
+      else room <= rc_nh;
     end
   end
   assign s_ready = in_open ? room : !sr_on || (!ahead && room);

@@ -95,7 +95,9 @@ def frame_done_cycles(h: int, w: int, params: BMParams, units: Units, frames: in
     for f in range(frames):
         last, refs = -1, 0
         for j, y in enumerate(ys):
-            states.append((wait, min(f * h + max(y - n, 0) + rows_held, (f + 2) * h)))
+            # a reference row's bound on the input applies a cycle after the row starts waiting
+            # (at once for a frame's first row)
+            states.append((wait + (j > 0), min(f * h + max(y - n, 0) + rows_held, (f + 2) * h)))
             need = f * h + min(y + n + nb, h)
             while len(stored) < need:
                 stored.append(max(stored[-1] if stored else 0, writable(len(stored))) + w)
