@@ -88,6 +88,11 @@ module blockmatch #(
   logic start;                                  // a start-of-frame pixel starts a frame's input
   logic start_ahead;                            // ... while the search finishes the frame before
   logic switch_frame;                           // the search moves on to the frame whose input is ahead
+  // A run-time K: one of 2, 4, .. K (compared with each, not tested for a power of two by arithmetic).
+  function automatic logic k_allowed(input logic [23:0] v);
+    k_allowed = 1'b0;
+    for (int b = 1; b <= KI; b++) if (v == 24'(1 << b)) k_allowed = 1'b1;
+  endfunction
   always_ff @(posedge clk) begin
     if (rst) begin
       cfg_tau <= DW'(TAU);
@@ -106,8 +111,7 @@ module blockmatch #(
       if (cfg_valid) begin
         case (cfg_addr)
           2'd0: if (cfg_data != '0 && cfg_data <= 24'(TAU)) cfg_tau <= DW'(cfg_data);
-          2'd1: if (cfg_data >= 24'd2 && cfg_data <= 24'(K) && (cfg_data & (cfg_data - 1'b1)) == '0)
-                  cfg_k <= (KI+1)'(cfg_data);
+          2'd1: if (k_allowed(cfg_data)) cfg_k <= (KI+1)'(cfg_data);
           2'd2: if (cfg_data >= 24'(N) && cfg_data <= 24'(W)) cfg_w <= CW'(cfg_data);
           default: if (cfg_data >= 24'(N) && cfg_data < 24'h10000) cfg_h <= CW'(cfg_data);
         endcase
