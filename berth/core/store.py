@@ -128,7 +128,7 @@ class Store:
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._check_berth_store()
             if not read_only:
-                self._db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal(timeout)
                 self._db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             if not read_only and not existed:
@@ -143,6 +143,21 @@ class Store:
             for sql in VIEWS.values():
                 self._db.execute(sql)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _use_wal(self, timeout: float) -> None:
+        """Switch the file to write-ahead logging. SQLite answers a switch that races another
+        process's (two drivers opening one new store) with "database is locked" at once, without
+        waiting for the busy timeout, so the switch is retried until it holds or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _remove_new_file(self) -> None:
         """Remove what a failed first open created (the file and its WAL companions)."""
