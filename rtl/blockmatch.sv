@@ -8,14 +8,16 @@
 // overlapping references share is computed once: for one offset (dy, dx) the column sum
 // CS(a) = sum_i f(P[y+i][a] - P[y+dy+i][a+dx]) of image column a is the same for every
 // reference of the group whose block covers column a, so each lane computes one column sum per
-// cycle and a sliding sum of the last N column sums gives the block distance of the reference
+// cycle and a running sum of the last N column sums gives the block distance of the reference
 // that starts N-1 columns back. A pass streams the group's S = x_last - x0 + N reference columns
-// against P offset rows (dy) x D offset columns (dx) at once, in S + D - 1 cycles; passes run back
-// to back (bands of P rows, blocks of D columns) with no idle cycle between passes, groups or
-// reference rows. Distances below TAU enter one insertion top-K list per group reference, keyed
-// by (distance, dy, dx). When a group's last distance is in, its lists move to the output
-// buffer, which emits K records (dy, dx, distance) per reference while the next group is
-// searched; a group's last pass waits only while the previous group is still being emitted.
+// against P offset rows (dy) x D offset columns (dx) at once, in S + D - 1 cycles; passes and
+// groups run back to back (bands of P rows, blocks of D columns), a reference row after two
+// cycles of settling. Distances below TAU are sorted and merged into one top-K list per group
+// reference, keyed by (distance, dy, dx), by shared merge engines. When a group's last distance
+// is in, its lists move to the output buffer, which emits K records (dy, dx, distance) per
+// reference while the next group is searched; a group's last pass waits only while the previous
+// group is still being emitted. The pipeline (13 stages to the output buffer) is laid out for
+// 250 MHz on a 7-series part: see docs/blockmatch.md.
 //
 // Define BM_PLANTED_BUG to drop the bottom row's term of every column sum (used to prove that
 // the test bench catches a wrong design).
