@@ -21,6 +21,14 @@
 //
 // Define BM_PLANTED_BUG to drop the bottom row's term of every column sum (used to prove that
 // the test bench catches a wrong design).
+// Pipeline registers are flat vectors, one stage after another (Yosys 0.23 rejects
+// multi-dimensional packed arrays): BM_STAGES declares stages FIRST..LAST of SW bits each,
+// BM_STAGE selects stage s, BM_ELEM element i (EW bits) of stage s, BM_BIT its bit i.
+`define BM_STAGES(SW, FIRST, LAST) [(SW)*((LAST)-(FIRST)+1)-1:0]
+`define BM_STAGE(v, SW, s, FIRST) v[(SW)*((s)-(FIRST)) +: (SW)]
+`define BM_ELEM(v, SW, s, FIRST, EW, i) v[(SW)*((s)-(FIRST)) + (EW)*(i) +: (EW)]
+`define BM_BIT(v, SW, s, FIRST, i) v[(SW)*((s)-(FIRST)) + (i)]
+
 module blockmatch #(
     parameter int W = 64,          // frame width (pixels): the largest; the run-time width may be less
     parameter int H = 64,          // frame height (rows) at reset
@@ -344,7 +352,7 @@ module blockmatch #(
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
-  logic [(CW)*((G-1)-(0)+1)-1:0] rel;                   // cycle of the pass at which reference g's distances start
+  logic `BM_STAGES(CW, 0, G-1) rel;                   // cycle of the pass at which reference g's distances start
   logic [G-1:0] gv;                             // reference g exists
   logic [GN-1:0] nref;                          // references in the group
   logic last_issue, iss_v, stall, inflight, ob_v;
@@ -382,7 +390,7 @@ module blockmatch #(
     next_band_slot <= wrap_add(band_slot, CW'(P));
     n = '0;
     for (int g = 0; g < G; g++) begin
-      rel[(CW)*((g)-(0)) +: (CW)] <= min_cw(CW'(g * STRIDE + N - 1), room_xn);
+      `BM_STAGE(rel, CW, g, 0) <= min_cw(CW'(g * STRIDE + N - 1), room_xn);
       gv[g] <= g == 0 || x0 + CW'((g - 1) * STRIDE) + 1'b1 <= LAST_X;
       n = n + GN'(gv[g]);
     end
@@ -480,102 +488,102 @@ module blockmatch #(
   logic [LAST:1] c_v;
   logic [LAST:1] c_gend;
   logic [LAST:1] c_glast;
-  logic [(CW)*((LAST)-(1)+1)-1:0] c_ry;
-  logic [(CW)*((LAST)-(1)+1)-1:0] c_x0;
-  logic [(GN)*((LAST)-(1)+1)-1:0] c_nref;
-  logic [(SW)*((2)-(1)+1)-1:0] c_bslot;
-  logic [(SW)*((2)-(1)+1)-1:0] c_rslot;
+  logic `BM_STAGES(CW, 1, LAST) c_ry;
+  logic `BM_STAGES(CW, 1, LAST) c_x0;
+  logic `BM_STAGES(GN, 1, LAST) c_nref;
+  logic `BM_STAGES(SW, 1, 2) c_bslot;
+  logic `BM_STAGES(SW, 1, 2) c_rslot;
   logic [EMIT:1] c_colok;                       // the candidate columns are inside the frame
-  logic [(P)*((EMIT)-(1)+1)-1:0] c_rok;                 // offset row u is inside the window
-  logic [(P)*((EMIT)-(1)+1)-1:0] c_rzero;               // offset row u is dy = 0
-  logic [(OIW*P)*((EMIT)-(1)+1)-1:0] c_dyi;             // dy + n of offset row u
-  logic [(D)*((2)-(1)+1)-1:0] c_lok;                    // lane k's offset column is inside the window
-  logic [(D)*((2)-(1)+1)-1:0] c_lzero;                  // lane k's offset column is dx = 0
-  logic [(OIW)*((2)-(1)+1)-1:0] c_dxb;                  // dx + n of lane 0
+  logic `BM_STAGES(P, 1, EMIT) c_rok;                 // offset row u is inside the window
+  logic `BM_STAGES(P, 1, EMIT) c_rzero;               // offset row u is dy = 0
+  logic `BM_STAGES(OIW*P, 1, EMIT) c_dyi;             // dy + n of offset row u
+  logic `BM_STAGES(D, 1, 2) c_lok;                    // lane k's offset column is inside the window
+  logic `BM_STAGES(D, 1, 2) c_lzero;                  // lane k's offset column is dx = 0
+  logic `BM_STAGES(OIW, 1, 2) c_dxb;                  // dx + n of lane 0
   logic [G-1:0] c_act;                          // reference g takes lane c_k[g]'s distances (stage 1)
   logic [KB*G-1:0] c_k;
-  logic [(E)*((LAST-1)-(2)+1)-1:0] e_v;                 // engine e merges keys
-  logic [(GI*E)*((LAST-1)-(2)+1)-1:0] e_g;              // ... into the list of this reference
-  logic [(KB*E)*((DSEL)-(2)+1)-1:0] e_k;                // ... from this lane
-  logic [(E)*((EMIT)-(3)+1)-1:0] e_lok;
-  logic [(E)*((EMIT)-(3)+1)-1:0] e_lzero;
-  logic [(OIW*E)*((EMIT)-(3)+1)-1:0] e_dxi;
+  logic `BM_STAGES(E, 2, LAST-1) e_v;                 // engine e merges keys
+  logic `BM_STAGES(GI*E, 2, LAST-1) e_g;              // ... into the list of this reference
+  logic `BM_STAGES(KB*E, 2, DSEL) e_k;                // ... from this lane
+  logic `BM_STAGES(E, 3, EMIT) e_lok;
+  logic `BM_STAGES(E, 3, EMIT) e_lzero;
+  logic `BM_STAGES(OIW*E, 3, EMIT) e_dxi;
 
   always_ff @(posedge clk) begin
     for (int s = LAST; s > 1; s--) begin
       c_v[s] <= c_v[s-1] && !restart;
       c_gend[s] <= c_gend[s-1] && !restart;
       c_glast[s] <= c_glast[s-1];
-      c_ry[(CW)*((s)-(1)) +: (CW)] <= c_ry[(CW)*((s-1)-(1)) +: (CW)];
-      c_x0[(CW)*((s)-(1)) +: (CW)] <= c_x0[(CW)*((s-1)-(1)) +: (CW)];
-      c_nref[(GN)*((s)-(1)) +: (GN)] <= c_nref[(GN)*((s-1)-(1)) +: (GN)];
+      `BM_STAGE(c_ry, CW, s, 1) <= `BM_STAGE(c_ry, CW, s-1, 1);
+      `BM_STAGE(c_x0, CW, s, 1) <= `BM_STAGE(c_x0, CW, s-1, 1);
+      `BM_STAGE(c_nref, GN, s, 1) <= `BM_STAGE(c_nref, GN, s-1, 1);
     end
     c_v[1] <= iss_v && !restart;
     c_gend[1] <= iss_v && last_issue && !restart;
     c_glast[1] <= row_done && last_row;
-    c_ry[(CW)*((1)-(1)) +: (CW)] <= ref_y;
-    c_x0[(CW)*((1)-(1)) +: (CW)] <= x0;
-    c_nref[(GN)*((1)-(1)) +: (GN)] <= nref;
-    c_bslot[(SW)*((1)-(1)) +: (SW)] <= band_slot;
-    c_rslot[(SW)*((1)-(1)) +: (SW)] <= ref_slot;
-    c_bslot[(SW)*((2)-(1)) +: (SW)] <= c_bslot[(SW)*((1)-(1)) +: (SW)];
-    c_rslot[(SW)*((2)-(1)) +: (SW)] <= c_rslot[(SW)*((1)-(1)) +: (SW)];
+    `BM_STAGE(c_ry, CW, 1, 1) <= ref_y;
+    `BM_STAGE(c_x0, CW, 1, 1) <= x0;
+    `BM_STAGE(c_nref, GN, 1, 1) <= nref;
+    `BM_STAGE(c_bslot, SW, 1, 1) <= band_slot;
+    `BM_STAGE(c_rslot, SW, 1, 1) <= ref_slot;
+    `BM_STAGE(c_bslot, SW, 2, 1) <= `BM_STAGE(c_bslot, SW, 1, 1);
+    `BM_STAGE(c_rslot, SW, 2, 1) <= `BM_STAGE(c_rslot, SW, 1, 1);
     for (int s = EMIT; s > 1; s--) begin
       c_colok[s] <= c_colok[s-1];
-      c_rok[(P)*((s)-(1)) +: (P)] <= c_rok[(P)*((s-1)-(1)) +: (P)];
-      c_rzero[(P)*((s)-(1)) +: (P)] <= c_rzero[(P)*((s-1)-(1)) +: (P)];
-      c_dyi[(OIW*P)*((s)-(1)) +: (OIW*P)] <= c_dyi[(OIW*P)*((s-1)-(1)) +: (OIW*P)];
+      `BM_STAGE(c_rok, P, s, 1) <= `BM_STAGE(c_rok, P, s-1, 1);
+      `BM_STAGE(c_rzero, P, s, 1) <= `BM_STAGE(c_rzero, P, s-1, 1);
+      `BM_STAGE(c_dyi, OIW*P, s, 1) <= `BM_STAGE(c_dyi, OIW*P, s-1, 1);
     end
     c_colok[1] <= !cand[CW] && cand[CW-1:0] >= CW'(N - 1) && cand[CW-1:0] < w_r;
     for (int u = 0; u < P; u++) begin
-      c_rok[(P)*((1)-(1)) + (u)] <= band_y + CW'(u) <= cy_hi;
-      c_rzero[(P)*((1)-(1)) + (u)] <= band_y + CW'(u) == ref_y;
-      c_dyi[(OIW*P)*((1)-(1)) + OIW*u +: OIW] <= OIW'(band_y + CW'(u) + RAD - ref_y);
+      `BM_BIT(c_rok, P, 1, 1, u) <= band_y + CW'(u) <= cy_hi;
+      `BM_BIT(c_rzero, P, 1, 1, u) <= band_y + CW'(u) == ref_y;
+      `BM_ELEM(c_dyi, OIW*P, 1, 1, OIW, u) <= OIW'(band_y + CW'(u) + RAD - ref_y);
     end
     for (int k = 0; k < D; k++) begin
-      c_lok[(D)*((1)-(1)) + (k)] <= dxi_b + CW'(k) <= CW'(2 * R);
-      c_lzero[(D)*((1)-(1)) + (k)] <= dxi_b + CW'(k) == RAD;
+      `BM_BIT(c_lok, D, 1, 1, k) <= dxi_b + CW'(k) <= CW'(2 * R);
+      `BM_BIT(c_lzero, D, 1, 1, k) <= dxi_b + CW'(k) == RAD;
     end
-    c_lok[(D)*((2)-(1)) +: (D)] <= c_lok[(D)*((1)-(1)) +: (D)];
-    c_lzero[(D)*((2)-(1)) +: (D)] <= c_lzero[(D)*((1)-(1)) +: (D)];
-    c_dxb[(OIW)*((1)-(1)) +: (OIW)] <= OIW'(dxi_b);
-    c_dxb[(OIW)*((2)-(1)) +: (OIW)] <= c_dxb[(OIW)*((1)-(1)) +: (OIW)];
+    `BM_STAGE(c_lok, D, 2, 1) <= `BM_STAGE(c_lok, D, 1, 1);
+    `BM_STAGE(c_lzero, D, 2, 1) <= `BM_STAGE(c_lzero, D, 1, 1);
+    `BM_STAGE(c_dxb, OIW, 1, 1) <= OIW'(dxi_b);
+    `BM_STAGE(c_dxb, OIW, 2, 1) <= `BM_STAGE(c_dxb, OIW, 1, 1);
     for (int g = 0; g < G; g++) begin
       logic [CW-1:0] s;
-      s = t - rel[(CW)*((g)-(0)) +: (CW)];
-      c_act[g] <= iss_v && !restart && gv[g] && t >= rel[(CW)*((g)-(0)) +: (CW)] && s < CW'(D);
+      s = t - `BM_STAGE(rel, CW, g, 0);
+      c_act[g] <= iss_v && !restart && gv[g] && t >= `BM_STAGE(rel, CW, g, 0) && s < CW'(D);
       c_k[KB*g +: KB] <= KB'(s);
     end
     // Stage 2: each engine takes the one active reference of its own (g mod E).
     for (int e = 0; e < E; e++) begin
-      e_v[(E)*((2)-(2)) + (e)] <= 1'b0;
-      e_g[(GI*E)*((2)-(2)) + GI*e +: GI] <= '0;
-      e_k[(KB*E)*((2)-(2)) + KB*e +: KB] <= '0;
+      `BM_BIT(e_v, E, 2, 2, e) <= 1'b0;
+      `BM_ELEM(e_g, GI*E, 2, 2, GI, e) <= '0;
+      `BM_ELEM(e_k, KB*E, 2, 2, KB, e) <= '0;
       for (int g = e; g < G; g += E) begin
         if (c_act[g]) begin
-          e_v[(E)*((2)-(2)) + (e)] <= !restart;
-          e_g[(GI*E)*((2)-(2)) + GI*e +: GI] <= GI'(g);
-          e_k[(KB*E)*((2)-(2)) + KB*e +: KB] <= c_k[KB*g +: KB];
+          `BM_BIT(e_v, E, 2, 2, e) <= !restart;
+          `BM_ELEM(e_g, GI*E, 2, 2, GI, e) <= GI'(g);
+          `BM_ELEM(e_k, KB*E, 2, 2, KB, e) <= c_k[KB*g +: KB];
         end
       end
     end
     for (int s = LAST - 1; s > 2; s--) begin
-      e_v[(E)*((s)-(2)) +: (E)] <= e_v[(E)*((s-1)-(2)) +: (E)] & {E{!restart}};
-      e_g[(GI*E)*((s)-(2)) +: (GI*E)] <= e_g[(GI*E)*((s-1)-(2)) +: (GI*E)];
+      `BM_STAGE(e_v, E, s, 2) <= `BM_STAGE(e_v, E, s-1, 2) & {E{!restart}};
+      `BM_STAGE(e_g, GI*E, s, 2) <= `BM_STAGE(e_g, GI*E, s-1, 2);
     end
-    for (int s = DSEL; s > 2; s--) e_k[(KB*E)*((s)-(2)) +: (KB*E)] <= e_k[(KB*E)*((s-1)-(2)) +: (KB*E)];
+    for (int s = DSEL; s > 2; s--) `BM_STAGE(e_k, KB*E, s, 2) <= `BM_STAGE(e_k, KB*E, s-1, 2);
     // Stage 3: the lane's offset column.
     for (int e = 0; e < E; e++) begin
       logic [KB-1:0] k;
-      k = e_k[(KB*E)*((2)-(2)) + KB*e +: KB];
-      e_lok[(E)*((3)-(3)) + (e)] <= c_lok[(D)*((2)-(1)) + 32'(k)];
-      e_lzero[(E)*((3)-(3)) + (e)] <= c_lzero[(D)*((2)-(1)) + 32'(k)];
-      e_dxi[(OIW*E)*((3)-(3)) + OIW*e +: OIW] <= c_dxb[(OIW)*((2)-(1)) +: (OIW)] + OIW'(k);
+      k = `BM_ELEM(e_k, KB*E, 2, 2, KB, e);
+      `BM_BIT(e_lok, E, 3, 3, e) <= `BM_BIT(c_lok, D, 2, 1, 32'(k));
+      `BM_BIT(e_lzero, E, 3, 3, e) <= `BM_BIT(c_lzero, D, 2, 1, 32'(k));
+      `BM_ELEM(e_dxi, OIW*E, 3, 3, OIW, e) <= `BM_STAGE(c_dxb, OIW, 2, 1) + OIW'(k);
     end
     for (int s = EMIT; s > 3; s--) begin
-      e_lok[(E)*((s)-(3)) +: (E)] <= e_lok[(E)*((s-1)-(3)) +: (E)];
-      e_lzero[(E)*((s)-(3)) +: (E)] <= e_lzero[(E)*((s-1)-(3)) +: (E)];
-      e_dxi[(OIW*E)*((s)-(3)) +: (OIW*E)] <= e_dxi[(OIW*E)*((s-1)-(3)) +: (OIW*E)];
+      `BM_STAGE(e_lok, E, s, 3) <= `BM_STAGE(e_lok, E, s-1, 3);
+      `BM_STAGE(e_lzero, E, s, 3) <= `BM_STAGE(e_lzero, E, s-1, 3);
+      `BM_STAGE(e_dxi, OIW*E, s, 3) <= `BM_STAGE(e_dxi, OIW*E, s-1, 3);
     end
   end
   assign gend_out = c_gend[LAST];
@@ -597,8 +605,8 @@ module blockmatch #(
     qa_r <= qa;
     qb_r <= qb;
     for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) lsel[l*L + m] <= wrap_add(c_bslot[(SW)*((2)-(1)) +: (SW)], CW'(l)) == SW'(m);
-      for (int i = 0; i < N; i++) rsel[i*L + m] <= wrap_add(c_rslot[(SW)*((2)-(1)) +: (SW)], CW'(i)) == SW'(m);
+      for (int l = 0; l < LANES; l++) lsel[l*L + m] <= wrap_add(`BM_STAGE(c_bslot, SW, 2, 1), CW'(l)) == SW'(m);
+      for (int i = 0; i < N; i++) rsel[i*L + m] <= wrap_add(`BM_STAGE(c_rslot, SW, 2, 1), CW'(i)) == SW'(m);
     end
   end
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
@@ -703,7 +711,7 @@ module blockmatch #(
       for (int u = 0; u < P; u++) begin
         logic [FW-1:0] d;
         d = '0;
-        for (int k = 0; k < D; k++) if (e_k[(KB*E)*((DSEL)-(2)) + KB*e +: KB] == KB'(k)) d = bdist[FW*(u*D + k) +: FW];
+        for (int k = 0; k < D; k++) if (`BM_ELEM(e_k, KB*E, DSEL, 2, KB, e) == KB'(k)) d = bdist[FW*(u*D + k) +: FW];
         dsel[FW*(e*P+u) +: FW] <= d;
       end
     end
@@ -716,10 +724,10 @@ module blockmatch #(
         logic [FW-1:0] d;
         logic ok;
         d = dsel[FW*(e*P+u) +: FW];
-        ok = !restart && e_v[(E)*((EMIT)-(2)) + (e)] && c_colok[EMIT] && e_lok[(E)*((EMIT)-(3)) + (e)] && c_rok[(P)*((EMIT)-(1)) + (u)]
-             && !(c_rzero[(P)*((EMIT)-(1)) + (u)] && e_lzero[(E)*((EMIT)-(3)) + (e)]) && TW'(d) < TW'(tau_r);
+        ok = !restart && `BM_BIT(e_v, E, EMIT, 2, e) && c_colok[EMIT] && `BM_BIT(e_lok, E, EMIT, 3, e) && `BM_BIT(c_rok, P, EMIT, 1, u)
+             && !(`BM_BIT(c_rzero, P, EMIT, 1, u) && `BM_BIT(e_lzero, E, EMIT, 3, e)) && TW'(d) < TW'(tau_r);
         ins_v[e*P+u] <= ok;
-        ins_key[KW*(e*P+u) +: KW] <= ok ? {d[DW-1:0], c_dyi[(OIW*P)*((EMIT)-(1)) + OIW*u +: OIW], e_dxi[(OIW*E)*((EMIT)-(3)) + OIW*e +: OIW]} : '0;
+        ins_key[KW*(e*P+u) +: KW] <= ok ? {d[DW-1:0], `BM_ELEM(c_dyi, OIW*P, EMIT, 1, OIW, u), `BM_ELEM(e_dxi, OIW*E, EMIT, 3, OIW, e)} : '0;
       end
     end
   end
@@ -788,8 +796,8 @@ module blockmatch #(
   always_comb begin
     for (int e = 0; e < E; e++) begin
       logic [GI-1:0] gn;
-      gn = e_g[(GI*E)*((MERGE-1)-(2)) + GI*e +: GI];
-      load[e] = e_v[(E)*((MERGE-1)-(2)) + (e)] && !(e_v[(E)*((MERGE)-(2)) + (e)] ? e_g[(GI*E)*((MERGE)-(2)) + GI*e +: GI] == gn
+      gn = `BM_ELEM(e_g, GI*E, MERGE-1, 2, GI, e);
+      load[e] = `BM_BIT(e_v, E, MERGE-1, 2, e) && !(`BM_BIT(e_v, E, MERGE, 2, e) ? `BM_ELEM(e_g, GI*E, MERGE, 2, GI, e) == gn
                                                    : wk_ok[e] && wk_g[GI*e +: GI] == gn);
     end
   end
@@ -799,17 +807,17 @@ module blockmatch #(
         wk_ok[e] <= 1'b0;
       end else if (load[e]) begin
         wk_ok[e] <= 1'b1;
-        wk_g[GI*e +: GI] <= e_g[(GI*E)*((MERGE-1)-(2)) + GI*e +: GI];
-      end else if (e_v[(E)*((MERGE)-(2)) + (e)]) begin
+        wk_g[GI*e +: GI] <= `BM_ELEM(e_g, GI*E, MERGE-1, 2, GI, e);
+      end else if (`BM_BIT(e_v, E, MERGE, 2, e)) begin
         wk_ok[e] <= 1'b1;
-        wk_g[GI*e +: GI] <= e_g[(GI*E)*((MERGE)-(2)) + GI*e +: GI];
+        wk_g[GI*e +: GI] <= `BM_ELEM(e_g, GI*E, MERGE, 2, GI, e);
       end
     end
   end
   always_ff @(posedge clk) begin
     for (int e = 0; e < E; e++) begin
       for (int g = e; g < G; g += E) begin
-        if (e_g[(GI*E)*((MERGE-2)-(2)) + GI*e +: GI] == GI'(g)) begin
+        if (`BM_ELEM(e_g, GI*E, MERGE-2, 2, GI, e) == GI'(g)) begin
           pre_v[KS*e +: KS] <= lst_v[KS*g +: KS];
           pre_key[KW*KS*e +: KW*KS] <= lst_key[KW*KS*g +: KW*KS];
         end
@@ -817,7 +825,7 @@ module blockmatch #(
       if (load[e]) begin
         wk_v[KS*e +: KS] <= pre_v[KS*e +: KS];
         wk_key[KW*KS*e +: KW*KS] <= pre_key[KW*KS*e +: KW*KS];
-      end else if (e_v[(E)*((MERGE)-(2)) + (e)]) begin
+      end else if (`BM_BIT(e_v, E, MERGE, 2, e)) begin
         wk_v[KS*e +: KS] <= mg_v[KS*e +: KS];
         wk_key[KW*KS*e +: KW*KS] <= mg_key[KW*KS*e +: KW*KS];
       end
@@ -915,7 +923,7 @@ module blockmatch #(
         if (gend_out) begin
           lst_v[KS*g +: KS] <= '0;
           lst_key[KW*KS*g +: KW*KS] <= '0;
-        end else if (e_v[(E)*((MERGE)-(2)) + (g % E)] && e_g[(GI*E)*((MERGE)-(2)) + GI*(g % E) +: GI] == GI'(g)) begin
+        end else if (`BM_BIT(e_v, E, MERGE, 2, g % E) && `BM_ELEM(e_g, GI*E, MERGE, 2, GI, g % E) == GI'(g)) begin
           lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
           lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
         end
@@ -934,11 +942,11 @@ module blockmatch #(
       ob_key <= lst_key;
       cur_used <= used_slots(lst_v[KS-1:0], kge);
       cur_key <= lst_key[KW*KS-1:0];
-      ob_ry <= c_ry[(CW)*((LAST)-(1)) +: (CW)];
-      ob_rx <= c_x0[(CW)*((LAST)-(1)) +: (CW)];
+      ob_ry <= `BM_STAGE(c_ry, CW, LAST, 1);
+      ob_rx <= `BM_STAGE(c_x0, CW, LAST, 1);
       ob_last <= c_glast[LAST];
-      ob_n <= c_nref[(GN)*((LAST)-(1)) +: (GN)];
-      ob_rlast <= c_nref[(GN)*((LAST)-(1)) +: (GN)] == GN'(1);
+      ob_n <= `BM_STAGE(c_nref, GN, LAST, 1);
+      ob_rlast <= `BM_STAGE(c_nref, GN, LAST, 1) == GN'(1);
       ob_r <= '0;
       ob_rn <= GI'(1);
       slot <= '0;
@@ -986,3 +994,8 @@ module blockmatch #(
   assign m_ref_x = ob_rx;
   assign m_last = slot_last;
 endmodule
+
+`undef BM_STAGES
+`undef BM_STAGE
+`undef BM_ELEM
+`undef BM_BIT

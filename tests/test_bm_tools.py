@@ -84,46 +84,75 @@ def test_match_rejects_colour_image(tmp_path, capsys) -> None:
     assert "mode 'RGB'; need 8-bit grayscale" in capsys.readouterr().err
 
 
-def test_critical_path_walks_luts_and_carry_chains(tmp_path) -> None:
+def _cell(kind: str, src: str = "", **pins) -> dict:
+    """A mapped cell of a Yosys JSON netlist; pins: name -> (direction, bits)."""
+    return {"type": kind, "port_directions": {p: d for p, (d, _) in pins.items()},
+            "connections": {p: b for p, (_, b) in pins.items()}, "attributes": {"src": src} if src else {}}
+
+
+def _netlist(cells: dict, names: dict):
+    from berth.hardware.blockmatch.netlist import Netlist
+
+    return Netlist({"cells": cells, "netnames": {n: {"bits": b} for n, b in names.items()}})
+
+
+def test_critical_path_walks_luts_and_carry_chains() -> None:
     """A flip-flop, a LUT, two chained CARRY4s and a flip-flop: each element adds its delay, a
     CARRY4 entered through CI only its bypass, and the path is named by its registers."""
-    import json
-
     from berth.hardware.blockmatch.timing import DELAY_NS, critical_path
 
-    def cell(kind, **pins):  # pin name -> (direction, bits)
-        return {"type": kind, "port_directions": {p: d for p, (d, _) in pins.items()},
-                "connections": {p: b for p, (_, b) in pins.items()}}
-
-    cells = {"a": cell("FDRE", Q=("output", [2]), D=("input", [9])),
-             "l": cell("LUT2", I0=("input", [2]), I1=("input", [2]), O=("output", [3])),
-             "c0": cell("CARRY4", S=("input", [3, 3, 3, 3]), CO=("output", [4, 10, 11, 12])),
-             "c1": cell("CARRY4", CI=("input", [4]), CO=("output", [5, 13, 14, 15])),
-             "b": cell("FDRE", D=("input", [5]), Q=("output", [6]))}
-    netlist = tmp_path / "n.json"
-    netlist.write_text(json.dumps({"modules": {"top": {"cells": cells, "netnames": {
-        "start": {"bits": [2]}, "finish": {"bits": [6]}}}}}))
-    path = critical_path(netlist, "top")
+    cells = {"a": _cell("FDRE", Q=("output", [2]), D=("input", [9])),
+             "l": _cell("LUT2", I0=("input", [2]), I1=("input", [2]), O=("output", [3])),
+             "c0": _cell("CARRY4", S=("input", [3, 3, 3, 3]), CO=("output", [4, 10, 11, 12])),
+             "c1": _cell("CARRY4", CI=("input", [4]), CO=("output", [5, 13, 14, 15])),
+             "b": _cell("FDRE", D=("input", [5]), Q=("output", [6]))}
+    path = critical_path(_netlist(cells, {"start": [2], "finish": [6]}))
     want = (DELAY_NS["ff_clk_to_q"] + DELAY_NS["lut"] + DELAY_NS["carry4"] + DELAY_NS["carry4_ci"]
             + DELAY_NS["ff_setup"])
     assert (path.ns, path.luts, path.carry4, path.start, path.end) == (round(want, 2), 1, 2, "start", "finish")
     assert path.fits()
 
 
+def test_breakdown_charges_logic_to_the_registers_it_computes(tmp_path) -> None:
+    """Registers and carry chains count in the section of their source line; a LUT counts in the
+    sections of the registers it feeds, shared equally when it feeds two; block RAM by its line."""
+    from berth.hardware.blockmatch.breakdown import HEAD, breakdown
+
+    source = tmp_path / "core.sv"
+    source.write_text("module core;\n  // ---------------- adders\n  x;\n  // ---------------- lists\n  y;\n")
+    cells = {"r1": _cell("FDRE", "core.sv:3.1-3.9", D=("input", [3]), Q=("output", [2])),
+             "r2": _cell("FDRE", "core.sv:5.1-5.9|other.sv:1.1-1.2", D=("input", [4]), Q=("output", [6])),
+             "m": _cell("RAMB18E1", "core.sv:1.1-1.5", ADDRARDADDR=("input", [2]), DOADO=("output", [7])),
+             "shared": _cell("LUT2", I0=("input", [2]), I1=("input", [7]), O=("output", [8])),
+             "l1": _cell("LUT1", I0=("input", [8]), O=("output", [3])),
+             "l2": _cell("LUT3", I0=("input", [8]), O=("output", [4])),
+             "c": _cell("CARRY4", "core.sv:5.3-5.4", S=("input", [2, 2, 2, 2]), CO=("output", [9, 10, 11, 12]))}
+    parts = breakdown(_netlist(cells, {}), source)
+    assert parts == {HEAD: {"bram36": 0.5}, "adders": {"ff": 1.0, "lut": 1.5},
+                     "lists": {"ff": 1.0, "lut": 1.5, "carry4": 1.0}}
+
+
 @pytest.mark.yosys
 @pytest.mark.slow
 def test_synthesis_estimates_in_range(tmp_path) -> None:
-    from berth.hardware.blockmatch.synth import SETS, synthesize
+    from berth.hardware.blockmatch.golden import BMParams
+    from berth.hardware.blockmatch.params import RTLConfig
+    from berth.hardware.blockmatch.synth import synthesize
 
-    cfg = SETS["small"][0]  # N1=4, SSD, K=8, window 7, P=2, 640-pixel rows
+    # The smallest core on 640-pixel rows (a minute of Yosys): N1 = 4, window 5, K = 4, P = D = G = 1.
+    cfg = RTLConfig(h=480, w=640, p=1, d=1, g=1, params=BMParams(block=4, window=5, k=4, tau=3000 * 16))
     r = synthesize(cfg, tmp_path)
-    rows = 7 + 4 - 1 + 3  # line buffers: one RAMB18 per 640-pixel row
+    rows = 5 + 4 - 1 + 3  # line buffers: one RAMB18 per 640-pixel row
     assert r.ramb18 + 2 * r.ramb36 == rows
     assert r.dsp == 0  # squares from tables in LUTs
-    assert 2500 <= r.lut <= 9000
-    assert 2500 <= r.ff <= 6000  # the pipeline for 250 MHz
-    assert 100 <= r.carry4 <= 1500
+    assert 1500 <= r.lut <= 6000
+    assert 1200 <= r.ff <= 4000  # the pipeline for 250 MHz
+    assert 100 <= r.carry4 <= 1000
     assert r.path.fits(), r.path  # 250 MHz by the delay model
+    assert sum(p.get("lut", 0) for p in r.parts.values()) == pytest.approx(r.lut, abs=1)
+    assert sum(p.get("ff", 0) for p in r.parts.values()) == pytest.approx(r.ff, abs=1)
+    assert r.parts["stages 4-6: column sums"]["lut"] > 0.05 * r.lut  # the squares
+    assert r.parts["stages 2-3: rotate, shift"]["bram36"] == rows / 2
 
 
 def test_native_comparison_names_the_first_difference() -> None:

@@ -81,10 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_sim)
 
     p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP and longest path per parameter set")
-    p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p-p3", "1080p"), default="acceptance",
+    p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p-p3", "1080p-p13", "1080p"), default="acceptance",
                    help="small: one quick set; acceptance: N1 x metric x K at the default window (default); "
                         "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes); "
-                        "1080p-p3: its D = 13 and G = 18 at P = 3")
+                        "1080p-p3: its D = 13 and G = 18 at P = 3; 1080p-p13: its P = 13 at D = G = 3")
     p.add_argument("--ice40", action="store_true",
                    help="instead: place and route the small iCE40 configuration with nextpnr-ice40 (HX8K), print Fmax")
     p.add_argument("--source", help="this Verilog file instead of the core (e.g. an earlier version, for a before/after)")
@@ -183,7 +183,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
 def run_synth(args: argparse.Namespace) -> int:
     from berth.flows.blockmatch import ice40_small, synthesize_sets
-    from berth.hardware.blockmatch.synth import table
+    from berth.hardware.blockmatch.synth import parts_table, table
 
     if args.ice40:
         r = ice40_small(Path(args.out), Path(args.source) if args.source else None)
@@ -193,6 +193,10 @@ def run_synth(args: argparse.Namespace) -> int:
 
     results, path = synthesize_sets(args.sets, Path(args.out), Path(args.source) if args.source else None)
     print(table(results))
+    for r in results:
+        c = r.config
+        print(f"\nwhere the cells go (P = {c['P']}, D = {c['D']}, G = {c['G']}, {c['W']}-pixel rows):")
+        print(parts_table(r))
     print(f"wrote {path}")
     return 0
 

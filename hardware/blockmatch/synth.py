@@ -3,7 +3,8 @@
 Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
 flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the longest
 register-to-register path of the same flattened netlist in LUT levels, CARRY4 stages and the
-nanoseconds of :mod:`berth.hardware.blockmatch.timing`'s delay model. Yosys versions differ by
+nanoseconds of :mod:`berth.hardware.blockmatch.timing`'s delay model, and the same counts per
+section of the source (:mod:`berth.hardware.blockmatch.breakdown`). Yosys versions differ by
 ~25 %, so the version is stored with the figures and tests assert ranges. :func:`ice40_fmax`
 places and routes a small configuration on an iCE40 with nextpnr for a real (relative) Fmax.
 """
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from berth.core.errors import BerthError
 from berth.core.tools import require_tool
+from berth.hardware.blockmatch.breakdown import breakdown
 from berth.hardware.blockmatch.golden import BMParams
+from berth.hardware.blockmatch.netlist import Netlist
 from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
 from berth.hardware.blockmatch.timing import BUDGET_NS, CriticalPath, critical_path
 
@@ -37,6 +40,7 @@ class SynthResult:
     ramb36: int
     dsp: int
     path: CriticalPath
+    parts: dict[str, dict[str, float]]  # the counts per section of the source
     yosys: str
     seconds: float
 
@@ -46,7 +50,7 @@ class SynthResult:
         return self.ramb36 + self.ramb18 / 2
 
     def row(self) -> dict:
-        return {**asdict(self), "bram36": self.bram36, "path_fits_ns": BUDGET_NS}
+        return {**asdict(self), "bram36": self.bram36, "path_budget_ns": BUDGET_NS}
 
 
 def _count(cells: dict[str, int], pattern: str) -> int:
@@ -60,8 +64,8 @@ def yosys_version(yosys: Path) -> str:
 
 def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthResult:
     """Run Yosys on ``cfg`` (the core, or ``source``: e.g. an earlier version) in ``work``, count
-    the mapped cells and find the longest path of the flattened netlist (which is then removed:
-    it is large)."""
+    the mapped cells, find the longest path of the flattened netlist and charge its cells to the
+    source's sections (the netlist is then removed: it is large)."""
     yosys = require_tool("yosys")
     work.mkdir(parents=True, exist_ok=True)
     params = cfg.parameters()
@@ -76,13 +80,14 @@ def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthR
     seconds = time.perf_counter() - start
     if proc.returncode != 0 or not stat.exists() or not netlist.exists():
         raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
-    path = critical_path(netlist, TOP)
+    mapped = Netlist.load(netlist, TOP)
+    path, parts = critical_path(mapped), breakdown(mapped, source or rtl_source())
     netlist.unlink()
     cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
     return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
                        carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
                        ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
-                       dsp=_count(cells, "DSP48E1"), path=path, yosys=yosys_version(yosys), seconds=seconds)
+                       dsp=_count(cells, "DSP48E1"), path=path, parts=parts, yosys=yosys_version(yosys), seconds=seconds)
 
 
 # A Zynq-7030 (xc7z030): LUTs, flip-flops, RAMB36, DSP48E1.
@@ -108,6 +113,17 @@ def table(results: list[SynthResult]) -> str:
     return "\n".join(lines)
 
 
+def parts_table(result: SynthResult) -> str:
+    """Where one configuration's resources go: LUT, FF, CARRY4 and block RAM per section of the
+    source, each LUT charged to the sections of the registers it computes."""
+    head = f"{'section':<32} {'LUT':>8} {'LUT%':>5} {'FF':>7} {'CARRY4':>6} {'BRAM36':>6}"
+    lines = [head, "-" * len(head)]
+    for name, row in result.parts.items():
+        lines.append(f"{name[:32]:<32} {row.get('lut', 0):>8.0f} {100 * row.get('lut', 0) / max(result.lut, 1):>5.1f} "
+                     f"{row.get('ff', 0):>7.0f} {row.get('carry4', 0):>6.0f} {row.get('bram36', 0):>6g}")
+    return "\n".join(lines)
+
+
 def _sets() -> dict[str, list[RTLConfig]]:
     small = [RTLConfig(h=480, w=640, p=2, params=BMParams(block=4, window=7, k=8, tau=3000 * 16))]
     # The acceptance sets at BM3D's window, P = 4, with 1080p line buffers.
@@ -120,7 +136,10 @@ def _sets() -> dict[str, list[RTLConfig]]:
     scaled = [RTLConfig(h=1080, w=1920, p=3, d=3, g=3, params=BMParams())]
     # Its D = 13 offset columns and G = 18 references per group (its top-K) at P = 3 offset rows.
     p3 = [RTLConfig(h=1080, w=1920, p=3, d=13, g=18, params=BMParams())]
-    return {"small": small, "acceptance": acceptance, "1080p-scaled": scaled, "1080p-p3": p3, "1080p": full}
+    # Its P = 13 offset rows (each engine sorts and merges 13 keys a cycle) at D = G = 3.
+    p13 = [RTLConfig(h=1080, w=1920, p=13, d=3, g=3, params=BMParams())]
+    return {"small": small, "acceptance": acceptance, "1080p-scaled": scaled, "1080p-p3": p3, "1080p-p13": p13,
+            "1080p": full}
 
 
 SETS = _sets()

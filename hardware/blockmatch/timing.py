@@ -13,10 +13,10 @@ place and route decides the real clock.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+
+from berth.hardware.blockmatch.netlist import Netlist, clocked
 
 # Delays of a 7-series -1 part (ns), after Xilinx DS187's switching characteristics, rounded up:
 # a LUT level includes the net into it (~0.12 ns LUT, ~0.38 ns local route); a CARRY4 entered from a
@@ -51,10 +51,6 @@ class CriticalPath:
         return self.ns <= budget_ns
 
 
-def _clocked(kind: str) -> bool:
-    return kind.startswith(("FD", "RAMB", "SRL", "DSP48"))
-
-
 def _launch(kind: str) -> float:
     if kind.startswith("RAMB"):
         return DELAY_NS["bram_clk_to_q"]
@@ -73,80 +69,45 @@ def _through(kind: str, pin: str) -> float:
     return 0.0  # buffers, constants
 
 
-class _Netlist:
-    """Cells, the driver of each net bit and the names of the design's nets."""
-
-    def __init__(self, module: dict):
-        self.cells = module["cells"]
-        self.driver: dict[int, str] = {}
-        self.inputs: dict[str, list[tuple[str, int]]] = {name: [] for name in self.cells}
-        for name, cell in self.cells.items():
-            for pin, bits in cell["connections"].items():
-                out = cell["port_directions"][pin] == "output"
-                for bit in bits:
-                    if isinstance(bit, int):
-                        if out:
-                            self.driver[bit] = name
-                        else:
-                            self.inputs[name].append((pin, bit))
-        self.names: dict[int, str] = {}
-        for net, info in module["netnames"].items():
-            if not net.startswith("$"):
-                for i, bit in enumerate(info["bits"]):
-                    if isinstance(bit, int):
-                        self.names.setdefault(bit, net if len(info["bits"]) == 1 else f"{net}[{i}]")
-
-    def label(self, cell: str) -> str:
-        """The design's name for what ``cell`` drives (a register's name), or the cell's."""
-        c = self.cells[cell]
-        for pin, bits in c["connections"].items():
-            if c["port_directions"][pin] == "output":
-                for bit in bits:
-                    if bit in self.names:
-                        return self.names[bit]
-        return cell
-
-    def arrivals(self) -> dict[str, tuple[float, str | None, str]]:
-        """For each cell, the latest arrival at its output, the cell before it on that path and
-        the pin it enters through (clocked cells and ports launch)."""
-        arrival: dict[str, tuple[float, str | None, str]] = {}
-        for root in self.cells:
-            stack = [root]
-            while stack:
-                cell = stack[-1]
-                if cell in arrival:
-                    stack.pop()
-                    continue
-                kind = self.cells[cell]["type"]
-                if _clocked(kind):
-                    arrival[cell] = (_launch(kind), None, "")
-                    stack.pop()
-                    continue
-                todo = [self.driver[b] for _, b in self.inputs[cell] if b in self.driver
-                        and self.driver[b] not in arrival]
-                if todo:
-                    stack.extend(todo)
-                    continue
-                best = (DELAY_NS["port"] if kind.startswith("IBUF") else 0.0, None, "")
-                for pin, bit in self.inputs[cell]:
-                    if bit in self.driver:
-                        t = arrival[self.driver[bit]][0] + _through(kind, pin)
-                        if t > best[0]:
-                            best = (t, self.driver[bit], pin)
-                arrival[cell] = best
+def arrivals(net: Netlist) -> dict[str, tuple[float, str | None, str]]:
+    """For each cell, the latest arrival at its output, the cell before it on that path and
+    the pin it enters through (clocked cells and ports launch)."""
+    arrival: dict[str, tuple[float, str | None, str]] = {}
+    for root in net.cells:
+        stack = [root]
+        while stack:
+            cell = stack[-1]
+            if cell in arrival:
                 stack.pop()
-        return arrival
+                continue
+            kind = net.cells[cell]["type"]
+            if clocked(kind):
+                arrival[cell] = (_launch(kind), None, "")
+                stack.pop()
+                continue
+            todo = [net.driver[b] for _, b in net.inputs[cell] if b in net.driver
+                    and net.driver[b] not in arrival]
+            if todo:
+                stack.extend(todo)
+                continue
+            best = (DELAY_NS["port"] if kind.startswith("IBUF") else 0.0, None, "")
+            for pin, bit in net.inputs[cell]:
+                if bit in net.driver:
+                    t = arrival[net.driver[bit]][0] + _through(kind, pin)
+                    if t > best[0]:
+                        best = (t, net.driver[bit], pin)
+            arrival[cell] = best
+            stack.pop()
+    return arrival
 
 
-def critical_path(netlist_json: Path, top: str) -> CriticalPath:
-    """The slowest register-to-register (or port) path of module ``top`` in a flattened,
-    technology-mapped Yosys JSON netlist."""
-    net = _Netlist(json.loads(netlist_json.read_text())["modules"][top])
-    arrival = net.arrivals()
+def critical_path(net: Netlist) -> CriticalPath:
+    """The slowest register-to-register (or port) path of a flattened, technology-mapped netlist."""
+    arrival = arrivals(net)
     worst = (-1.0, "", "")
     for name, cell in net.cells.items():
         kind = cell["type"]
-        if not (_clocked(kind) or kind.startswith("OBUF")):
+        if not (clocked(kind) or kind.startswith("OBUF")):
             continue
         setup = DELAY_NS["bram_setup"] if kind.startswith("RAMB") else DELAY_NS["ff_setup"]
         for _, bit in net.inputs[name]:
