@@ -639,14 +639,12 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- stages 4-6: column sums
   // x * x = 256 h^2 + 32 h l + l^2 for x = 16 h + l: two 4-bit squares side by side plus one
-  // 4 x 4 product, each read from a constant table of all 4 x 4 products (one level of LUTs with
-  // their F7/F8 multiplexers, no DSP), and one addition.
-  function automatic logic [2047:0] mul4_table();
-    for (int v = 0; v < 256; v++) mul4_table[8*v +: 8] = 8'((v >> 4) * (v & 15));
-  endfunction
-  localparam logic [2047:0] MUL4 = mul4_table();
+  // 4 x 4 product, each an 8-input function that maps to LUTs with their F7/F8 multiplexers (too
+  // narrow for a DSP slice), and one addition. (A constant table indexed by {a, b} is the same
+  // logic, but Yosys 0.23 expands each variable part-select of it into a 2048-bit shifter first:
+  // gigabytes of memory at the 1080p configuration's size.)
   function automatic logic [7:0] mul4(input logic [3:0] a, input logic [3:0] b);
-    mul4 = MUL4[8*{a, b} +: 8];
+    mul4 = 8'(a * b);
   endfunction
 
   logic [8*N*P*D-1:0] adiff;                    // |reference - candidate| of unit u, lane k, row i
@@ -886,6 +884,20 @@ module blockmatch #(
     end
   end
 
+  // The merge is written back to its reference's list; a group's lists are cleared when they
+  // move to the output buffer.
+  always_ff @(posedge clk) begin
+    for (int g = 0; g < G; g++) begin
+      if (restart || gend_out) begin
+        lst_v[KS*g +: KS] <= '0;
+        lst_key[KW*KS*g +: KW*KS] <= '0;
+      end else if (`BM_BIT(e_v, E, MERGE, 2, g % E) && `BM_ELEM(e_g, GI*E, MERGE, 2, GI, g % E) == GI'(g)) begin
+        lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
+        lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
+      end
+    end
+  end
+
   // ---------------------------------------------------------------- output buffer
   logic [KS*G-1:0] ob_used;                     // slot i+1 of reference g is reported
   logic [KW*KS*G-1:0] ob_key;
@@ -915,24 +927,11 @@ module blockmatch #(
 
   always_ff @(posedge clk) begin
     if (restart) begin
-      lst_v <= '0;
-      for (int g = 0; g < G; g++) lst_key[KW*KS*g +: KW*KS] <= '0;
       ob_v <= 1'b0;
-    end else begin
-      for (int g = 0; g < G; g++) begin
-        if (gend_out) begin
-          lst_v[KS*g +: KS] <= '0;
-          lst_key[KW*KS*g +: KW*KS] <= '0;
-        end else if (`BM_BIT(e_v, E, MERGE, 2, g % E) && `BM_ELEM(e_g, GI*E, MERGE, 2, GI, g % E) == GI'(g)) begin
-          lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
-          lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
-        end
-      end
-      if (gend_out) begin
-        ob_v <= 1'b1;
-      end else if (fire && slot_last && ob_rlast) begin
-        ob_v <= 1'b0;
-      end
+    end else if (gend_out) begin
+      ob_v <= 1'b1;
+    end else if (fire && slot_last && ob_rlast) begin
+      ob_v <= 1'b0;
     end
   end
 

@@ -75,11 +75,11 @@ def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthR
               f"synth_xilinx -family xc7 -flatten -top {TOP}; tee -q -o {stat} stat -json; write_json {netlist}")
     log = work / "yosys.log"
     start = time.perf_counter()
-    with open(log, "w") as f:
-        proc = subprocess.run([str(yosys), "-q", "-p", script], stdout=f, stderr=subprocess.STDOUT)
+    proc = subprocess.run([str(yosys), "-q", "-l", str(log), "-p", script], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0 or not stat.exists() or not netlist.exists():
-        raise BerthError(f"yosys failed with exit status {proc.returncode}; see {log}")
+        why = " (killed: out of memory?)" if proc.returncode == -9 else ""
+        raise BerthError(f"yosys failed with exit status {proc.returncode}{why}; see {log}")
     mapped = Netlist.load(netlist, TOP)
     path, parts = critical_path(mapped), breakdown(mapped, source or rtl_source())
     netlist.unlink()
