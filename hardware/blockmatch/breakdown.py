@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import cache
 from pathlib import Path
 
-from berth.hardware.blockmatch.netlist import Netlist, clocked
+from berth.hardware.blockmatch.netlist import Netlist, clocked, settle
 
 RULE = re.compile(r"^\s*//\s*-{8,}\s*(.+?)\s*$")
 HEAD = "ports"  # the source before its first rule: logic that drives an output port directly
@@ -48,6 +49,7 @@ def breakdown(net: Netlist, source: Path) -> dict[str, dict[str, float]]:
     marks = sections(source)
     starts = [line for line, _ in marks]
 
+    @cache
     def own(cell: str) -> str | None:
         line = net.source_line(cell, source.name)
         return None if line is None else marks[bisect_right(starts, line) - 1][1]
@@ -56,26 +58,20 @@ def breakdown(net: Netlist, source: Path) -> dict[str, dict[str, float]]:
         kind = net.cells[cell]["type"]
         return clocked(kind) or kind.startswith("OBUF")
 
+    def logic_after(cell: str) -> list[str]:
+        return [s for s in net.fanout(cell) if not endpoint(s)]
+
     reach: dict[str, frozenset[str]] = {}
 
+    def sections_fed(cell: str) -> frozenset[str]:
+        found: set[str] = set()
+        for s in net.fanout(cell):
+            found |= {own(s) or HEAD} if endpoint(s) else reach[s]
+        return frozenset(found)
+
     def charged(cell: str) -> frozenset[str]:
-        """The sections of the endpoints that ``cell``'s logic feeds (iterative: cones are deep)."""
-        stack = [cell]
-        while stack:
-            top = stack[-1]
-            if top in reach:
-                stack.pop()
-                continue
-            todo = [s for s in net.fanout(top) if not endpoint(s) and s not in reach]
-            if todo:
-                stack.extend(todo)
-                continue
-            found: set[str] = set()
-            for s in net.fanout(top):
-                found |= {own(s) or HEAD} if endpoint(s) else reach[s]
-            reach[top] = frozenset(found)
-            stack.pop()
-        return reach[cell]
+        """The sections of the endpoints that ``cell``'s logic feeds."""
+        return settle(cell, logic_after, reach, sections_fed)
 
     counts: dict[str, dict[str, float]] = {name: {} for _, name in marks}
     counts[UNCHARGED] = {}

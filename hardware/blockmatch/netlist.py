@@ -7,12 +7,34 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Callable, TypeVar
+
+V = TypeVar("V")
 
 
 def clocked(kind: str) -> bool:
     """A cell that starts and ends register-to-register paths (flip-flop, shift register, block
     RAM, DSP slice)."""
     return kind.startswith(("FD", "RAMB", "SRL", "DSP48"))
+
+
+def settle(root: str, after: Callable[[str], list[str]], done: dict[str, V], value: Callable[[str], V]) -> V:
+    """``done[root]``: first every cell that ``after`` names for it is settled, depth first and
+    without recursion (logic cones are thousands of cells deep), then ``value(cell)``, which may
+    read ``done`` for those cells. ``done`` memoizes across calls; the graph must have no cycle."""
+    stack = [root]
+    while stack:
+        cell = stack[-1]
+        if cell in done:
+            stack.pop()
+            continue
+        todo = [c for c in after(cell) if c not in done]
+        if todo:
+            stack.extend(todo)
+            continue
+        done[cell] = value(cell)
+        stack.pop()
+    return done[root]
 
 
 class Netlist:

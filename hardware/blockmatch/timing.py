@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from berth.hardware.blockmatch.netlist import Netlist, clocked
+from berth.hardware.blockmatch.netlist import Netlist, clocked, settle
 
 # Delays of a 7-series -1 part (ns), after Xilinx DS187's switching characteristics, rounded up:
 # a LUT level includes the net into it (~0.12 ns LUT, ~0.38 ns local route); a CARRY4 entered from a
@@ -73,31 +73,26 @@ def arrivals(net: Netlist) -> dict[str, tuple[float, str | None, str]]:
     """For each cell, the latest arrival at its output, the cell before it on that path and
     the pin it enters through (clocked cells and ports launch)."""
     arrival: dict[str, tuple[float, str | None, str]] = {}
+
+    def before(cell: str) -> list[str]:
+        if clocked(net.cells[cell]["type"]):
+            return []
+        return [net.driver[b] for _, b in net.inputs[cell] if b in net.driver]
+
+    def latest(cell: str) -> tuple[float, str | None, str]:
+        kind = net.cells[cell]["type"]
+        if clocked(kind):
+            return (_launch(kind), None, "")
+        best = (DELAY_NS["port"] if kind.startswith("IBUF") else 0.0, None, "")
+        for pin, bit in net.inputs[cell]:
+            if bit in net.driver:
+                t = arrival[net.driver[bit]][0] + _through(kind, pin)
+                if t > best[0]:
+                    best = (t, net.driver[bit], pin)
+        return best
+
     for root in net.cells:
-        stack = [root]
-        while stack:
-            cell = stack[-1]
-            if cell in arrival:
-                stack.pop()
-                continue
-            kind = net.cells[cell]["type"]
-            if clocked(kind):
-                arrival[cell] = (_launch(kind), None, "")
-                stack.pop()
-                continue
-            todo = [net.driver[b] for _, b in net.inputs[cell] if b in net.driver
-                    and net.driver[b] not in arrival]
-            if todo:
-                stack.extend(todo)
-                continue
-            best = (DELAY_NS["port"] if kind.startswith("IBUF") else 0.0, None, "")
-            for pin, bit in net.inputs[cell]:
-                if bit in net.driver:
-                    t = arrival[net.driver[bit]][0] + _through(kind, pin)
-                    if t > best[0]:
-                        best = (t, net.driver[bit], pin)
-            arrival[cell] = best
-            stack.pop()
+        settle(root, before, arrival, latest)
     return arrival
 
 
