@@ -334,8 +334,10 @@ module blockmatch #(
   // Every value the issue derives from the group (x0), the reference row (ref_y), the pass or the
   // frame (LAST_X, LAST_Y) is a register that follows its inputs one to three cycles later, so no
   // arithmetic on them lies between two registers in the same cycle. They are settled whenever
-  // they are used: a pass lasts at least N + D - 1 >= 4 cycles and uses them from its fourth, and
-  // a reference row waits two cycles before it may start.
+  // they are used: a pass lasts at least N + D - 1 >= 4 cycles and uses them from its fourth (its
+  // end, from the third: t_pen is two cycles behind x0), and a reference row waits two cycles
+  // before it may start. Whether this is the pass's last cycle is a register too (at_end), so the
+  // pass counter's end test is not between t and the next band, block or group.
   typedef enum logic [1:0] {S_WAIT, S_RUN, S_DONE} state_t;
   state_t state;
   logic [1:0] settle;                           // cycles a waiting reference row still lets settle
@@ -343,12 +345,13 @@ module blockmatch #(
   logic [CW-1:0] band_y;                        // first candidate row of the pass
   logic [CW-1:0] dxi_b;                         // first offset column of the pass, dx + n
   logic [CW-1:0] t;                             // cycle of the pass
+  logic at_end;                                 // t is the pass's last cycle, S + D - 2
   logic [SW-1:0] ref_slot, band_slot;           // buffers holding rows ref_y and band_y
   logic [CW:0] cand;                            // candidate column read this cycle (signed): x0 + t + dxi_b - n
   logic [CW-1:0] rcol;                          // reference column read this cycle: x0 + t
 
   logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, ref_bot;
-  logic [CW-1:0] x_last, room_x, room_xn, span, t_end, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
+  logic [CW-1:0] x_last, room_x, room_xn, t_pen, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
@@ -374,8 +377,10 @@ module blockmatch #(
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
     room_x <= LAST_X - x0;
     room_xn <= room_x + CW'(N - 1);
-    span <= min_cw(CW'((G - 1) * STRIDE), room_x);
-    t_end <= span + CW'(N + D - 2);            // S + D - 2: from one value, never a mix of old and new
+    // S + D - 3, the pass's last cycle but one, from one value (never a mix of old and new). While
+    // it is stale after a new group (its first two cycles), it is the previous group's, a full
+    // span of G > 1 references: at least 3, so it never ends a pass early.
+    t_pen <= min_cw(CW'((G - 1) * STRIDE), room_x) + CW'(N + D - 3);
     dxi_hi <= RAD + min_cw(RAD, room_x);
     dxi_lo <= RAD - min_cw(RAD, x_last);
     cand_lo <= (CW+1)'(x0) - (CW+1)'(min_cw(RAD, x_last));
@@ -397,7 +402,7 @@ module blockmatch #(
     nref <= n;
   end
 
-  assign last_issue = t == t_end && last_block && last_band;
+  assign last_issue = at_end && last_block && last_band;
   assign stall = last_issue && (ob_v || inflight);
   assign iss_v = state == S_RUN && !stall;
   assign adv_row = iss_v && last_issue && row_done && !last_row;
@@ -413,6 +418,7 @@ module blockmatch #(
       band_slot <= '0;
       dxi_b <= '0;
       t <= '0;
+      at_end <= 1'b0;
       cand <= '0;
       rcol <= '0;
     end else begin
@@ -426,16 +432,19 @@ module blockmatch #(
           band_slot <= lo_slot;
           dxi_b <= dxi_lo;
           t <= '0;
+          at_end <= 1'b0;                       // a pass lasts at least N + D - 1 >= 4 cycles
           cand <= cand_lo;
           rcol <= x0;
         end
         S_RUN: if (!stall) begin
-          if (t != t_end) begin
+          if (!at_end) begin
             t <= t + 1'b1;
+            at_end <= t == t_pen;
             cand <= cand + 1'b1;
             rcol <= rcol + 1'b1;
           end else begin
             t <= '0;
+            at_end <= 1'b0;
             rcol <= x0;
             if (!last_block) begin
               dxi_b <= dxi_b + CW'(D);
