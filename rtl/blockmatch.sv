@@ -351,7 +351,7 @@ module blockmatch #(
   logic [CW-1:0] rcol;                          // reference column read this cycle: x0 + t
 
   logic [CW-1:0] cy_lo, cy_hi, back, step, next_ref_y, ref_bot;
-  logic [CW-1:0] x_last, room_x, room_xn, t_pen, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
+  logic [CW-1:0] x_last, room_x, room_xn, last_xc, room_xc, t_pen, dxi_hi, dxi_lo, nx0, nx0_last, nx0_dxi;
   logic [CW:0] cand_nb, cand_lo, cand_ng;
   logic [SW-1:0] lo_slot, next_ref_slot, next_band_slot;
   logic last_row, row_done, last_block, last_band, rows_ready;
@@ -377,10 +377,14 @@ module blockmatch #(
     x_last <= min_cw(x0 + CW'((G - 1) * STRIDE), LAST_X);
     room_x <= LAST_X - x0;
     room_xn <= room_x + CW'(N - 1);
-    // S + D - 3, the pass's last cycle but one, from one value (never a mix of old and new). While
-    // it is stale after a new group (its first two cycles), it is the previous group's, a full
-    // span of G > 1 references: at least 3, so it never ends a pass early.
-    t_pen <= min_cw(CW'((G - 1) * STRIDE), room_x) + CW'(N + D - 3);
+    // S + D - 3, the pass's last cycle but one, two cycles behind x0: the span's two cases (the
+    // group reaches the row's last column or not; both give the same at room_x = (G - 1) stride)
+    // side by side, one selected. While it is stale after a new group (the pass's first two
+    // cycles), it is the previous group's, a full span of G > 1 references: at least 3, so it
+    // never ends a pass early.
+    last_xc <= LAST_X + CW'(N + D - 3);
+    room_xc <= last_xc - x0;
+    t_pen <= room_x < CW'((G - 1) * STRIDE + 1) ? room_xc : CW'((G - 1) * STRIDE + N + D - 3);
     dxi_hi <= RAD + min_cw(RAD, room_x);
     dxi_lo <= RAD - min_cw(RAD, x_last);
     cand_lo <= (CW+1)'(x0) - (CW+1)'(min_cw(RAD, x_last));
