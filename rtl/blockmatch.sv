@@ -609,33 +609,39 @@ module blockmatch #(
   end
 
   // ---------------------------------------------------------------- stages 2-3: rotate, shift
-  // The block-RAM data is registered once (stage 3) while the buffer holding each candidate and
-  // reference row is decoded into one-hot selects; the multiplexers then need no arithmetic.
+  // The block-RAM data is registered once (stage 3) with the buffers holding the first candidate
+  // row and the first reference row; row l is then buffer (first + l) mod L, a rotation of the
+  // buffers: the L buffers written twice (so that it wraps) and shifted down by the first buffer's
+  // index, a base-4 digit at a time, each a level of 4:1 multiplexers (three levels for 49
+  // buffers). Rows past the P + N1 - 1 read are never used and are optimised away.
+  function automatic logic [8*L-1:0] rotate(input logic [8*L-1:0] q, input logic [SW-1:0] first);
+    logic [16*L-1:0] v, w;
+    v = {q, q};
+    for (int b = 0; b < SW; b += 2) begin
+      logic [1:0] digit;
+      digit = 2'(first >> b);
+      for (int j = 0; j < 2 * L; j++) begin
+        w[8*j +: 8] = '0;
+        for (int d = 0; d < 4; d++) begin
+          if (digit == 2'(d) && j + (d << b) < 2 * L) w[8*j +: 8] = v[8*(j + (d << b)) +: 8];
+        end
+      end
+      v = w;
+    end
+    rotate = v[8*L-1:0];
+  endfunction
   logic [8*L-1:0] qa_r, qb_r;
-  logic [L*LANES-1:0] lsel;                     // buffer m holds candidate row l, at [l*L + m]
-  logic [L*N-1:0] rsel;                         // buffer m holds reference row i
+  logic [SW-1:0] bslot_r, rslot_r;
   always_ff @(posedge clk) begin
     qa_r <= qa;
     qb_r <= qb;
-    for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) lsel[l*L + m] <= wrap_add(`BM_STAGE(c_bslot, SW, 2, 1), CW'(l)) == SW'(m);
-      for (int i = 0; i < N; i++) rsel[i*L + m] <= wrap_add(`BM_STAGE(c_rslot, SW, 2, 1), CW'(i)) == SW'(m);
-    end
+    bslot_r <= `BM_STAGE(c_bslot, SW, 2, 1);
+    rslot_r <= `BM_STAGE(c_rslot, SW, 2, 1);
   end
   logic [8*LANES-1:0] lane;                     // candidate rows band_y .. band_y+LANES-1
   logic [8*N-1:0] refpix;                       // reference rows ref_y .. ref_y+N-1
-  always_comb begin                             // (locals: a block must not read what it writes)
-    logic [8*LANES-1:0] cl;
-    logic [8*N-1:0] rp;
-    cl = '0;
-    rp = '0;
-    for (int m = 0; m < L; m++) begin
-      for (int l = 0; l < LANES; l++) cl[8*l +: 8] = cl[8*l +: 8] | (qb_r[8*m +: 8] & {8{lsel[l*L + m]}});
-      for (int i = 0; i < N; i++) rp[8*i +: 8] = rp[8*i +: 8] | (qa_r[8*m +: 8] & {8{rsel[i*L + m]}});
-    end
-    lane = cl;
-    refpix = rp;
-  end
+  assign lane = (8*LANES)'(rotate(qb_r, bslot_r));
+  assign refpix = (8*N)'(rotate(qa_r, rslot_r));
 
   // refc: lane k's reference column (k cycles old); candc: this cycle's candidate column.
   logic [8*N*D-1:0] refc;
