@@ -144,7 +144,7 @@ def test_synthesis_estimates_in_range(tmp_path) -> None:
     r = synthesize(cfg, tmp_path)
     rows = 5 + 4 - 1 + 3  # line buffers: one RAMB18 per 640-pixel row
     assert r.ramb18 + 2 * r.ramb36 == rows
-    assert r.dsp == 0  # squares from tables in LUTs
+    assert r.dsp == 0  # squares in LUTs
     assert 1500 <= r.lut <= 6000
     assert 1200 <= r.ff <= 4000  # the pipeline for 250 MHz
     assert 100 <= r.carry4 <= 1000
