@@ -13,7 +13,7 @@ from bisect import bisect_right
 from functools import cache
 from pathlib import Path
 
-from berth.hardware.blockmatch.netlist import Netlist, clocked, settle
+from berth.hardware.blockmatch.netlist import Netlist, clocked, is_lut, settle
 
 RULE = re.compile(r"^\s*//\s*-{8,}\s*(.+?)\s*$")
 HEAD = "ports"  # the source before its first rule: logic that drives an output port directly
@@ -30,7 +30,7 @@ def sections(source: Path) -> list[tuple[int, str]]:
 
 
 def _kind(cell_type: str) -> str | None:
-    if re.fullmatch(r"LUT\d", cell_type):
+    if is_lut(cell_type):
         return "lut"
     if cell_type.startswith("FD"):
         return "ff"

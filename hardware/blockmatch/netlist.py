@@ -18,6 +18,11 @@ def clocked(kind: str) -> bool:
     return kind.startswith(("FD", "RAMB", "SRL", "DSP48"))
 
 
+def is_lut(kind: str) -> bool:
+    """A cell that occupies a LUT: LUT1..LUT6, and INV (a LUT1 on a 7-series part)."""
+    return re.fullmatch(r"LUT\d|INV", kind) is not None
+
+
 def settle(root: str, after: Callable[[str], list[str]], done: dict[str, V], value: Callable[[str], V]) -> V:
     """``done[root]``: first every cell that ``after`` names for it is settled, depth first and
     without recursion (logic cones are thousands of cells deep), then ``value(cell)``, which may

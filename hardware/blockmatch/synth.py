@@ -1,6 +1,6 @@
 """Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
 
-Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs,
+Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs (an INV is a LUT1),
 flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the longest
 register-to-register path of the same flattened netlist in LUT levels, CARRY4 stages and the
 nanoseconds of :mod:`berth.hardware.blockmatch.timing`'s delay model, and the same counts per
@@ -22,7 +22,7 @@ from berth.core.errors import BerthError
 from berth.core.tools import require_tool
 from berth.hardware.blockmatch.breakdown import breakdown
 from berth.hardware.blockmatch.golden import BMParams
-from berth.hardware.blockmatch.netlist import Netlist
+from berth.hardware.blockmatch.netlist import Netlist, is_lut
 from berth.hardware.blockmatch.params import TOP, RTLConfig, rtl_source
 from berth.hardware.blockmatch.timing import BUDGET_NS, CriticalPath, critical_path
 
@@ -84,7 +84,7 @@ def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthR
     path, parts = critical_path(mapped), breakdown(mapped, source or rtl_source())
     netlist.unlink()
     cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
-    return SynthResult(config=params, lut=_count(cells, r"LUT\d"), ff=_count(cells, r"FD[A-Z]*"),
+    return SynthResult(config=params, lut=sum(n for kind, n in cells.items() if is_lut(kind)), ff=_count(cells, r"FD[A-Z]*"),
                        carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
                        ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
                        dsp=_count(cells, "DSP48E1"), path=path, parts=parts, yosys=yosys_version(yosys), seconds=seconds)

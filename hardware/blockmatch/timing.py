@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from berth.hardware.blockmatch.netlist import Netlist, clocked, settle
+from berth.hardware.blockmatch.netlist import Netlist, clocked, is_lut, settle
 
 # Delays of a 7-series -1 part (ns), after Xilinx DS187's switching characteristics, rounded up:
 # a LUT level includes the net into it (~0.12 ns LUT, ~0.38 ns local route); a CARRY4 entered from a
@@ -60,7 +60,7 @@ def _launch(kind: str) -> float:
 
 
 def _through(kind: str, pin: str) -> float:
-    if kind.startswith("LUT") or kind == "INV":
+    if is_lut(kind):
         return DELAY_NS["lut"]
     if kind == "CARRY4":
         return DELAY_NS["carry4_ci"] if pin == "CI" else DELAY_NS["carry4"]
@@ -117,6 +117,6 @@ def critical_path(net: Netlist) -> CriticalPath:
         kinds[net.cells[cell]["type"]] += 1
         start = cell
         cell = arrival[cell][1]
-    return CriticalPath(ns=round(ns, 2), luts=sum(n for k, n in kinds.items() if k.startswith("LUT") or k == "INV"),
+    return CriticalPath(ns=round(ns, 2), luts=sum(n for k, n in kinds.items() if is_lut(k)),
                         carry4=kinds["CARRY4"], muxf=sum(n for k, n in kinds.items() if k.startswith("MUXF")),
                         start=net.label(start), end=net.label(end))
