@@ -15,13 +15,12 @@ Run: python benchmarks/bench_bm_squares.py [--work runs/bm/squares]
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 from pathlib import Path
 
+from berth.core.files import check_writable
 from berth.core.tools import require_tool
-from berth.hardware.blockmatch.netlist import is_lut
-from berth.hardware.blockmatch.synth import ZYNQ_7030
+from berth.hardware.blockmatch.synth import ZYNQ_7030, mapped_cells
 
 SOURCE = Path(__file__).with_name("bm_squares.sv")
 BENCH = Path(__file__).with_name("bm_squares_tb.sv")
@@ -42,9 +41,8 @@ def cells(top: str, work: Path) -> dict[str, int]:
     stat = work / f"{top}.json"
     _run([str(require_tool("yosys")), "-q", "-p", f"read_verilog -sv {SOURCE}; synth_xilinx -family xc7 -flatten "
           f"-top {top}; tee -q -o {stat} stat -json"], work / f"{top}.log")
-    by_type = json.loads(stat.read_text())["modules"][f"\\{top}"]["num_cells_by_type"]
-    return {"LUT": sum(n for kind, n in by_type.items() if is_lut(kind)), "CARRY4": by_type.get("CARRY4", 0),
-            "FF": sum(n for kind, n in by_type.items() if kind.startswith("FD")), "DSP48E1": by_type.get("DSP48E1", 0)}
+    c = mapped_cells(stat, top)
+    return {"LUT": c["lut"], "CARRY4": c["carry4"], "FF": c["ff"], "DSP48E1": c["dsp"]}
 
 
 def equal_sums(work: Path) -> str:
@@ -60,8 +58,10 @@ def equal_sums(work: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("runs/bm/squares"), help="where the tools' logs go")
-    work = parser.parse_args().work
-    work.mkdir(parents=True, exist_ok=True)
+    try:
+        work = check_writable(parser.parse_args().work)
+    except OSError as exc:
+        raise SystemExit(f"--work {exc.filename!r}: {exc.strerror}; need a folder that can be written") from None
     print(f"Icarus: {equal_sums(work)}", flush=True)
     lut, dsp = cells("sq_lut", work), cells("sq_dsp", work)
     print("\none column sum of 8 squares (Yosys synth_xilinx -family xc7)")

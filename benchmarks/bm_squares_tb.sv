@@ -1,4 +1,5 @@
-// For benchmarks/bench_bm_squares.py: Both on the same stream: the DSP form's sum equals the LUT form's four cycles later.
+// For benchmarks/bench_bm_squares.py: both forms on one input stream; the DSP form's sum must equal
+// the LUT form's four cycles later.
 module sq_tb;
   logic clk = 1'b0;
   logic [63:0] x;

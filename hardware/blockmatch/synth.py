@@ -1,7 +1,7 @@
 """Synthesis estimates of the block-matching core with Yosys ``synth_xilinx -family xc7``.
 
-Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs (an INV is a LUT1),
-flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the longest
+Counts are Yosys's technology-mapped cells for a 7-series part (no place and route): LUTs (an INV
+is a LUT1), flip-flops, CARRY4 chains, block RAM (as RAMB36 equivalents) and DSP48E1 slices, and the longest
 register-to-register path of the same flattened netlist in LUT levels, CARRY4 stages and the
 nanoseconds of :mod:`berth.hardware.blockmatch.timing`'s delay model, and the same counts per
 section of the source (:mod:`berth.hardware.blockmatch.breakdown`). Yosys versions differ by
@@ -53,8 +53,17 @@ class SynthResult:
         return {**asdict(self), "bram36": self.bram36, "path_budget_ns": BUDGET_NS}
 
 
-def _count(cells: dict[str, int], pattern: str) -> int:
-    return sum(n for name, n in cells.items() if re.fullmatch(pattern, name))
+def mapped_cells(stat: Path, top: str) -> dict[str, int]:
+    """Cell counts of module ``top`` from Yosys's ``stat -json`` after ``synth_xilinx``: lut (an INV
+    is a LUT1), ff, carry4, lutram, ramb18, ramb36, dsp."""
+    cells = json.loads(stat.read_text())["modules"][f"\\{top}"]["num_cells_by_type"]
+
+    def count(pattern: str) -> int:
+        return sum(n for name, n in cells.items() if re.fullmatch(pattern, name))
+
+    return {"lut": sum(n for name, n in cells.items() if is_lut(name)), "ff": count(r"FD[A-Z]*"),
+            "carry4": count("CARRY4"), "lutram": count(r"RAM\d+[MSX].*"), "ramb18": count("RAMB18E1"),
+            "ramb36": count("RAMB36E1"), "dsp": count("DSP48E1")}
 
 
 def yosys_version(yosys: Path) -> str:
@@ -83,11 +92,8 @@ def synthesize(cfg: RTLConfig, work: Path, source: Path | None = None) -> SynthR
     mapped = Netlist.load(netlist, TOP)
     path, parts = critical_path(mapped), breakdown(mapped, source or rtl_source())
     netlist.unlink()
-    cells = json.loads(stat.read_text())["modules"][f"\\{TOP}"]["num_cells_by_type"]
-    return SynthResult(config=params, lut=sum(n for kind, n in cells.items() if is_lut(kind)), ff=_count(cells, r"FD[A-Z]*"),
-                       carry4=_count(cells, "CARRY4"), lutram=_count(cells, r"RAM\d+[MSX].*"),
-                       ramb18=_count(cells, "RAMB18E1"), ramb36=_count(cells, "RAMB36E1"),
-                       dsp=_count(cells, "DSP48E1"), path=path, parts=parts, yosys=yosys_version(yosys), seconds=seconds)
+    return SynthResult(config=params, **mapped_cells(stat, TOP), path=path, parts=parts, yosys=yosys_version(yosys),
+                       seconds=seconds)
 
 
 # A Zynq-7030 (xc7z030): LUTs, flip-flops, RAMB36, DSP48E1.
