@@ -721,7 +721,8 @@ module blockmatch #(
 
   // ---------------------------------------------------------------- stages 8-9: keys
   // Engine e takes the P distances of its lane (stage 8), keeps those inside the window and below
-  // tau (stage 9); a key not taken is zero (and invalid).
+  // tau (stage 9); a key not taken is all ones, above every key taken (whose distance is below
+  // tau <= TAU < 2^DW - 1), so it sorts and merges last without a valid bit.
   logic [FW*E*P-1:0] dsel;
   always_ff @(posedge clk) begin
     for (int e = 0; e < E; e++) begin
@@ -733,7 +734,6 @@ module blockmatch #(
       end
     end
   end
-  logic [E*P-1:0] ins_v;
   logic [KW*E*P-1:0] ins_key;
   always_ff @(posedge clk) begin
     for (int e = 0; e < E; e++) begin
@@ -743,70 +743,63 @@ module blockmatch #(
         d = dsel[FW*(e*P+u) +: FW];
         ok = !restart && `BM_BIT(e_v, E, EMIT, 2, e) && c_colok[EMIT] && `BM_BIT(e_lok, E, EMIT, 3, e) && `BM_BIT(c_rok, P, EMIT, 1, u)
              && !(`BM_BIT(c_rzero, P, EMIT, 1, u) && `BM_BIT(e_lzero, E, EMIT, 3, e)) && TW'(d) < TW'(tau_r);
-        ins_v[e*P+u] <= ok;
-        ins_key[KW*(e*P+u) +: KW] <= ok ? {d[DW-1:0], `BM_ELEM(c_dyi, OIW*P, EMIT, 1, OIW, u), `BM_ELEM(e_dxi, OIW*E, EMIT, 3, OIW, e)} : '0;
+        ins_key[KW*(e*P+u) +: KW] <= ok ? {d[DW-1:0], `BM_ELEM(c_dyi, OIW*P, EMIT, 1, OIW, u), `BM_ELEM(e_dxi, OIW*E, EMIT, 3, OIW, e)} : '1;
       end
     end
   end
 
   // ---------------------------------------------------------------- stages 10-11: sort the keys
-  // Each engine's P keys in order, valid ones first: a key's rank is the number of keys before
-  // it (invalid keys are zero and ordered by position).
+  // Each engine's P keys in order: a key's rank is the number of keys before it (keys not taken
+  // are equal, all ones, and ordered by position).
   localparam int RKW = P > 1 ? $clog2(P) : 1;
-  logic [E*P-1:0] srt_v, s_v;
   logic [KW*E*P-1:0] srt_key, s_key;
   logic [RKW*E*P-1:0] srt_rank;
   always_ff @(posedge clk) begin
     for (int e = 0; e < E; e++) begin
       for (int u = 0; u < P; u++) begin
         logic [RKW-1:0] r;
-        logic [KW:0] ku, kw;
-        ku = {!ins_v[e*P+u], ins_key[KW*(e*P+u) +: KW]};
+        logic [KW-1:0] ku, kw;
+        ku = ins_key[KW*(e*P+u) +: KW];
         r = '0;
         for (int w = 0; w < P; w++) begin
-          kw = {!ins_v[e*P+w], ins_key[KW*(e*P+w) +: KW]};
+          kw = ins_key[KW*(e*P+w) +: KW];
           if (w < u) r = r + RKW'(kw <= ku);
           if (w > u) r = r + RKW'(kw < ku);
         end
         srt_rank[RKW*(e*P+u) +: RKW] <= r;
       end
     end
-    srt_v <= ins_v & {(E*P){!restart}};
     srt_key <= ins_key;
     for (int e = 0; e < E; e++) begin
       for (int s = 0; s < P; s++) begin
-        logic vs;
         logic [KW-1:0] ks;
-        vs = 1'b0;
         ks = '0;
         for (int u = 0; u < P; u++) begin
-          if (srt_rank[RKW*(e*P+u) +: RKW] == RKW'(s)) begin
-            vs = vs | srt_v[e*P+u];
-            ks = ks | srt_key[KW*(e*P+u) +: KW];
-          end
+          if (srt_rank[RKW*(e*P+u) +: RKW] == RKW'(s)) ks = ks | srt_key[KW*(e*P+u) +: KW];
         end
-        s_v[e*P+s] <= vs && !restart;
         s_key[KW*(e*P+s) +: KW] <= ks;
       end
     end
   end
 
   // ---------------------------------------------------------------- stage 12: top-K merge
-  // One sorted list of K - 1 slots per group reference, valid entries first. Engine e merges its
+  // One sorted list of K - 1 slots per group reference, empty slots all ones. Engine e merges its
   // sorted keys into its working list wk: entry j goes to slot j + (keys before it), key u to slot
-  // u + (entries before it), and a slot past the end drops out. Keys are unique (each offset
+  // u + (entries before it), and a slot past the end drops out. Keys taken are unique (each offset
   // enters a list once), so this is the cascade of P insertions with every comparison independent
-  // of the others. The result is written back to the reference's list; when the engine's next
+  // of the others. Empty slots and keys not taken need no valid bits: all ones, they compare above
+  // every key taken, and one key not taken lands past the end (after all K - 1 entries). So a
+  // slot's selects are two comparisons each, and the merge is the comparison, then the one-hot
+  // select of a slot's 2P + 1 sources, three 6-input LUTs deep (a valid bit in each select made it
+  // a LUT deeper, and the loop the longest path at P = 13). The result is written back to the reference's list; when the engine's next
   // keys are for another reference (or a new group), wk is loaded with that reference's list
   // instead (read a cycle earlier into pre), so the merge itself never selects its input. A
   // reference's D cycles of keys may be interrupted (the group's last pass cycle waits for the
   // output buffer), so wk remembers whose list it holds.
   localparam int SRC = 2 * P + 1;               // sources of a slot: entries i - P .. i, keys 0 .. P - 1
-  logic [KS*G-1:0] lst_v;
   logic [KW*KS*G-1:0] lst_key;
-  logic [KS*E-1:0] pre_v, wk_v, mg_v;           // the next reference's list, the working list, the merge
-  logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;
-  (* keep *) logic [SRC*KS*E-1:0] msel;         // slot i of engine e takes source q
+  logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;  // the next reference's list, the working list, the merge
+  logic [SRC*KS*E-1:0] msel;                    // slot i of engine e takes source q
   logic [E-1:0] load;                           // the engine's next keys start another reference
   logic [E-1:0] wk_ok;                          // wk holds the latest list of reference wk_g of this group
   logic [GI*E-1:0] wk_g;
@@ -835,15 +828,12 @@ module blockmatch #(
     for (int e = 0; e < E; e++) begin
       for (int g = e; g < G; g += E) begin
         if (`BM_ELEM(e_g, GI*E, MERGE-2, 2, GI, e) == GI'(g)) begin
-          pre_v[KS*e +: KS] <= lst_v[KS*g +: KS];
           pre_key[KW*KS*e +: KW*KS] <= lst_key[KW*KS*g +: KW*KS];
         end
       end
       if (load[e]) begin
-        wk_v[KS*e +: KS] <= pre_v[KS*e +: KS];
         wk_key[KW*KS*e +: KW*KS] <= pre_key[KW*KS*e +: KW*KS];
       end else if (`BM_BIT(e_v, E, MERGE, 2, e)) begin
-        wk_v[KS*e +: KS] <= mg_v[KS*e +: KS];
         wk_key[KW*KS*e +: KW*KS] <= mg_key[KW*KS*e +: KW*KS];
       end
     end
@@ -851,24 +841,18 @@ module blockmatch #(
 
   always_comb begin
     for (int e = 0; e < E; e++) begin
-      logic [KS-1:0] lv;
       logic [KW*KS-1:0] lk;
-      logic [P-1:0] nv;
-      logic [KS*P-1:0] c;                       // key u < entry j, at [j*P + u]
       logic [KS*(P+2)-1:0] tb;
       logic [(KS+2)*P-1:0] ab;
-      lv = wk_v[KS*e +: KS];
       lk = wk_key[KW*KS*e +: KW*KS];
-      nv = s_v[e*P +: P];
       // tb[j][m + 1]: key m before entry j (tb[j][0] = 1, tb[j][P + 1] = 0); ab[m + 1][u]: entry m
       // before key u (ab[0][u] = 1, ab[KS + 1][u] = 0). Both runs of ones come first.
       for (int j = 0; j < KS; j++) begin
         tb[j*(P+2)] = 1'b1;
         tb[j*(P+2) + P + 1] = 1'b0;
         for (int u = 0; u < P; u++) begin
-          c[j*P+u] = s_key[KW*(e*P+u) +: KW] < lk[KW*j +: KW];
-          tb[j*(P+2) + u + 1] = nv[u] && (!lv[j] || c[j*P+u]);
-          ab[(j+1)*P + u] = lv[j] && (!nv[u] || !c[j*P+u]);
+          tb[j*(P+2) + u + 1] = s_key[KW*(e*P+u) +: KW] < lk[KW*j +: KW];
+          ab[(j+1)*P + u] = !tb[j*(P+2) + u + 1];
         end
       end
       for (int u = 0; u < P; u++) begin
@@ -878,11 +862,11 @@ module blockmatch #(
       for (int i = 0; i < KS; i++) begin
         for (int q = 0; q <= P; q++) begin      // entry i - q, with q keys before it
           msel[SRC*(KS*e+i) + q] = 1'b0;
-          if (i >= q) msel[SRC*(KS*e+i) + q] = lv[i-q] && tb[(i-q)*(P+2) + q] && !tb[(i-q)*(P+2) + q + 1];
+          if (i >= q) msel[SRC*(KS*e+i) + q] = tb[(i-q)*(P+2) + q] && !tb[(i-q)*(P+2) + q + 1];
         end
         for (int u = 0; u < P; u++) begin       // key u, with i - u entries before it
           msel[SRC*(KS*e+i) + P + 1 + u] = 1'b0;
-          if (u <= i) msel[SRC*(KS*e+i) + P + 1 + u] = nv[u] && ab[(i-u)*P + u] && !ab[(i-u+1)*P + u];
+          if (u <= i) msel[SRC*(KS*e+i) + P + 1 + u] = ab[(i-u)*P + u] && !ab[(i-u+1)*P + u];
         end
       end
     end
@@ -897,7 +881,6 @@ module blockmatch #(
           if (i >= q) k = k | (wk_key[KW*(KS*e+i-q) +: KW] & {KW{msel[SRC*(KS*e+i) + q]}});
         end
         for (int u = 0; u < P; u++) k = k | (s_key[KW*(e*P+u) +: KW] & {KW{msel[SRC*(KS*e+i) + P + 1 + u]}});
-        mg_v[KS*e + i] = |msel[SRC*(KS*e+i) +: SRC];
         mg_key[KW*(KS*e+i) +: KW] = k;
       end
     end
@@ -908,10 +891,8 @@ module blockmatch #(
   always_ff @(posedge clk) begin
     for (int g = 0; g < G; g++) begin
       if (restart || gend_out) begin
-        lst_v[KS*g +: KS] <= '0;
-        lst_key[KW*KS*g +: KW*KS] <= '0;
+        lst_key[KW*KS*g +: KW*KS] <= '1;
       end else if (`BM_BIT(e_v, E, MERGE, 2, g % E) && `BM_ELEM(e_g, GI*E, MERGE, 2, GI, g % E) == GI'(g)) begin
-        lst_v[KS*g +: KS] <= mg_v[KS*(g % E) +: KS];
         lst_key[KW*KS*g +: KW*KS] <= mg_key[KW*KS*(g % E) +: KW*KS];
       end
     end
@@ -935,12 +916,12 @@ module blockmatch #(
   assign frame_done = fire && slot_last && ob_rlast && ob_last;
 
   // Slot s is reported when the group size 2^floor(log2(1 + kept)) (at most K) exceeds s: when
-  // entry 2^b - 2 is valid and K >= 2^b, for 2^b the least power of two above s.
-  function automatic logic [KS-1:0] used_slots(input logic [KS-1:0] lv, input logic [KI:0] kg);
+  // entry 2^b - 2 is valid (not all ones) and K >= 2^b, for 2^b the least power of two above s.
+  function automatic logic [KS-1:0] used_slots(input logic [KW*KS-1:0] lk, input logic [KI:0] kg);
     for (int s = 1; s <= KS; s++) begin
       int b;
       b = $clog2(s + 1);
-      used_slots[s-1] = lv[(1 << b) - 2] && kg[b];
+      used_slots[s-1] = !(&lk[KW*((1 << b) - 2) +: KW]) && kg[b];
     end
   endfunction
 
@@ -956,9 +937,9 @@ module blockmatch #(
 
   always_ff @(posedge clk) begin
     if (gend_out) begin
-      for (int g = 0; g < G; g++) ob_used[KS*g +: KS] <= used_slots(lst_v[KS*g +: KS], kge);
+      for (int g = 0; g < G; g++) ob_used[KS*g +: KS] <= used_slots(lst_key[KW*KS*g +: KW*KS], kge);
       ob_key <= lst_key;
-      cur_used <= used_slots(lst_v[KS-1:0], kge);
+      cur_used <= used_slots(lst_key[KW*KS-1:0], kge);
       cur_key <= lst_key[KW*KS-1:0];
       ob_ry <= `BM_STAGE(c_ry, CW, LAST, 1);
       ob_rx <= `BM_STAGE(c_x0, CW, LAST, 1);
