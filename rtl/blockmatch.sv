@@ -872,15 +872,47 @@ module blockmatch #(
     end
   end
 
+  // Slot i's sources in pairs: entry i - p and key p share the comparison of key p with entry
+  // i - p, so a pair is one 6-input LUT per bit (two data bits, three comparisons); up to six
+  // pairs are ORed into a part, and the parts where the working list's input multiplexer is.
+  // Both kept: unkept, ABC (one unit of delay per LUT however wide, and free to use the design's
+  // deepest level everywhere) maps the 2P + 1 sources as two 8-input LUTs (LUT6 + MUXF7 +
+  // MUXF8), the loop's longest path at P = 13.
+  localparam int NPR = P + 1;                   // pairs: entry i - p with key p (key P: none)
+  localparam int NMP = (NPR + 5) / 6;           // parts of up to six pairs
+  (* keep *) logic [KW*NPR*KS*E-1:0] mpair;
+  (* keep *) logic [KW*NMP*KS*E-1:0] mpart;
+  always_comb begin
+    for (int e = 0; e < E; e++) begin
+      for (int i = 0; i < KS; i++) begin
+        for (int p = 0; p < NPR; p++) begin
+          logic [KW-1:0] k;
+          k = '0;
+          if (p <= i) k = wk_key[KW*(KS*e+i-p) +: KW] & {KW{msel[SRC*(KS*e+i) + p]}};
+          if (p <= i && p < P) k = k | (s_key[KW*(e*P+p) +: KW] & {KW{msel[SRC*(KS*e+i) + P + 1 + p]}});
+          mpair[KW*(NPR*(KS*e+i) + p) +: KW] = k;
+        end
+      end
+    end
+  end
+  always_comb begin
+    for (int e = 0; e < E; e++) begin
+      for (int i = 0; i < KS; i++) begin
+        for (int m = 0; m < NMP; m++) begin
+          logic [KW-1:0] k;
+          k = '0;
+          for (int p = 6 * m; p < 6 * m + 6 && p < NPR; p++) k = k | mpair[KW*(NPR*(KS*e+i) + p) +: KW];
+          mpart[KW*(NMP*(KS*e+i) + m) +: KW] = k;
+        end
+      end
+    end
+  end
   always_comb begin
     for (int e = 0; e < E; e++) begin
       for (int i = 0; i < KS; i++) begin
         logic [KW-1:0] k;
         k = '0;
-        for (int q = 0; q <= P; q++) begin
-          if (i >= q) k = k | (wk_key[KW*(KS*e+i-q) +: KW] & {KW{msel[SRC*(KS*e+i) + q]}});
-        end
-        for (int u = 0; u < P; u++) k = k | (s_key[KW*(e*P+u) +: KW] & {KW{msel[SRC*(KS*e+i) + P + 1 + u]}});
+        for (int m = 0; m < NMP; m++) k = k | mpart[KW*(NMP*(KS*e+i) + m) +: KW];
         mg_key[KW*(KS*e+i) +: KW] = k;
       end
     end
