@@ -788,14 +788,12 @@ module blockmatch #(
   // u + (entries before it), and a slot past the end drops out. Keys taken are unique (each offset
   // enters a list once), so this is the cascade of P insertions with every comparison independent
   // of the others. Empty slots and keys not taken need no valid bits: all ones, they compare above
-  // every key taken, and one key not taken lands past the end (after all K - 1 entries). So a
-  // slot's selects are two comparisons each, and the merge is the comparison, then the one-hot
-  // select of a slot's 2P + 1 sources, three 6-input LUTs deep (a valid bit in each select made it
-  // a LUT deeper, and the loop the longest path at P = 13). The result is written back to the reference's list; when the engine's next
-  // keys are for another reference (or a new group), wk is loaded with that reference's list
-  // instead (read a cycle earlier into pre), so the merge itself never selects its input. A
-  // reference's D cycles of keys may be interrupted (the group's last pass cycle waits for the
-  // output buffer), so wk remembers whose list it holds.
+  // every key taken, and a key not taken lands past the end (after all K - 1 entries), so each
+  // source's select is two comparisons. The result is written back to the reference's list; when
+  // the engine's next keys are for another reference (or a new group), wk is loaded with that
+  // reference's list instead (read a cycle earlier into pre), so the merge itself never selects
+  // its input. A reference's D cycles of keys may be interrupted (the group's last pass cycle
+  // waits for the output buffer), so wk remembers whose list it holds.
   localparam int SRC = 2 * P + 1;               // sources of a slot: entries i - P .. i, keys 0 .. P - 1
   logic [KW*KS*G-1:0] lst_key;
   logic [KW*KS*E-1:0] pre_key, wk_key, mg_key;  // the next reference's list, the working list, the merge
@@ -877,7 +875,7 @@ module blockmatch #(
   // pairs are ORed into a part, and the parts where the working list's input multiplexer is.
   // Both kept: unkept, ABC (one unit of delay per LUT however wide, and free to use the design's
   // deepest level everywhere) maps the 2P + 1 sources as two 8-input LUTs (LUT6 + MUXF7 +
-  // MUXF8), the loop's longest path at P = 13.
+  // MUXF8), which made this loop the longest path at P = 13.
   localparam int NPR = P + 1;                   // pairs: entry i - p with key p (key P: none)
   localparam int NMP = (NPR + 5) / 6;           // parts of up to six pairs
   (* keep *) logic [KW*NPR*KS*E-1:0] mpair;
