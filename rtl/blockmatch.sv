@@ -875,7 +875,8 @@ module blockmatch #(
   // pairs are ORed into a part, and the parts where the working list's input multiplexer is.
   // Both kept: unkept, ABC (one unit of delay per LUT however wide, and free to use the design's
   // deepest level everywhere) maps the 2P + 1 sources as two 8-input LUTs (LUT6 + MUXF7 +
-  // MUXF8), which made this loop the longest path at P = 13.
+  // MUXF8), which made this loop the longest path at P = 13. Pairs, parts and the merge are three
+  // blocks so that none reads what it writes (Icarus re-evaluates such a block, minutes per test).
   localparam int NPR = P + 1;                   // pairs: entry i - p with key p (key P: none)
   localparam int NMP = (NPR + 5) / 6;           // parts of up to six pairs
   (* keep *) logic [KW*NPR*KS*E-1:0] mpair;
