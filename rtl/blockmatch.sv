@@ -935,13 +935,16 @@ module blockmatch #(
   logic [CW-1:0] ob_ry;
   logic ob_last;                                // the frame's last group
   logic [GN-1:0] ob_n;                          // references in the group
-  logic [GI-1:0] ob_r, ob_rn;                   // reference being emitted, and the next one
+  logic [GI-1:0] ob_r;                          // reference being emitted
+  logic [G-1:0] ob_nx;                          // one-hot: the next reference to be emitted
   logic [KI-1:0] slot;                          // output slot
   logic slot0, slot_last;                       // slot is 0 / the last (K - 1)
   logic ob_rlast;                               // ob_r is the group's last reference
   logic [CW-1:0] ob_rx;                         // its column
   logic [KS-1:0] cur_used;                      // the list of the reference being emitted
   logic [KW*KS-1:0] cur_key;
+  logic [KS-1:0] nxt_used;                      // the list of reference ob_nx, a cycle behind it
+  logic [KW*KS-1:0] nxt_key;
   logic fire;
   assign fire = m_valid && m_ready;
   assign frame_done = fire && slot_last && ob_rlast && ob_last;
@@ -978,7 +981,7 @@ module blockmatch #(
       ob_n <= `BM_STAGE(c_nref, GN, LAST, 1);
       ob_rlast <= `BM_STAGE(c_nref, GN, LAST, 1) == GN'(1);
       ob_r <= '0;
-      ob_rn <= GI'(1);
+      ob_nx <= G'(2);                           // (none with G = 1)
       slot <= '0;
       slot0 <= 1'b1;
       slot_last <= 1'b0;                        // K >= 2
@@ -987,18 +990,42 @@ module blockmatch #(
       slot0 <= slot_last;
       slot_last <= !slot_last && (KI+1)'(slot) + (KI+1)'(2) == k_r;
       if (slot_last) begin
-        ob_r <= ob_rn;
-        ob_rn <= ob_rn + 1'b1;
+        ob_r <= ob_r + 1'b1;
+        ob_nx <= ob_nx << 1;
         ob_rlast <= GN'(ob_r) + GN'(2) == ob_n;
         ob_rx <= min_cw(ob_rx + CW'(STRIDE), LAST_X);
-        for (int g = 0; g < G; g++) begin
-          if (ob_rn == GI'(g)) begin
-            cur_used <= ob_used[KS*g +: KS];
-            cur_key <= ob_key[KW*KS*g +: KW*KS];
-          end
+        if (!ob_rlast) begin
+          cur_used <= nxt_used;
+          cur_key <= nxt_key;
         end
       end
     end
+  end
+
+  // The next reference's list is chosen out of G a cycle ahead of its use: ob_nx and the buffer
+  // change only when a group enters or a reference's last record leaves, and a reference has
+  // K >= 2 records, so a cycle passes before the next last record leaves. The choice is an AND-OR
+  // on the one-hot ob_nx: three lists per part (one 6-input LUT per bit), the parts ORed into the
+  // register. Both kept: unkept, ABC maps the 18-way choice of the 1080p configuration five
+  // LUTs deep (it counts a LUT8 as one level; see the merge's pairs and parts).
+  localparam int LW = KS + KW * KS;             // a list with its reported bits
+  localparam int NOP = (G + 2) / 3;             // parts of up to three lists
+  (* keep *) logic [LW*NOP-1:0] opart;
+  always_comb begin
+    for (int m = 0; m < NOP; m++) begin
+      logic [LW-1:0] l;
+      l = '0;
+      for (int g = 3 * m; g < 3 * m + 3 && g < G; g++) begin
+        l = l | ({ob_used[KS*g +: KS], ob_key[KW*KS*g +: KW*KS]} & {LW{ob_nx[g]}});
+      end
+      opart[LW*m +: LW] = l;
+    end
+  end
+  always_ff @(posedge clk) begin
+    logic [LW-1:0] l;
+    l = '0;
+    for (int m = 0; m < NOP; m++) l = l | opart[LW*m +: LW];
+    {nxt_used, nxt_key} <= l;
   end
 
   logic [KW-1:0] e;                             // list entry shown in this slot
