@@ -981,7 +981,7 @@ module blockmatch #(
       ob_n <= `BM_STAGE(c_nref, GN, LAST, 1);
       ob_rlast <= `BM_STAGE(c_nref, GN, LAST, 1) == GN'(1);
       ob_r <= '0;
-      ob_nx <= G'(2);                           // (none with G = 1)
+      ob_nx <= G'(2);                           // reference 1 (with G = 1 none: 0)
       slot <= '0;
       slot0 <= 1'b1;
       slot_last <= 1'b0;                        // K >= 2
@@ -1006,8 +1006,8 @@ module blockmatch #(
   // change only when a group enters or a reference's last record leaves, and a reference has
   // K >= 2 records, so a cycle passes before the next last record leaves. The choice is an AND-OR
   // on the one-hot ob_nx: three lists per part (one 6-input LUT per bit), the parts ORed into the
-  // register. Both kept: unkept, ABC maps the 18-way choice of the 1080p configuration five
-  // LUTs deep (it counts a LUT8 as one level; see the merge's pairs and parts).
+  // register. The parts are kept: as one selection, ABC maps the 18-way choice of the 1080p
+  // configuration five LUTs deep (it counts a LUT8 as one level; see the merge's pairs and parts).
   localparam int LW = KS + KW * KS;             // a list with its reported bits
   localparam int NOP = (G + 2) / 3;             // parts of up to three lists
   (* keep *) logic [LW*NOP-1:0] opart;
