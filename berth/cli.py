@@ -76,7 +76,8 @@ def describe_subcommands(parser: argparse.ArgumentParser) -> None:
             helps = {a.dest: a.help for a in action._choices_actions}
             for name, child in action.choices.items():
                 if not child.description and helps.get(name):
-                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                    text = helps[name].replace("%%", "%")  # a help string is %-formatted, a description is not
+                    child.description = text[0].upper() + text[1:] + "."
                 describe_subcommands(child)
 
 

@@ -50,7 +50,7 @@ class Net(nn.Module):
         x = self.pool2(self.relu2(self.conv2(x)))
         return self.fc(self.flat(x))
 '''
-CHIPS, P, N = ("0", "1", "2"), "0.02", "200"
+CHIPS, P, N = ("0", "1", "2"), "0.02", "150"  # N: the whole test set of the npz below
 
 
 def user_cnn(folder: Path):
@@ -221,8 +221,8 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
 
     d = load_digits()
     x = (d.images * 255 / 16).astype(np.uint8)
-    np.savez(tmp_path / "mine.npz", x_train=x[:400], y_train=d.target[:400], x_test=x[400:600],
-             y_test=d.target[400:600])
+    np.savez(tmp_path / "mine.npz", x_train=x[:400], y_train=d.target[:400], x_test=x[400:550],
+             y_test=d.target[400:550])
     user_cnn(tmp_path)
     out = berth(tmp_path, "eval", "--set", "model=my_cnn.py:Net", "--set", "schemes=[\"fixed\"]", "--set",
                 "dataset=npz", "--set", "data_dir=mine.npz", "--set", "epochs=1", "--set", "chips=2", "--set",
@@ -236,7 +236,8 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
     (ckpt,) = tmp_path.glob("out/own/checkpoints/*.pt")
     berth(tmp_path, "hls", "export", str(ckpt), "--out", "prj", "--set", "dataset=npz", "--set",
           f"data_dir={tmp_path / 'mine.npz'}", "--store", "w.sqlite")
-    assert "exact match 100.00%" in berth(tmp_path, "hls", "verify", "prj", "--n", N)
+    verified = berth(tmp_path, "hls", "verify", "prj")  # by default 200 inputs, or all when fewer
+    assert f"on {N} npz test inputs" in verified and "exact match 100.00%" in verified, verified
     berth(tmp_path, "hls", "inject", "prj", "--chip", *CHIPS, "--p", P, "--n", N, "--store", "w.sqlite")
 
     from berth.core.store import Store
@@ -257,6 +258,7 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
     export_qonnx(model, input_t=torch.zeros(1, 1, 8, 8), export_path=str(tmp_path / "cnn.onnx"), dynamo=False)
     args = ["--set", "dataset=npz", "--set", f"data_dir={tmp_path / 'mine.npz'}", "--store", str(tmp_path / "w.sqlite")]
     assert main(["hls", "export", str(tmp_path / "cnn.onnx"), "--out", str(tmp_path / "qprj"), *args]) == 0
+    assert main(["hls", "verify", str(tmp_path / "qprj"), "--n", str(int(N) + 1)]) == 2  # refused up front
     assert main(["hls", "verify", str(tmp_path / "qprj"), "--n", N]) == 0
     assert main(["hls", "inject", str(tmp_path / "qprj"), "--chip", "0", "--p", P, "--n", "50", "--store",
                  str(tmp_path / "w.sqlite")]) == 0

@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = hls.add_parser("verify", help="C simulation vs software model on N test inputs (must match 100%%)")
     p.add_argument("project", metavar="DIR")
-    p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
+    p.add_argument("--n", type=at_least(1), default=None,
+                   help="number of test inputs (default 200, or the whole test set when it is smaller)")
     p.set_defaults(handler=run_verify)
 
     p = hls.add_parser("inject", help="bit errors of chip K at rate P (random, stuck-at or a profiled map) in the "
@@ -58,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--word-width", type=at_least(1), default=32, help="profiled: memory word width (default 32)")
     p.add_argument("--map-kind", default="prob", choices=("prob", "stuck"),
                    help="profiled: per-bit error probabilities (prob, default) or stuck values")
-    p.add_argument("--n", type=at_least(1), default=200, help="number of test inputs (default 200)")
+    p.add_argument("--n", type=at_least(1), default=None,
+                   help="number of test inputs (default 200, or the whole test set when it is smaller)")
     add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
     p.set_defaults(handler=run_inject)
 

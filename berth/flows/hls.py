@@ -108,7 +108,7 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     return project, cost
 
 
-def verify(project_dir: str | Path, n: int):
+def verify(project_dir: str | Path, n: int | None = None):
     """The clean C simulation against the software model on ``n`` test inputs (``verify.json``)."""
     from berth.hardware.hls4ml.verify import verify_project
 
@@ -118,7 +118,7 @@ def verify(project_dir: str | Path, n: int):
     return project, res
 
 
-def inject(project_dir: str | Path, p: float, chips: list[int], n: int, store: Path | None,
+def inject(project_dir: str | Path, p: float, chips: list[int], n: int | None, store: Path | None,
            spec: dict[str, Any] | None = None):
     """Bit errors of ``chips`` at rate ``p`` in the project's weight files vs software: (project,
     results). ``spec`` is an error specification as a sweep writes it (``{"kind": "random" | "stuck_at" | "profiled",

@@ -51,9 +51,10 @@ def run_chip(project: HlsProject, reference: Reference, xq, labels: np.ndarray, 
                       comparison=compare(hw, sw, labels, hw_s, sw_s))
 
 
-def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int = 200,
+def inject_chips(project: HlsProject | str, p: float, chips: list[int], n: int | None = None,
                  errors: Callable[[float, int], ErrorModel] = RandomBitErrors) -> list[ChipResult]:
-    """Bit errors ``errors(p, chip)`` (random flips by default) for each chip, on the first ``n`` test inputs.
+    """Bit errors ``errors(p, chip)`` (random flips by default) for each chip, on the first ``n`` test inputs
+    (``None``: 200, or the whole test set when it is smaller).
 
     What a sweep calls to check a chip in hardware numerics; any berth error model with the
     ``(p, chip)`` signature works (e.g. ``StuckAtErrors``).

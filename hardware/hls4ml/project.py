@@ -39,6 +39,7 @@ from berth.hardware.hls4ml.weightmap import Slot, load_slots, write_slot
 from berth.quant.codes import QTensor
 
 META_DIR = "berth"
+DEFAULT_INPUTS = 200  # test inputs compared when none are named (fewer when the test set is smaller)
 
 
 @dataclass
@@ -113,13 +114,16 @@ class HlsProject:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def inputs(self, n: int) -> tuple[torch.Tensor, np.ndarray]:
-        """The first ``n`` test inputs of the project's data set (NCHW float32) and their labels."""
+    def inputs(self, n: int | None = None) -> tuple[torch.Tensor, np.ndarray]:
+        """The first ``n`` test inputs of the project's data set (NCHW float32) and their labels;
+        ``None``: ``DEFAULT_INPUTS``, or the whole test set when it is smaller (a user's own data
+        set may be small, and the default must not refuse it)."""
         from berth.data.datasets import load_dataset
 
         data = load_dataset(self.meta["dataset"], seed=self.meta["data_seed"], data_dir=self.meta.get("data_dir"))
-        if n < 1:
-            raise BerthError(f"number of inputs n = {n} must be >= 1")
-        if n > len(data.x_test):
-            raise BerthError(f"n = {n} inputs requested; the {data.name} test set has {len(data.x_test)}")
+        available = len(data.x_test)
+        n = min(DEFAULT_INPUTS, available) if n is None else n
+        if not 1 <= n <= available:
+            raise BerthError(f"n = {n} test inputs requested; the {data.name} test set has {available} "
+                             f"(allowed: 1 .. {available})")
         return data.x_test[:n], data.y_test[:n].numpy()

@@ -7,8 +7,9 @@ from berth.hardware.hls4ml.project import HlsProject
 from berth.hardware.hls4ml.reference import reference_of
 
 
-def verify_project(project: HlsProject | str, n: int = 200) -> Comparison:
-    """Compare the project's C simulation with its software side on the first ``n`` test inputs."""
+def verify_project(project: HlsProject | str, n: int | None = None) -> Comparison:
+    """Compare the project's C simulation with its software side on the first ``n`` test inputs
+    (``None``: 200, or the whole test set when it is smaller)."""
     project = project if isinstance(project, HlsProject) else HlsProject.load(project)
     reference = reference_of(project)
     x, labels = project.inputs(n)
