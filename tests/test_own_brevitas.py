@@ -238,7 +238,8 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
           f"data_dir={tmp_path / 'mine.npz'}", "--store", "w.sqlite")
     verified = berth(tmp_path, "hls", "verify", "prj")  # by default 200 inputs, or all when fewer
     assert f"on {N} npz test inputs" in verified and "exact match 100.00%" in verified, verified
-    berth(tmp_path, "hls", "inject", "prj", "--chip", *CHIPS, "--p", P, "--n", N, "--store", "w.sqlite")
+    injected = berth(tmp_path, "hls", "inject", "prj", "--chip", *CHIPS, "--p", P, "--store", "w.sqlite")
+    assert f"p = {P}, {N} inputs" in injected, injected
 
     from berth.core.store import Store
 

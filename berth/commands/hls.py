@@ -122,7 +122,8 @@ def run_inject(args: argparse.Namespace) -> int:
     spec = {"kind": args.kind, "value": int(args.value) if args.value in ("0", "1") else args.value,
             "maps": args.maps, "word_width": args.word_width, "map_kind": args.map_kind, "seed": 0}
     project, results = inject(args.project, args.p, args.chip, args.n, args.store, spec)
-    print(f"{args.kind} bit errors p = {args.p:g}, {args.n} inputs: C simulation (perturbed weight files) vs "
+    n = results[0].comparison.n  # --chip names at least one chip
+    print(f"{args.kind} bit errors p = {args.p:g}, {n} inputs: C simulation (perturbed weight files) vs "
           f"{_software_side(project)}")
     print(f"{'chip':>5} {'codes hit':>9} {'exact %':>8} {'max|diff|':>10} {'argmax %':>9} {'hw err %':>9} {'sw err %':>9}")
     for r in results:
