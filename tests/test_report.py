@@ -40,6 +40,18 @@ def test_tables_and_plots(tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
+def test_table_shows_the_sweeps_own_rates_and_only_the_papers_of_many(tmp_path):
+    """A user's rates all appear; a sweep of many rates keeps the paper's four in the main table."""
+    def rows_at(rates):
+        return [{"errors": "random", "model": "m", "bits": 8, "label": "normal", "seed": 0, "p": p, "chip": c,
+                 "clean_error": 0.1, "rerr": 0.1 + p + 0.01 * c} for p in rates for c in range(3)]
+
+    table = paper_table(rows_at((0.01, 0.02)), ["normal"])
+    assert "RErr % p=1%" in table and "RErr % p=2%" in table
+    many = paper_table(rows_at((0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025)), ["normal"])
+    assert many.count("RErr %") == 4 and "p=2%" not in many
+
+
 def test_empty_sweep_report(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         md = write_report(store, "nothing", tmp_path / "r")

@@ -20,6 +20,7 @@ from berth.flows.metrics import Summary, paired, summarize
 from berth.core.store import Store
 
 PAPER_P = (0.001, 0.005, 0.01, 0.025)
+TABLE_MAX_P = 6  # more rates than this: the main table keeps the paper's (the detail table has all)
 Key = tuple[str, str, int, str, int]  # (errors, model, bits, label, seed)
 
 
@@ -58,9 +59,12 @@ def _pct(x: float) -> str:
 
 
 def paper_table(rows: list[dict], labels: list[str], seed: int = 0) -> str:
-    """Markdown table: Err and RErr (mean [95% interval]) at the paper's p, one row per run."""
+    """Markdown table: Err and RErr (mean [95% interval]) at the sweep's rates, one row per run;
+    with more than ``TABLE_MAX_P`` rates, only the paper's among them (when there are any)."""
     sums, clean = summaries(rows, seed), clean_errors(rows)
-    ps = [p for p in PAPER_P if any(p in s for s in sums.values())] or sorted({p for s in sums.values() for p in s})
+    ps = sorted({p for s in sums.values() for p in s})
+    paper = [p for p in PAPER_P if p in ps]
+    ps = paper if len(ps) > TABLE_MAX_P and paper else ps
     head = "| errors | model | bits | method | seed | Err % | " + " | ".join(f"RErr % p={p * 100:g}%" for p in ps) + " |"
     lines = [head, "|" + "---|" * (6 + len(ps))]
     for key in sorted(sums, key=lambda k: (k[0], k[1], -k[2], labels.index(k[3]), k[4])):
