@@ -118,3 +118,15 @@ def test_a_latency_advantage_inside_the_spread_declares_no_dominance():
     pts = [(0.99, 5.0), (1.00, 4.0), (1.50, 6.0)]
     assert pareto_front(pts) == [0, 1]
     assert pareto_front(pts, spread=[0.1, 0.1, 0.1]) == [1]
+
+
+def test_a_trained_user_model_keeps_its_own_keyword_arguments_as_arch(tmp_path):
+    """``berth train`` of a user's model stores its keyword arguments as ``arch`` (none, or
+    e.g. a width): a record shows them, not a GENet architecture."""
+    with open_store(make_store(tmp_path / "s.sqlite")) as store:
+        for run_id, arch in (("id-plain", {}), ("id-wide", {"width": 32})):
+            store.add_run({"run_id": run_id, "sweep": "", "label": "qat", "model": "my_cnn.py:Net", "scheme": "rquant",
+                           "bits": 8, "method": "qat", "w_max": 0.0, "seed": 0, "clean_error": 0.1,
+                           "config": {"arch": arch, "model": "my_cnn.py:Net"}})
+        recs = {r.run_id: r for r in model_records(store)}
+    assert recs["id-plain"].arch == {} and recs["id-wide"].arch == {"width": 32}

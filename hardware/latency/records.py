@@ -95,14 +95,15 @@ def _rerr_means(store, run_id: str, errors: str) -> dict[float, float]:
 
 
 def _arch(config: dict) -> dict:
-    """The architecture options of a run: the sweep's model options, or a searched GENet label."""
+    """The architecture options of a run: the sweep's model options, a searched GENet label, or
+    the keyword arguments a trained model was built with (``arch``, any model's own)."""
     if config.get("model_options"):
         return dict(config["model_options"])
-    if isinstance(config.get("arch"), dict):
+    if "search" in config:
         from berth.models.genet import GenetArch
 
         return {"arch": GenetArch.from_dict(config["arch"]).label()}
-    return {}
+    return dict(config.get("arch") or {})
 
 
 def _run_key(run: dict) -> str | None:
