@@ -16,9 +16,8 @@ from torch import nn
 
 from berth.core.errors import BerthError
 from berth.quant.bits import from_words, to_words
-from berth.quant.brevitas_quant import quantized_layers
 from berth.quant.codes import QTensor
-from berth.quant.inject import model_codes, use_codes
+from berth.quant.inject import model_codes, use_codes, weight_layers
 
 
 def attacked_codes(model: nn.Module, layers: list[str] | None = None) -> dict[str, QTensor]:
@@ -77,7 +76,7 @@ def loss_and_grads(model: nn.Module, codes: Mapping[str, QTensor], x: torch.Tens
     cross-entropy w.r.t. class ``target`` (targeted): the attacker maximizes it. The model
     computes with ``codes``; gradients come straight through to the dequantized weights.
     """
-    layers = quantized_layers(model)
+    layers = weight_layers(model)
     weights = [layers[name].weight for name in codes]
     total = [torch.zeros_like(w) for w in weights]
     objective, correct = 0.0, 0

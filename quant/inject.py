@@ -51,18 +51,20 @@ def weight_codes(model: nn.Module, what: str | None = None) -> dict[str, QTensor
     without any is a one-line BerthError naming it (``what``, else its class): it has nothing a
     weight memory could hold."""
     quantizers = scheme_quantizers(model)
-    plain = plain_weight_layers(model)
-    codes = {}
-    for name, module in model.named_modules():
-        if name in quantizers:
-            codes[name] = quantizers[name].qtensor(module.weight)
-        elif name in plain:
-            codes[name] = layer_qtensor(name, module)
+    codes = {name: quantizers[name].qtensor(module.weight) if name in quantizers else layer_qtensor(name, module)
+             for name, module in weight_layers(model).items()}
     if not codes:
         raise BerthError(f"model {what or type(model).__name__} has no quantized weight layers; allowed: Brevitas "
                          "QuantConv1d/QuantConv2d/QuantLinear with a weight quantizer (e.g. "
                          "weight_quant=Int8WeightPerTensorFixedPoint) or berth's spec.conv/spec.linear")
     return codes
+
+
+def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """``{layer name: layer}`` of every layer whose weight is stored as codes, berth-scheme and
+    plain Brevitas layers alike, in registration order (the keys of ``weight_codes``)."""
+    quantizers, plain = scheme_quantizers(model), plain_weight_layers(model)
+    return {name: m for name, m in model.named_modules() if name in quantizers or name in plain}
 
 
 def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:

@@ -110,6 +110,25 @@ def test_codes_are_brevitas_integers_and_a_chip_replaces_them_exactly(tmp_path: 
         assert not torch.equal(under, before)
 
 
+def test_an_attack_and_advbet_flip_the_user_models_own_integers(tmp_path: Path) -> None:
+    """The bit-flip attack (and so AdvBET) takes its gradients through the user's own Brevitas
+    layers: the budget is spent exactly, the loss rises, and AdvBET trains such a model."""
+    from berth.data.datasets import load_digits
+    from berth.quant.attack import bit_flip_attack
+    from berth.quant.flips import count_flips
+    from berth.train.loop import TrainConfig, train
+
+    data = load_digits()
+    net = calibrated(user_cnn(tmp_path).Net())
+    clean = model_codes(net)
+    result = bit_flip_attack(net, data.x_test[:64], data.y_test[:64], 8, iterations=3)
+    assert sum(count_flips(clean, result.codes).values()) == result.flips == 8
+    assert result.loss[-1] > result.loss[0]
+    small = type(data)("small", data.x_train[:128], data.y_train[:128], data.x_test[:32], data.y_test[:32])
+    history = train(net, small, TrainConfig(epochs=1, method="advbet", bet_epsilon=4, adv_iterations=1), progress=False)
+    assert len(history) == 1 and np.isfinite(history[0]["train_loss"]), history
+
+
 @pytest.mark.parametrize("quant, kind", [(ShiftedUint8WeightPerTensorFloat, QuantLinear),
                                          (Int8WeightPerChannelFloat, QuantLinear),
                                          (Int8WeightPerTensorFixedPoint, QuantConv1d)])
