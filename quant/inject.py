@@ -67,6 +67,31 @@ def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {name: m for name, m in model.named_modules() if name in quantizers or name in plain}
 
 
+def own_code_bits(model: nn.Module) -> int | None:
+    """The widest weight code of a model that quantizes every weight layer with its own Brevitas
+    quantizers, whose width berth's ``scheme`` and ``bits`` settings cannot change; None for a
+    model with berth-scheme layers."""
+    if scheme_quantizers(model):
+        return None
+    return max(qt.bits for qt in weight_codes(model).values())
+
+
+def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], schemes: list[str]) -> None:
+    """A model with its own Brevitas quantizers is trained at its own code width and under one
+    scheme (berth's cannot change its codes, so more would train it the same way twice): else a
+    one-line BerthError naming the setting (as given: ``bits`` a width or a list) and what fits."""
+    own = own_code_bits(model)
+    if own is None:
+        return
+    what = f"model {name!r} stores {own}-bit codes with its own Brevitas quantizers"
+    if (bits if isinstance(bits, list) else [bits]) != [own]:
+        allowed = [own] if isinstance(bits, list) else own
+        raise BerthError(f"bits = {bits!r} is not allowed; allowed: {allowed} ({what}; berth's bits do not change them)")
+    if len(set(schemes)) > 1:
+        raise BerthError(f"schemes = {schemes!r} is not allowed; allowed: one scheme ({what}; berth's schemes do not "
+                         "apply to it)")
+
+
 def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
     """The parameters a model keeps in weight memory, in parameter order: all but those of its
     quantizers (Brevitas' learned activation scales and the like)."""

@@ -313,3 +313,38 @@ def test_a_factory_without_quantized_layers_is_refused_before_training(tmp_path:
     assert main(["eval", "--set", f"model={tmp_path / 'floaty.py'}:net", "--set", f"out={tmp_path}"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "model floaty.py:net has no quantized weight layers; allowed: Brevitas" in err
+
+
+def test_clipping_projects_the_user_models_float_weights(tmp_path: Path) -> None:
+    """w_max (the paper's weight clipping) applies to a model with its own Brevitas quantizers as a
+    projection of its float weights after every step; without one its weights are left as they are."""
+    from berth.models import create_model
+    from berth.train.loop import clip_weights
+
+    path = f"{user_cnn(tmp_path).__file__}:Net"
+    for w_max in (0.05, None):
+        net = create_model(path, w_max=w_max)
+        before = {n: m.weight.detach().clone() for n, m in net.named_modules() if hasattr(m, "weight_quant")}
+        clip_weights(net)
+        for name, w in before.items():
+            after = getattr(net, name).weight
+            assert torch.equal(after, w.clamp(-w_max, w_max) if w_max else w), name
+        assert w_max is None or max(float(w.abs().max()) for w in before.values()) > w_max  # something was clipped
+
+
+def test_berths_bits_and_schemes_that_cannot_change_a_user_models_codes_are_refused(tmp_path: Path, capsys) -> None:
+    """Its own quantizers fix the code width: another ``bits``, or several schemes (the same
+    training twice), is one line naming the setting and the model's width, before any training."""
+    from berth.cli import main
+
+    user_cnn(tmp_path)
+    model = f"model={tmp_path / 'my_cnn.py'}:Net"
+    assert main(["train", "--set", model, "--set", "bits=4", "--set", f"out={tmp_path}"]) == 2
+    assert "bits = 4 is not allowed; allowed: 8 (model" in capsys.readouterr().err
+    assert main(["eval", "--set", model, "--set", f"out={tmp_path}"]) == 2  # default schemes: normal, rquant
+    assert "schemes = ['normal', 'rquant'] is not allowed; allowed: one scheme" in capsys.readouterr().err
+    (tmp_path / "s.toml").write_text(f'models = ["{tmp_path / "my_cnn.py"}:Net"]\nbits = [8, 4]\nout = "{tmp_path}"\n')
+    assert main(["sweep", str(tmp_path / "s.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "bits = [8, 4] is not allowed; allowed: [8] (model '" in err
+    assert not list(tmp_path.glob("train-*")) and not list(tmp_path.glob("eval-*"))

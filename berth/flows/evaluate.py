@@ -49,6 +49,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     from berth.models import model_for_data
     from berth.quant.evaluate import robust_error
     from berth.quant.faults import RandomBitErrors
+    from berth.quant.inject import check_own_quantizers
     from berth.quant.scheme import get_scheme
     from berth.train.loop import TrainConfig, train
 
@@ -61,6 +62,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     rows = []
     for scheme in cfg.schemes:
         model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
+        check_own_quantizers(model, cfg.model, cfg.bits, cfg.schemes)
         say(f"training {cfg.model} with {scheme} {cfg.bits}-bit weights ({cfg.epochs} epochs)")
         start = time.time()
         history = train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))

@@ -216,7 +216,7 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     labels = [e.label for e in errors]
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
     for m in s.models:
-        _check_model(m, s.model_options, where)
+        _check_model(s, m, where)
     return dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
 
 
@@ -273,13 +273,20 @@ def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpe
     return dataclasses.replace(e, maps=maps)
 
 
-def _check_model(name: str, options: dict[str, Any], where: str) -> None:
+def _check_model(s: Sweep, name: str, where: str) -> None:
+    """The model builds with the sweep's options; one with its own Brevitas quantizers is trained
+    at its own code width under one scheme."""
     from berth.models import create_model
+    from berth.quant.inject import check_own_quantizers
 
     try:
-        create_model(name, **options)
+        model = create_model(name, **s.model_options)
     except BerthError as exc:
         raise BerthError(f"{where}: model_options: {exc}") from None
+    try:
+        check_own_quantizers(model, name, list(s.bits), sorted({scheme for _, scheme, *_ in recipes(s)}))
+    except BerthError as exc:
+        raise BerthError(f"{where}: {exc}") from None
 
 
 def resolve(s: Sweep, where: str = "sweep") -> Sweep:

@@ -77,10 +77,11 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
                            hw=cfg.hw, act_bits=cfg.act_bits, **{**MODEL_DEFAULTS.get(cfg.model, {}), **cfg.arch})
+    quantization = _quantization(cfg, model)
     if not resume:
         out.mkdir(parents=True, exist_ok=False)
         atomic_write_json(out / "config.json", to_dict(cfg))
-    say(f"training {cfg.model} ({cfg.scheme}, {cfg.bits}-bit, w_max={cfg.w_max}) with {cfg.train.method} "
+    say(f"training {cfg.model} ({quantization}, w_max={cfg.w_max}) with {cfg.train.method} "
         f"on {cfg.dataset} for {cfg.train.epochs} epochs into {out}")
     start = time.time()
     history = train(model, data, cfg.train, run_dir=out, resume=resume)
@@ -90,6 +91,16 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     record = {"config": to_dict(cfg), "data": data.identity, "history": history, "robustness": rows,
               "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
     return atomic_write_json(out / "results.json", record)
+
+
+def _quantization(cfg: TrainCommandConfig, model) -> str:
+    """How the model is quantized, in words (checked: a model with its own Brevitas quantizers
+    is trained at its own code width)."""
+    from berth.quant.inject import check_own_quantizers, own_code_bits
+
+    check_own_quantizers(model, cfg.model, cfg.bits, [cfg.scheme])
+    bits = own_code_bits(model)
+    return f"{cfg.scheme}, {cfg.bits}-bit" if bits is None else f"its own Brevitas quantizers, {bits}-bit codes"
 
 
 def _record(cfg: TrainCommandConfig, out: Path, rows: list[dict], history: list, train_s: float, data,

@@ -33,7 +33,8 @@ from berth.data.datasets import Dataset
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_text
 from berth.train.advbet import AdversarialPerturbation
-from berth.quant.brevitas_quant import quantized_layers, scheme_quantizers
+from berth.quant.brevitas_quant import scheme_quantizers
+from berth.quant.inject import weight_layers
 from berth.quant.evaluate import predict
 from berth.train.randbet import Perturbation, RandomPerturbation, bet_backward
 from berth.train.config import METHODS, TrainConfig
@@ -45,12 +46,16 @@ METRICS = "metrics.jsonl"
 
 
 def clip_weights(model: nn.Module) -> None:
-    """Project each quantized layer's float weight onto its scheme's [-w_max, w_max]."""
-    layers = quantized_layers(model)
+    """Project each quantized layer's float weight onto [-w_max, w_max]: its scheme's w_max for a
+    berth-scheme layer; for a plain Brevitas layer (its own quantizer, which then sees the clipped
+    weight) the w_max the model was built with, when one was given."""
+    quantizers = scheme_quantizers(model)
+    own_w_max = getattr(model, "berth_config", {}).get("w_max")
     with torch.no_grad():
-        for name, q in scheme_quantizers(model).items():
-            if q.scheme.w_max is not None:
-                layers[name].weight.clamp_(-q.scheme.w_max, q.scheme.w_max)
+        for name, layer in weight_layers(model).items():
+            w_max = quantizers[name].scheme.w_max if name in quantizers else own_w_max
+            if w_max is not None:
+                layer.weight.clamp_(-w_max, w_max)
 
 
 def make_perturbation(cfg: TrainConfig) -> Perturbation | None:
