@@ -348,3 +348,21 @@ def test_berths_bits_and_schemes_that_cannot_change_a_user_models_codes_are_refu
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bits = [8, 4] is not allowed; allowed: [8] (model '" in err
     assert not list(tmp_path.glob("train-*")) and not list(tmp_path.glob("eval-*"))
+
+
+def test_berth_train_clips_a_user_model_only_when_asked(tmp_path: Path, capsys) -> None:
+    """Unset, w_max leaves a user's model unclipped (berth's 0.1 is for berth's schemes); set, the
+    trained weights lie within it."""
+    from berth.cli import main
+    from berth.models.files import load_model
+
+    user_cnn(tmp_path)
+    args = ["train", "--set", f"model={tmp_path / 'my_cnn.py'}:Net", "--set", "train.epochs=1", "--set", "chips=0",
+            "--set", f"out={tmp_path}", "--store", str(tmp_path / "s.sqlite")]
+    for w_max in (None, 0.02):
+        assert main(args + (["--set", f"w_max={w_max}"] if w_max else [])) == 0
+        assert f"(its own Brevitas quantizers, 8-bit codes, w_max={w_max})" in capsys.readouterr().out
+        (run,) = [d for d in tmp_path.glob("train-*") if json.loads((d / "config.json").read_text())["w_max"] == w_max]
+        net = load_model(run / "checkpoint.pt")
+        widest = max(float(m.weight.abs().max()) for m in (net.conv1, net.conv2, net.fc))
+        assert (widest <= w_max) if w_max else (widest > 0.02)

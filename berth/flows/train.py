@@ -6,9 +6,9 @@ the end (see the command's help for the files a run directory holds).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from berth.core.config import from_dict, to_dict
 from berth.core.files import read_json
@@ -18,6 +18,7 @@ from berth.train.config import TrainConfig
 
 # Options a zoo model gets under berth train unless ``arch`` sets them: a small SimpleNet, which
 # trains on digits in about a minute. Any other model is built with its own defaults.
+CLIPPING = 0.1  # w_max when unset, for berth's schemes: the paper's Clipping recipe
 MODEL_DEFAULTS: dict[str, dict[str, list[int] | int | str]] = {"simplenet": {"widths": [8, 16, 32], "groups": 4}}
 
 
@@ -30,7 +31,7 @@ class TrainCommandConfig:
     arch: dict[str, list[int] | int | str] = field(default_factory=dict)  # model options (over MODEL_DEFAULTS)
     scheme: str = "rquant"  # weight quantization scheme (preset)
     bits: int = 8  # weight bits
-    w_max: float | None = 0.1  # weight clipping range (unset: none)
+    w_max: float | None = None  # weight clipping range (unset: 0.1 for berth's schemes, none for a model with its own Brevitas quantizers)
     hw: bool = False  # build for fixed-point hardware (hls export); needs act_bits
     act_bits: int | None = None  # activation bits (unset: float activations)
     dataset: str = "digits"  # digits, mnist, cifar10, npz or images
@@ -63,7 +64,6 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     from berth.core.files import atomic_write_json
     from berth.core.provenance import provenance
     from berth.data.datasets import load_dataset
-    from berth.models import model_for_data
     from berth.train.loop import train
 
     if resume and not (out / "checkpoint.pt").is_file():
@@ -75,8 +75,7 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     check_writable(out.parent)  # before any data is read or model built
     import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
-    model = model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.train.seed,
-                           hw=cfg.hw, act_bits=cfg.act_bits, **{**MODEL_DEFAULTS.get(cfg.model, {}), **cfg.arch})
+    cfg, model = _built(cfg, data)
     quantization = _quantization(cfg, model)
     if not resume:
         out.mkdir(parents=True, exist_ok=False)
@@ -91,6 +90,24 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     record = {"config": to_dict(cfg), "data": data.identity, "history": history, "robustness": rows,
               "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
     return atomic_write_json(out / "results.json", record)
+
+
+def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any]:
+    """The untrained model, and ``cfg`` with the w_max it was built with: unset, the paper's
+    clipping (``CLIPPING``) for berth's schemes and none for a model with its own Brevitas
+    quantizers (whose layers berth's recipe was not made for; it clips when asked)."""
+    from berth.models import model_for_data
+    from berth.quant.inject import own_code_bits
+
+    def build(w_max: float | None):
+        return model_for_data(cfg.model, data, scheme=cfg.scheme, bits=cfg.bits, w_max=w_max, seed=cfg.train.seed,
+                              hw=cfg.hw, act_bits=cfg.act_bits, **{**MODEL_DEFAULTS.get(cfg.model, {}), **cfg.arch})
+
+    w_max = CLIPPING if cfg.w_max is None else cfg.w_max
+    model = build(w_max)
+    if cfg.w_max is None and own_code_bits(model) is not None:
+        w_max, model = None, build(None)
+    return replace(cfg, w_max=w_max), model
 
 
 def _quantization(cfg: TrainCommandConfig, model) -> str:
