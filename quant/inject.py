@@ -76,13 +76,14 @@ def own_code_bits(model: nn.Module) -> int | None:
     return max(qt.bits for qt in weight_codes(model).values())
 
 
-def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], schemes: list[str]) -> None:
+def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], schemes: list[str]) -> int | None:
     """A model with its own Brevitas quantizers is trained at its own code width and under one
     scheme (berth's cannot change its codes, so more would train it the same way twice): else a
-    one-line BerthError naming the setting (as given: ``bits`` a width or a list) and what fits."""
+    one-line BerthError naming the setting (as given: ``bits`` a width or a list) and what fits.
+    Returns that code width (``own_code_bits``)."""
     own = own_code_bits(model)
     if own is None:
-        return
+        return None
     what = f"model {name!r} stores {own}-bit codes with its own Brevitas quantizers"
     if (bits if isinstance(bits, list) else [bits]) != [own]:
         allowed = [own] if isinstance(bits, list) else own
@@ -90,6 +91,7 @@ def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], sch
     if len(set(schemes)) > 1:
         raise BerthError(f"schemes = {schemes!r} is not allowed; allowed: one scheme ({what}; berth's schemes do not "
                          "apply to it)")
+    return own
 
 
 def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:

@@ -113,10 +113,9 @@ def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any]:
 def _quantization(cfg: TrainCommandConfig, model) -> str:
     """How the model is quantized, in words (checked: a model with its own Brevitas quantizers
     is trained at its own code width)."""
-    from berth.quant.inject import check_own_quantizers, own_code_bits
+    from berth.quant.inject import check_own_quantizers
 
-    check_own_quantizers(model, cfg.model, cfg.bits, [cfg.scheme])
-    bits = own_code_bits(model)
+    bits = check_own_quantizers(model, cfg.model, cfg.bits, [cfg.scheme])
     return f"{cfg.scheme}, {cfg.bits}-bit" if bits is None else f"its own Brevitas quantizers, {bits}-bit codes"
 
 
