@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = bm.add_parser("synth", help="Yosys synth_xilinx (7-series) LUT/FF/CARRY4/BRAM/DSP and longest path per parameter set")
     p.add_argument("--sets", choices=("small", "acceptance", "1080p-scaled", "1080p-p3", "1080p-p13", "1080p"), default="acceptance",
                    help="small: one quick set; acceptance: N1 x metric x K at the default window (default); "
-                        "1080p: the 1080p configuration (hours); 1080p-scaled: it at P = D = G = 3 (minutes); "
+                        "1080p: the 1080p configuration (an hour, 5.5 GB); 1080p-scaled: it at P = D = G = 3 (minutes); "
                         "1080p-p3: its D = 13 and G = 18 at P = 3; 1080p-p13: its P = 13 at D = G = 3")
     p.add_argument("--ice40", action="store_true",
                    help="instead: place and route the small iCE40 configuration with nextpnr-ice40 (HX8K), print Fmax")
