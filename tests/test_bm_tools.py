@@ -75,13 +75,20 @@ def test_synth_missing_source_is_one_line_error(argv, tmp_path, capsys) -> None:
     assert not (tmp_path / "synth").exists()
 
 
-def test_match_rejects_colour_image(tmp_path, capsys) -> None:
+def test_match_reads_images_as_denoise_does(tmp_path, capsys) -> None:
+    """One reader for every bm command: a colour image is its luma; a 16-bit one is refused."""
     from PIL import Image
 
-    path = tmp_path / "colour.png"
-    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
-    assert main(["bm", "match", str(path)]) == 2
-    assert "mode 'RGB'; need 8-bit grayscale" in capsys.readouterr().err
+    from berth.flows.blockmatch import load_image
+    from berth.hardware.bm3d.images import to_gray8
+
+    rgb = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "colour.png")
+    assert np.array_equal(load_image(str(tmp_path / "colour.png")), to_gray8(rgb))
+    Image.fromarray(np.full((16, 16), 40000, np.uint16)).save(tmp_path / "deep.png")
+    assert main(["bm", "match", str(tmp_path / "deep.png"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pixel mode" in err and "allowed: 8-bit grayscale or RGB" in err and err.count("\n") == 1
 
 
 def _cell(kind: str, src: str = "", **pins) -> dict:

@@ -1,6 +1,6 @@
 """``berth bm``: the FPGA block matcher for BM3D (spec: docs/blockmatch.md).
 
-  berth bm match IMAGE   golden-model matches of an 8-bit grayscale image, and a PNG of one
+  berth bm match IMAGE   golden-model matches of an image (8-bit grayscale), and a PNG of one
                          reference block with its group
   berth bm sim           the RTL under cocotb (Verilator, Icarus) and a whole frame natively
   berth bm synth         Yosys synth_xilinx resource estimates per parameter set
@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("match", help="golden-model matches of an image, plus a PNG of one group")
     p.add_argument("image", metavar="IMAGE",
-                   help="8-bit grayscale image file (PNG, PGM, ...) or a built-in stimulus such as china-s25")
+                   help="image file (PNG, PGM, ...; 8-bit grayscale, colour converted with the luma weights) or a "
+                   "built-in stimulus such as china-s25")
     p.add_argument("--size", default="256x256", help="HxW crop of a built-in stimulus (default 256x256)")
     p.add_argument("--seed", type=int, default=0, help="noise seed of a built-in stimulus")
     p.add_argument("--ref", default=None, help="Y,X: plot the reference block nearest to this pixel "
@@ -67,8 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("sim", help="RTL == golden model: cocotb on Verilator and Icarus, and a native frame")
     p.add_argument("image", metavar="IMAGE", nargs="?",
-                   help="simulate this 8-bit grayscale image (file or built-in stimulus) natively instead of "
-                        "the suite, with the --set parameters")
+                   help="simulate this image natively instead of the suite, with the --set parameters: a file "
+                        "(8-bit grayscale, colour converted with the luma weights) or a built-in stimulus")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="with IMAGE: block, window, stride, metric, k, tau, p, d or g (repeatable; default "
                         "BM3D's hard-threshold stage, P = D = 13, G = 18)")

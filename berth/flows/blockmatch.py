@@ -23,8 +23,10 @@ from berth.hardware.blockmatch import BMParams, MatchResult, block_match
 
 
 def load_image(spec: str, size: str = "256x256", seed: int = 0) -> np.ndarray:
-    """An 8-bit grayscale image file, or a built-in stimulus name cropped to ``size`` (HxW)."""
+    """An image file as 8-bit grayscale (colour converted with the luma weights, as ``berth bm
+    denoise`` reads it), or a built-in stimulus name cropped to ``size`` (HxW)."""
     from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
+    from berth.hardware.bm3d.images import load_gray8
 
     path = Path(spec)
     if not path.exists():
@@ -36,15 +38,7 @@ def load_image(spec: str, size: str = "256x256", seed: int = 0) -> np.ndarray:
             raise BerthError(f"IMAGE {spec!r} is neither a file nor a built-in stimulus "
                              f"({', '.join(ALL_STIMULI)})")
         return stimulus(spec, h, w, seed)
-    from PIL import Image
-
-    try:
-        img = Image.open(path)
-    except OSError as exc:
-        raise BerthError(f"cannot read image {path}: {exc}") from None
-    if img.mode != "L":
-        raise BerthError(f"image {path} has mode {img.mode!r}; need 8-bit grayscale (mode 'L')")
-    return np.asarray(img, dtype=np.uint8)
+    return load_gray8(path)
 
 
 @dataclass
