@@ -62,8 +62,9 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     rows = []
     for scheme in cfg.schemes:
         model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
-        check_own_quantizers(model, cfg.model, cfg.bits, cfg.schemes)
-        say(f"training {cfg.model} with {scheme} {cfg.bits}-bit weights ({cfg.epochs} epochs)")
+        own = check_own_quantizers(model, cfg.model, cfg.bits, cfg.schemes)
+        how = f"{scheme} {cfg.bits}-bit weights" if own is None else f"its own Brevitas quantizers, {own}-bit codes"
+        say(f"training {cfg.model} with {how} ({cfg.epochs} epochs)")
         start = time.time()
         history = train(model, data, TrainConfig(epochs=cfg.epochs, seed=cfg.seed))
         train_s = time.time() - start
