@@ -76,14 +76,13 @@ def own_code_bits(model: nn.Module) -> int | None:
     return max(qt.bits for qt in weight_codes(model).values())
 
 
-def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], schemes: list[str]) -> int | None:
-    """A model with its own Brevitas quantizers is trained at its own code width and under one
-    scheme (berth's cannot change its codes, so more would train it the same way twice): else a
-    one-line BerthError naming the setting (as given: ``bits`` a width or a list) and what fits.
-    Returns that code width (``own_code_bits``)."""
-    own = own_code_bits(model)
+def check_own_quantizers(own: int | None, name: str, bits: int | list[int], schemes: list[str]) -> None:
+    """A model with its own Brevitas quantizers (``own``: its ``own_code_bits``, None for berth's
+    schemes) is trained at its own code width and under one scheme (berth's cannot change its
+    codes, so more would train it the same way twice): else a one-line BerthError naming the
+    setting (as given: ``bits`` a width or a list) and what fits."""
     if own is None:
-        return None
+        return
     what = f"model {name!r} stores {own}-bit codes with its own Brevitas quantizers"
     if (bits if isinstance(bits, list) else [bits]) != [own]:
         allowed = [own] if isinstance(bits, list) else own
@@ -91,7 +90,6 @@ def check_own_quantizers(model: nn.Module, name: str, bits: int | list[int], sch
     if len(set(schemes)) > 1:
         raise BerthError(f"schemes = {schemes!r} is not allowed; allowed: one scheme ({what}; berth's schemes do not "
                          "apply to it)")
-    return own
 
 
 def stored_parameters(model: nn.Module) -> dict[str, nn.Parameter]:

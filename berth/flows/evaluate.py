@@ -49,7 +49,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     from berth.models import model_for_data
     from berth.quant.evaluate import robust_error
     from berth.quant.faults import RandomBitErrors
-    from berth.quant.inject import check_own_quantizers
+    from berth.quant.inject import check_own_quantizers, own_code_bits
     from berth.quant.scheme import get_scheme
     from berth.train.loop import TrainConfig, train
 
@@ -62,7 +62,8 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     rows = []
     for scheme in cfg.schemes:
         model = model_for_data(cfg.model, data, scheme=scheme, bits=cfg.bits, w_max=cfg.w_max, seed=cfg.seed)
-        own = check_own_quantizers(model, cfg.model, cfg.bits, cfg.schemes)
+        own = own_code_bits(model)
+        check_own_quantizers(own, cfg.model, cfg.bits, cfg.schemes)
         how = f"{scheme} {cfg.bits}-bit weights" if own is None else f"its own Brevitas quantizers, {own}-bit codes"
         say(f"training {cfg.model} with {how} ({cfg.epochs} epochs)")
         start = time.time()

@@ -277,14 +277,14 @@ def _check_model(s: Sweep, name: str, where: str) -> None:
     """The model builds with the sweep's options; one with its own Brevitas quantizers is trained
     at its own code width under one scheme."""
     from berth.models import create_model
-    from berth.quant.inject import check_own_quantizers
+    from berth.quant.inject import check_own_quantizers, own_code_bits
 
     try:
         model = create_model(name, **s.model_options)
     except BerthError as exc:
         raise BerthError(f"{where}: model_options: {exc}") from None
     try:
-        check_own_quantizers(model, name, list(s.bits), sorted({scheme for _, scheme, *_ in recipes(s)}))
+        check_own_quantizers(own_code_bits(model), name, list(s.bits), sorted({scheme for _, scheme, *_ in recipes(s)}))
     except BerthError as exc:
         raise BerthError(f"{where}: {exc}") from None
 

@@ -75,8 +75,8 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     check_writable(out.parent)  # before any data is read or model built
     import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
-    cfg, model = _built(cfg, data)
-    quantization = _quantization(cfg, model)
+    cfg, model, own = _built(cfg, data)
+    quantization = _quantization(cfg, own)
     if not resume:
         out.mkdir(parents=True, exist_ok=False)
         atomic_write_json(out / "config.json", to_dict(cfg))
@@ -92,10 +92,11 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     return atomic_write_json(out / "results.json", record)
 
 
-def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any]:
-    """The untrained model, and ``cfg`` with the w_max it was built with: unset, the paper's
-    clipping (``CLIPPING``) for berth's schemes and none for a model with its own Brevitas
-    quantizers (whose layers berth's recipe was not made for; it clips when asked)."""
+def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any, int | None]:
+    """(``cfg`` with the w_max the model was built with, the untrained model, its
+    ``own_code_bits``). Unset, w_max is the paper's clipping (``CLIPPING``) for berth's schemes and
+    none for a model with its own Brevitas quantizers (whose layers berth's recipe was not made
+    for; it clips when asked)."""
     from berth.models import model_for_data
     from berth.quant.inject import own_code_bits
 
@@ -105,18 +106,19 @@ def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any]:
 
     w_max = CLIPPING if cfg.w_max is None else cfg.w_max
     model = build(w_max)
-    if cfg.w_max is None and own_code_bits(model) is not None:
+    own = own_code_bits(model)
+    if cfg.w_max is None and own is not None:
         w_max, model = None, build(None)
-    return replace(cfg, w_max=w_max), model
+    return replace(cfg, w_max=w_max), model, own
 
 
-def _quantization(cfg: TrainCommandConfig, model) -> str:
-    """How the model is quantized, in words (checked: a model with its own Brevitas quantizers
-    is trained at its own code width)."""
+def _quantization(cfg: TrainCommandConfig, own: int | None) -> str:
+    """How the model is quantized, in words (checked: a model with its own Brevitas quantizers,
+    ``own`` its code width, is trained at that width)."""
     from berth.quant.inject import check_own_quantizers
 
-    bits = check_own_quantizers(model, cfg.model, cfg.bits, [cfg.scheme])
-    return f"{cfg.scheme}, {cfg.bits}-bit" if bits is None else f"its own Brevitas quantizers, {bits}-bit codes"
+    check_own_quantizers(own, cfg.model, cfg.bits, [cfg.scheme])
+    return f"{cfg.scheme}, {cfg.bits}-bit" if own is None else f"its own Brevitas quantizers, {own}-bit codes"
 
 
 def _record(cfg: TrainCommandConfig, out: Path, rows: list[dict], history: list, train_s: float, data,

@@ -45,17 +45,27 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 
 
-def clip_weights(model: nn.Module) -> None:
-    """Project each quantized layer's float weight onto [-w_max, w_max]: its scheme's w_max for a
+def clip_ranges(model: nn.Module) -> list[tuple[nn.Parameter, float]]:
+    """(float weight, w_max) of each quantized layer that clips: its scheme's w_max for a
     berth-scheme layer; for a plain Brevitas layer (its own quantizer, which then sees the clipped
-    weight) the w_max the model was built with, when one was given."""
+    weight) the w_max the model was built with, when one was given. Found once per run: the
+    projection itself runs after every step."""
     quantizers = scheme_quantizers(model)
     own_w_max = getattr(model, "berth_config", {}).get("w_max")
+    ranges = []
+    for name, layer in weight_layers(model).items():
+        w_max = quantizers[name].scheme.w_max if name in quantizers else own_w_max
+        if w_max is not None:
+            ranges.append((layer.weight, w_max))
+    return ranges
+
+
+def clip_weights(model: nn.Module, ranges: list[tuple[nn.Parameter, float]] | None = None) -> None:
+    """Project each quantized layer's float weight onto [-w_max, w_max] (``clip_ranges``, found
+    now unless given)."""
     with torch.no_grad():
-        for name, layer in weight_layers(model).items():
-            w_max = quantizers[name].scheme.w_max if name in quantizers else own_w_max
-            if w_max is not None:
-                layer.weight.clamp_(-w_max, w_max)
+        for weight, w_max in clip_ranges(model) if ranges is None else ranges:
+            weight.clamp_(-w_max, w_max)
 
 
 def make_perturbation(cfg: TrainConfig) -> Perturbation | None:
@@ -85,8 +95,10 @@ class _Session:
 
 
 def train_epoch(model: nn.Module, data: Dataset, cfg: TrainConfig, session: _Session, epoch: int,
-                perturb: Perturbation | None, progress: bool) -> dict[str, float | int | None]:
-    """One pass over the shuffled training set; returns the epoch's training metrics."""
+                perturb: Perturbation | None, progress: bool,
+                ranges: list[tuple[nn.Parameter, float]]) -> dict[str, float | int | None]:
+    """One pass over the shuffled training set, weights clipped to ``ranges`` (the model's
+    ``clip_ranges``) after every step; returns the epoch's training metrics."""
     model.train()
     order = torch.randperm(len(data.y_train), generator=session.generator)
     loss_sum, wrong, count, pert_sum, pert_count = 0.0, 0, 0, 0.0, 0
@@ -105,7 +117,7 @@ def train_epoch(model: nn.Module, data: Dataset, cfg: TrainConfig, session: _Ses
             pert_count += len(idx)
         session.optimizer.step()
         session.scheduler.step()
-        clip_weights(model)
+        clip_weights(model, ranges)
         loss_sum += loss.item() * len(idx)
         wrong += int((logits.argmax(1) != y).sum())
         count += len(idx)
@@ -154,6 +166,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, progress: bool = Tr
     session = _Session.start(model, data, cfg)
     perturb = make_perturbation(cfg)
     start, history = 0, []
+    ranges = clip_ranges(model)  # the weight parameters stay the same objects when a checkpoint loads
     checkpoint = Path(run_dir) / CHECKPOINT if run_dir is not None else None
     if checkpoint is not None and checkpoint.exists():
         if not resume:
@@ -161,10 +174,10 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, progress: bool = Tr
         start, history = _resume(checkpoint, model, cfg, session)
     else:
         torch.manual_seed(cfg.seed)
-        clip_weights(model)
+        clip_weights(model, ranges)
     for epoch in range(start, cfg.epochs):
         began = time.perf_counter()
-        metrics = train_epoch(model, data, cfg, session, epoch, perturb, progress)
+        metrics = train_epoch(model, data, cfg, session, epoch, perturb, progress, ranges)
         metrics["test_error"] = test_error(model, data)
         metrics["seconds"] = round(time.perf_counter() - began, 3)
         history.append(metrics)
