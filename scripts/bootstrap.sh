@@ -39,6 +39,7 @@ fi
 
 case "$mode" in
   run)  exec .venv/bin/berth sweep ;;
-  test) exec .venv/bin/python -m pytest ;;
+  # One worker per core; a test module (or an xdist_group) stays on one worker (tests/conftest.py).
+  test) exec .venv/bin/python -m pytest -n auto --dist loadgroup ;;
   install) echo "bootstrap: installed; activate with 'source .venv/bin/activate'" ;;
 esac

@@ -1,5 +1,10 @@
 """Shared fixtures: small deterministic code tensors; numba held to one thread; a workspace store
-of the test session's own (``BERTH_STORE``), so no test writes into the checkout's ``runs/``."""
+of the test session's own (``BERTH_STORE``), so no test writes into the checkout's ``runs/``.
+
+Under pytest-xdist (``-n N --dist loadgroup``, as ``scripts/bootstrap.sh test`` runs it) each test
+module runs on one worker, so its module-scoped fixtures (trained models, exported projects) are
+built once; modules that share something outside ``tmp_path`` declare one ``xdist_group`` and run
+on one worker together: the RTL builds under ``./sim_build`` and the local Ray instances."""
 
 import os
 from contextlib import contextmanager
@@ -18,6 +23,14 @@ def make_qtensor(n: int, bits: int, signed: bool, seed: int = 0) -> QTensor:
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
     codes = rng.integers(lo, hi, size=n).astype(container_dtype(bits, signed))
     return QTensor(codes, 0.01, 0.0 if signed else float(2 ** (bits - 1)), bits, signed)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group every test without an ``xdist_group`` by its module (before xdist reads the groups)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session", autouse=True)

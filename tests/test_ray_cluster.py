@@ -18,7 +18,7 @@ import pytest
 
 from sweep_helpers import snapshot
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one local Ray at a time
 pytest.importorskip("ray")
 
 SWEEP = """
