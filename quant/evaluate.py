@@ -8,7 +8,7 @@ integer codes are computed once and reused for all chips.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -51,19 +51,31 @@ def robust_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor | np.ndarray
                  clean: Mapping[str, QTensor] | None = None) -> RobustResult:
     """Clean error and RErr of ``model`` on (x, y) under each error model in ``chips``.
 
-    Only the examples the clean model gets right are run again under a chip (the others are
-    errors under every chip anyway). Pass ``clean`` (from ``model_codes``) when the chips were
-    made from it already (``model_codes(model, "all")`` for chips over every parameter).
+    Pass ``clean`` (from ``model_codes``) when the chips were made from it already
+    (``model_codes(model, "all")`` for chips over every parameter).
     """
-    labels = y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     clean = model_codes(model) if clean is None else clean
-    with use_codes(model, clean):  # stored parameters other than weights compute as stored
-        clean_ok = predict(model, x) == labels
+
+    def labels_of(codes: Mapping[str, QTensor], keep: np.ndarray | None) -> np.ndarray:
+        with use_codes(model, codes):  # stored parameters other than weights compute as stored
+            return predict(model, x if keep is None else x[keep])
+
+    return robust_error_of(labels_of, y, clean, chips)
+
+
+def robust_error_of(labels_of: Callable[[Mapping[str, QTensor], np.ndarray | None], np.ndarray],
+                    y: torch.Tensor | np.ndarray, clean: Mapping[str, QTensor],
+                    chips: Iterable[ErrorModel]) -> RobustResult:
+    """Clean error and RErr of any model given as ``labels_of(codes, keep)``: its predicted labels
+    with ``codes`` in weight memory on the test examples ``keep`` (all when None).
+
+    Only the examples the clean model gets right are run again under a chip (the others are
+    errors under every chip anyway)."""
+    labels = y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    clean_ok = labels_of(clean, None) == labels
     keep = np.flatnonzero(clean_ok)
-    xs, ys = x[keep], labels[keep]
     rerr = []
     for chip in chips:
-        with use_codes(model, chip.perturb(clean)):
-            wrong = int((predict(model, xs) != ys).sum()) if len(keep) else 0
+        wrong = int((labels_of(chip.perturb(clean), keep) != labels[keep]).sum()) if len(keep) else 0
         rerr.append(1.0 - (len(keep) - wrong) / len(labels))
     return RobustResult(1.0 - float(clean_ok.mean()), np.array(rerr))

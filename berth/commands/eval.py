@@ -1,5 +1,9 @@
 """``berth eval``: train a small model per scheme, then measure clean and robust error over chips.
 
+A QONNX file (``model = "net.onnx"``, as Brevitas' export_qonnx writes it) is measured as it is:
+not trained, its own quantizers fix its codes, qonnx executes it with each chip's flips; its run in
+the store joins ``berth hls export`` of the same file in ``berth pareto`` / ``select``.
+
 The main job on the embedded default data (scikit-learn's digits, no download). Results are
 printed as a table and saved as JSON (with the resolved config, seeds, versions and machine).
 """
@@ -22,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from berth.core.config import load_config
     from berth.flows.evaluate import EvalConfig, evaluate, save
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
 
     from berth.core.files import check_writable
 
@@ -35,13 +40,17 @@ def run(args: argparse.Namespace) -> int:
     print_table(cfg, rows)
     out = save(cfg, rows, data, out)
     print(f"results: {out}")
-    print("next: berth sweep   (every scheme and method, with chips, intervals, report and store)")
+    if is_qonnx_file(cfg.model):
+        print(f"next: berth hls export {cfg.model}   (the same file as an HLS project, its cost in the store)")
+    else:
+        print("next: berth sweep   (every scheme and method, with chips, intervals, report and store)")
     return 0
 
 
 def print_table(cfg, rows: list[dict]) -> None:
     """Clean error and RErr (mean ± std, worst) in percent, one line per (scheme, p)."""
-    print(f"\n{cfg.model}, {cfg.bits}-bit weights, {cfg.chips} chips per p, {cfg.dataset} test set")
+    bits = rows[0]["bits"] if rows else cfg.bits
+    print(f"\n{cfg.model}, {bits}-bit weights, {cfg.chips} chips per p, {cfg.dataset} test set")
     print(f"{'scheme':<10} {'p':>8} {'Err %':>7} {'RErr % mean ± std':>20} {'worst %':>8}")
     for r in rows:
         print(f"{r['scheme']:<10} {r['p'] * 100:>7.2f}% {r['clean_error'] * 100:>7.2f} "

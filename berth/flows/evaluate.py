@@ -1,5 +1,6 @@
 """``berth eval``'s pipeline: train a small model per scheme, then clean and robust error over
 chips at each bit error rate, saved as JSON with the resolved config, seeds, versions and machine.
+A QONNX file is measured as it is: its own quantizers fix its codes, qonnx executes it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from berth.core.errors import BerthError, check_range
 class EvalConfig:
     """Settings of ``berth eval``."""
 
-    model: str = "lenet"  # registered model name or import path (pkg.module:factory, file.py:Name)
+    model: str = "lenet"  # registered name, import path (pkg.module:factory, file.py:Name) or QONNX file (.onnx)
     modules: list[str] = field(default_factory=list)  # modules registering models (@register_model)
     schemes: list[str] = field(default_factory=lambda: ["normal", "rquant"])  # schemes to compare
     bits: int = 8  # weight bits
@@ -46,15 +47,16 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     identity of the data they were measured on. Each trained model and its chips also go to the
     workspace store (``store`` overrides it), as runs of command ``eval``."""
     from berth.data.datasets import load_dataset
-    from berth.models import model_for_data
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
+    from berth.models import import_modules, model_for_data
     from berth.quant.evaluate import robust_error
     from berth.quant.faults import RandomBitErrors
     from berth.quant.inject import check_own_quantizers, own_code_bits
     from berth.quant.scheme import get_scheme
     from berth.train.loop import TrainConfig, train
 
-    from berth.models import import_modules
-
+    if is_qonnx_file(cfg.model):
+        return evaluate_qonnx(cfg, say, store)
     import_modules(cfg.modules)
     for name in cfg.schemes:
         get_scheme(name, bits=cfg.bits, w_max=cfg.w_max)
@@ -73,24 +75,80 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
         for p in cfg.p:
             chips = [RandomBitErrors(p, chip=k) for k in range(cfg.chips)]
             res = robust_error(model, data.x_test, data.y_test, chips)
-            mine.append({"scheme": scheme, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
+            mine.append({"scheme": scheme, "bits": cfg.bits, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
                          "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
-        _record(cfg, scheme, mine, history, train_s, data, store)
+        config = {**to_dict(cfg), "schemes": [scheme], "out": None, "data": data.identity}
+        _record(cfg, config, mine, data, store, {"label": scheme, "scheme": scheme, "bits": cfg.bits, "method": "qat",
+                                                 "history": history, "train_s": train_s})
         rows += mine
     return rows, data.identity
 
 
-def _record(cfg: EvalConfig, scheme: str, rows: list[dict], history: list, train_s: float, data,
-            store: Path | None) -> None:
-    """One scheme's model and its chips as a run of command ``eval`` in the store."""
+def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | None) -> tuple[list[dict], dict]:
+    """``evaluate`` of the QONNX graph in ``cfg.model`` as it is: not trained (its own quantizers
+    fix its codes), one row per p, chip k's flips in its weight initializers, executed by qonnx.
+    The settings that do not apply are refused unless left at their defaults, and the data must
+    fit the graph's input, before any evaluation."""
+    from berth.core.progress import bar
+    from berth.data.datasets import load_dataset
+    from berth.data.own import file_hashes
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, input_shape, load_qonnx, output_width
+    from berth.quant.evaluate import robust_error_of
+    from berth.quant.faults import RandomBitErrors
+
+    ref = QonnxReference(load_qonnx(cfg.model))
+    bits = max(qt.bits for qt in ref.codes().values())
+    _check_qonnx_settings(cfg, bits)
+    data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)
+    shape, width = input_shape(ref.wrapper), output_width(ref.wrapper)
+    if tuple(data.shape) != shape:
+        raise BerthError(f"QONNX file {cfg.model!r} takes (C, H, W) = {shape} inputs; the {cfg.dataset} data's "
+                         f"images are {tuple(data.shape)}")
+    if width is not None and width < data.num_classes:
+        raise BerthError(f"QONNX file {cfg.model!r} outputs {width} values per input; the {cfg.dataset} data has "
+                         f"{data.num_classes} classes")
+    say(f"evaluating {cfg.model} as it is: a QONNX graph with its own {bits}-bit weight codes, executed by qonnx")
+    xq = ref.on_grid(data.x_test)
+
+    def labels_of(codes, keep):
+        return ref.outputs(xq if keep is None else xq[keep], codes)[0].argmax(1)
+
+    rows = []
+    for p in cfg.p:  # one qonnx execution of the test set per chip: a bar per rate
+        chips = bar([RandomBitErrors(p, chip=k) for k in range(cfg.chips)], desc=f"p = {p:g}", unit="chip")
+        res = robust_error_of(labels_of, data.y_test, ref.codes(), chips)
+        rows.append({"scheme": "qonnx", "bits": bits, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
+                     "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
+    path = Path(cfg.model).resolve()
+    config = {**to_dict(cfg), "schemes": ["qonnx"], "bits": bits, "epochs": 0, "out": None, "data": data.identity,
+              "qonnx": {"path": str(path), "sha256": file_hashes(path)[path.name]}}
+    _record(cfg, config, rows, data, store, {"label": "qonnx", "scheme": "qonnx", "bits": bits, "method": "none",
+                                             "checkpoint": str(path), "history": [], "train_s": 0.0})
+    return rows, data.identity
+
+
+def _check_qonnx_settings(cfg: EvalConfig, bits: int) -> None:
+    """A QONNX file is not trained and keeps its own codes: a training setting other than its
+    default, or ``bits`` other than the file's code width, is a one-line BerthError."""
+    default = EvalConfig()
+    what = f"model {cfg.model!r} is a QONNX file, measured as it is"
+    if cfg.bits not in (default.bits, bits):
+        raise BerthError(f"bits = {cfg.bits} is not allowed; allowed: {bits} ({what}, with its own {bits}-bit codes)")
+    for name in ("schemes", "w_max", "epochs", "modules"):
+        if getattr(cfg, name) != getattr(default, name):
+            raise BerthError(f"{name} = {getattr(cfg, name)!r} is not allowed; allowed: the default, "
+                             f"{getattr(default, name)!r} ({what}: {name} does not apply to it)")
+
+
+def _record(cfg: EvalConfig, config: dict, rows: list[dict], data, store: Path | None, run: dict) -> None:
+    """One model and its chips as a run of command ``eval`` in the store: ``config`` is what
+    decided its weights and results (its run id), ``run`` the columns that differ by model."""
     from berth.core.store import Store, workspace_store
     from berth.flows.records import record_run, run_id_of
 
-    config = {**to_dict(cfg), "schemes": [scheme], "out": None, "data": data.identity}
-    run = {"run_id": run_id_of("eval", config), "command": "eval", "label": scheme, "model": cfg.model,
-           "scheme": scheme, "bits": cfg.bits, "method": "qat", "w_max": cfg.w_max or 0.0, "seed": cfg.seed,
-           "config": config, "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))},
-           "clean_error": rows[0]["clean_error"] if rows else None, "history": history, "train_s": train_s}
+    run = {"run_id": run_id_of("eval", config), "command": "eval", "model": cfg.model, "w_max": cfg.w_max or 0.0,
+           "seed": cfg.seed, "config": config, "seeds": {"train": cfg.seed, "chips": list(range(cfg.chips))},
+           "clean_error": rows[0]["clean_error"] if rows else None, **run}
     with Store(workspace_store(store)) as s:
         record_run(s, run, [(r["p"], k, v) for r in rows for k, v in enumerate(r["rerr"])], len(data.y_test))
 

@@ -85,6 +85,7 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     """Export ``source`` to a compiled project at ``out``; file its cost estimate; (project, cost)."""
     from berth.core.files import check_writable
     from berth.hardware.hls4ml.export import export_project
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.hardware.hls4ml.results import store_cost
 
     if out.exists() and not force:  # before any training
@@ -93,11 +94,12 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     t = cfg.target
     where = f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})"
     data = {"dataset": cfg.dataset, "data_seed": cfg.data_seed, "data_dir": cfg.data_dir}
-    if source.endswith(".onnx"):  # a QONNX graph: its own execution is the software side
+    if is_qonnx_file(source):  # a QONNX graph: its own execution is the software side
         from berth.hardware.hls4ml.export import export_qonnx_project
 
         say(where)
-        project = export_qonnx_project(source, out, t, force=force, extra={"qonnx": str(Path(source).resolve())},
+        path = str(Path(source).resolve())  # the checkpoint: what `berth eval` of the file records
+        project = export_qonnx_project(source, out, t, force=force, extra={"qonnx": path, "checkpoint": path},
                                        log=say, **data)
     else:
         model, extra = model_to_export(source, cfg, say)

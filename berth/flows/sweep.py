@@ -170,6 +170,7 @@ def available_methods() -> tuple[str, ...]:
 
 def validate(s: Sweep, where: str, base: Path) -> Sweep:
     """Check every value; errors name the file, the key and what is allowed."""
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.models import list_models
     from berth.models.imports import is_import_path
     from berth.models.registry import ensure_registered
@@ -184,6 +185,8 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     for key in ("models", "bits", "seeds", "p", "errors"):
         _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
     for i, m in enumerate(s.models):
+        _check(not is_qonnx_file(m), where, f"models[{i}]", m, "models berth trains (a QONNX file is not "
+               f"trained: measure it with `berth eval --set model={m}`)")
         if is_import_path(m):  # imported now, so a wrong path fails before any worker starts
             try:
                 ensure_registered(m)

@@ -32,6 +32,11 @@ REFUSED_OPS = {"AveragePool": "average pooling fails to convert in hls4ml (use M
                                      "(brevitas.nn.utils.merge_bn)"}
 
 
+def is_qonnx_file(model: str) -> bool:
+    """Whether a model setting names a QONNX file rather than a model to build."""
+    return str(model).endswith(".onnx")
+
+
 def load_qonnx(path: str | Path):
     """The QONNX graph in ``path``, checked: an image input, a quantized input,
     every weight through a Quant node. Anything else is a one-line BerthError naming the file."""
@@ -137,13 +142,21 @@ def input_shape(wrapper) -> tuple[int, int, int]:
     return tuple(int(d) for d in wrapper.get_tensor_shape(data_input(wrapper))[1:])
 
 
-class QonnxReference:
-    """The software side of a QONNX project: qonnx's execution of its graph."""
+def output_width(wrapper) -> int | None:
+    """How many values the graph outputs per input (None when its output shape is not recorded)."""
+    shape = wrapper.get_tensor_shape(wrapper.graph.output[0].name)
+    return int(np.prod(shape[1:])) if shape else None
 
-    def __init__(self, path: str | Path):
+
+class QonnxReference:
+    """A QONNX graph as the software model (a QONNX project's, or one ``berth eval`` measures):
+    qonnx's execution of it; ``source`` is a file whose weights are named ``<layer>.weight`` (as a
+    project keeps it) or a graph ``load_qonnx`` returned."""
+
+    def __init__(self, source):
         from qonnx.core.modelwrapper import ModelWrapper
 
-        self.wrapper = ModelWrapper(str(path))
+        self.wrapper = source if isinstance(source, ModelWrapper) else ModelWrapper(str(source))
         self.clean = qonnx_codes(self.wrapper)
 
     def codes(self) -> dict[str, QTensor]:

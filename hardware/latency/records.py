@@ -124,18 +124,23 @@ def _latency(store, run: dict, q: LatencyQuery) -> dict | None:
 
 
 def _weight_bits(run: dict) -> int | None:
-    """Stored weight bits of the run's model (elements x code width), None if its file is unreadable."""
+    """Stored weight bits of the run's model (elements x code width), None if its file is unreadable;
+    the model is a checkpoint or a QONNX file (a run of ``berth eval`` on one)."""
     from berth.core.errors import BerthError
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file, load_qonnx, qonnx_codes
     from berth.models.files import load_model
     from berth.quant.inject import model_codes
 
     if not run.get("checkpoint"):
         return None
     try:
-        model = load_model(run["checkpoint"])
+        if is_qonnx_file(run["checkpoint"]):
+            codes = qonnx_codes(load_qonnx(run["checkpoint"]))
+        else:
+            codes = model_codes(load_model(run["checkpoint"]))
     except BerthError:
         return None
-    return sum(qt.codes.size * qt.bits for qt in model_codes(model).values())
+    return sum(qt.codes.size * qt.bits for qt in codes.values())
 
 
 def _fpga(store, run: dict) -> dict:

@@ -1,0 +1,131 @@
+"""A QONNX file in ``berth eval``, ``hls export`` and ``berth select``: measured as it is (qonnx
+executes it with each chip's flips in its weight initializers), chip for chip the Brevitas model it
+was exported from, and stored as a run that joins the HLS cost of the same file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_own_brevitas import user_cnn
+
+P, CHIPS = [0.02, 0.05], 3
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
+    """The user's CNN trained two epochs on digits, and its Brevitas QONNX export."""
+    from brevitas.export import export_qonnx
+
+    from berth.data.datasets import load_dataset
+    from berth.models import model_for_data
+    from berth.train.loop import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("qonnx")
+    user_cnn(folder)
+    data = load_dataset("digits")
+    model = model_for_data(f"{folder / 'my_cnn.py'}:Net", data)
+    train(model, data, TrainConfig(epochs=2, seed=0))
+    export_qonnx(model.eval(), input_t=torch.zeros(1, 1, 8, 8), export_path=str(folder / "cnn.onnx"), dynamo=False)
+    return folder / "cnn.onnx", model
+
+
+def test_eval_of_a_qonnx_file_equals_its_brevitas_model_chip_for_chip(exported, tmp_path: Path, capsys) -> None:
+    from berth.cli import main
+    from berth.core.store import Store
+    from berth.data.datasets import load_dataset
+    from berth.quant.evaluate import robust_error
+    from berth.quant.faults import RandomBitErrors
+
+    onnx, model = exported
+    store = tmp_path / "w.sqlite"
+    argv = ["eval", "--set", f"model={onnx}", "--set", f"p={P}", "--set", f"chips={CHIPS}", "--set",
+            f"out={tmp_path}", "--store", str(store)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "a QONNX graph with its own 8-bit weight codes" in out and f"{onnx}, 8-bit weights" in out, out
+    (results,) = tmp_path.glob("eval-*/results.json")
+    rows = json.loads(results.read_text())["results"]
+    data = load_dataset("digits")
+    for row, p in zip(rows, P, strict=True):
+        want = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(p, chip=k) for k in range(CHIPS)])
+        assert row["scheme"] == "qonnx" and row["bits"] == 8 and row["clean_error"] == want.clean_error
+        assert row["rerr"] == want.rerr.tolist() and row["rerr_mean"] > row["clean_error"], (row, want)
+    with Store(store) as s:
+        (run,) = s.query("runs")
+        assert len(s.query("robustness")) == len(P) * CHIPS
+    assert (run["command"], run["method"], run["bits"], run["checkpoint"]) == ("eval", "none", 8, str(onnx.resolve()))
+    assert run["config"]["qonnx"]["sha256"] and run["config"]["epochs"] == 0
+
+    assert main(argv) == 0  # the same file and settings: the same run, replaced
+    with Store(store) as s:
+        assert [r["run_id"] for r in s.query("runs")] == [run["run_id"]]
+
+
+@pytest.mark.hls
+def test_pareto_joins_a_qonnx_files_eval_and_its_hls_cost(exported, tmp_path: Path, capsys) -> None:
+    from berth.cli import main
+    from berth.flows.select import load_records
+    from berth.hardware.hls4ml.qonnx_in import load_qonnx, qonnx_codes
+    from berth.hardware.latency.records import LatencyQuery
+
+    onnx, _ = exported
+    store = str(tmp_path / "w.sqlite")
+    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=2", "--set",
+                 f"out={tmp_path}", "--store", store]) == 0
+    assert main(["hls", "export", str(onnx), "--out", str(tmp_path / "prj"), "--store", store]) == 0
+    (record,) = load_records(store, LatencyQuery())[0]
+    assert record.weight_bits == sum(qt.codes.size * qt.bits for qt in qonnx_codes(load_qonnx(onnx)).values())
+    assert record.fpga["macs"] > 0 and record.rerr and "fpga cost" not in record.missing, record
+    capsys.readouterr()
+    assert main(["pareto", "--store", store, "--out", str(tmp_path / "pareto")]) == 0
+    table = (tmp_path / "pareto" / "records.csv").read_text()
+    assert "qonnx" in table and str(record.weight_bits) in table, table
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("bits=4", "bits = 4 is not allowed; allowed: 8 (model "),
+    ("schemes=['rquant']", "schemes = ['rquant'] is not allowed; allowed: the default"),
+    ("epochs=3", "epochs = 3 is not allowed; allowed: the default"),
+    ("w_max=0.1", "w_max = 0.1 is not allowed; allowed: the default"),
+    ("dataset=npz", "data_dir"),
+])
+def test_settings_that_do_not_apply_to_a_qonnx_file_are_one_line(exported, setting, message, tmp_path: Path,
+                                                                   capsys) -> None:
+    from berth.cli import main
+
+    onnx, _ = exported
+    store = tmp_path / "w.sqlite"
+    assert main(["eval", "--set", f"model={onnx}", "--set", setting, "--set", f"out={tmp_path}",
+                 "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert not list(tmp_path.glob("eval-*")) and not store.exists()
+
+
+def test_a_qonnx_file_for_other_images_is_refused_before_evaluation(tmp_path: Path, capsys) -> None:
+    from brevitas.export import export_qonnx
+
+    from berth.cli import main
+    from berth.models import create_model
+
+    user_cnn(tmp_path)
+    model = create_model(f"{tmp_path / 'my_cnn.py'}:Net", input_size=12).eval()
+    export_qonnx(model, input_t=torch.zeros(1, 1, 12, 12), export_path=str(tmp_path / "big.onnx"), dynamo=False)
+    assert main(["eval", "--set", f"model={tmp_path / 'big.onnx'}", "--set", f"out={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("takes (C, H, W) = (1, 12, 12) inputs; the digits data's images are (1, 8, 8)"), err
+
+
+def test_a_sweep_names_berth_eval_for_a_qonnx_file(tmp_path: Path, capsys) -> None:
+    """A sweep trains every run; a QONNX file cannot be trained."""
+    from berth.cli import main
+
+    (tmp_path / "s.toml").write_text(f'models = ["cnn.onnx"]\nout = "{tmp_path}"\n')
+    assert main(["sweep", str(tmp_path / "s.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("models[0] = 'cnn.onnx' is not allowed; allowed: models berth trains (a QONNX file is not "
+                        "trained: measure it with `berth eval --set model=cnn.onnx`)"), err
