@@ -15,44 +15,16 @@ Run: python benchmarks/bench_bm_squares.py [--work runs/bm/squares]
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
+from rtl_tools import cells, icarus_verdict
+
 from berth.core.files import check_writable
-from berth.core.tools import require_tool
-from berth.hardware.blockmatch.synth import ZYNQ_7030, mapped_cells
+from berth.hardware.blockmatch.synth import ZYNQ_7030
 
 SOURCE = Path(__file__).with_name("bm_squares.sv")
 BENCH = Path(__file__).with_name("bm_squares_tb.sv")
 LANES_1080P = 13 * 13  # column sums per cycle at P = D = 13
-
-
-def _run(cmd: list[str], log: Path) -> str:
-    """Run a tool, keep its output in ``log``, stop with the log's path if it fails."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    log.write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed with exit status {proc.returncode}; see {log}")
-    return proc.stdout
-
-
-def cells(top: str, work: Path) -> dict[str, int]:
-    """Mapped cells of one module: LUT (an INV is a LUT1), CARRY4, FF, DSP48E1."""
-    stat = work / f"{top}.json"
-    _run([str(require_tool("yosys")), "-q", "-p", f"read_verilog -sv {SOURCE}; synth_xilinx -family xc7 -flatten "
-          f"-top {top}; tee -q -o {stat} stat -json"], work / f"{top}.log")
-    c = mapped_cells(stat, top)
-    return {"LUT": c["lut"], "CARRY4": c["carry4"], "FF": c["ff"], "DSP48E1": c["dsp"]}
-
-
-def equal_sums(work: Path) -> str:
-    """The Icarus bench's verdict line: both forms give the same column sums."""
-    binary = work / "sq_tb.vvp"
-    _run([str(require_tool("iverilog")), "-g2012", "-s", "sq_tb", "-o", str(binary), str(SOURCE), str(BENCH)], work / "iverilog.log")
-    line = _run([str(require_tool("vvp")), "-n", str(binary)], work / "vvp.log").strip().splitlines()[-1]
-    if not line.endswith("errors 0"):
-        raise SystemExit(f"the two forms differ: {line}")
-    return line
 
 
 def main() -> None:
@@ -62,8 +34,8 @@ def main() -> None:
         work = check_writable(parser.parse_args().work)
     except OSError as exc:
         raise SystemExit(f"--work {exc.filename!r}: {exc.strerror}; need a folder that can be written") from None
-    print(f"Icarus: {equal_sums(work)}", flush=True)
-    lut, dsp = cells("sq_lut", work), cells("sq_dsp", work)
+    print(f"Icarus: {icarus_verdict([SOURCE, BENCH], 'sq_tb', work)}", flush=True)
+    (lut, _), (dsp, _) = cells(SOURCE, "sq_lut", work), cells(SOURCE, "sq_dsp", work)
     print("\none column sum of 8 squares (Yosys synth_xilinx -family xc7)")
     print(f"{'form':<28} {'LUT':>6} {'CARRY4':>7} {'FF':>6} {'DSP48E1':>8}")
     for name, c in (("LUTs (the core)", lut), ("two squares per DSP48E1", dsp)):
