@@ -76,6 +76,16 @@ def own_code_bits(model: nn.Module) -> int | None:
     return max(qt.bits for qt in weight_codes(model).values())
 
 
+OWN_QUANTIZERS = "brevitas"  # the scheme a run records for a model with its own Brevitas quantizers
+
+
+def recorded_scheme(scheme: str, own: int | None) -> str:
+    """The scheme a run records: ``scheme`` for berth's schemes; ``OWN_QUANTIZERS`` for a model
+    with its own Brevitas quantizers (``own``: its ``own_code_bits``), whose codes berth's scheme
+    did not make (the scheme setting stays in the run's config and label)."""
+    return scheme if own is None else OWN_QUANTIZERS
+
+
 def check_own_quantizers(own: int | None, name: str, bits: int | list[int], schemes: list[str]) -> None:
     """A model with its own Brevitas quantizers (``own``: its ``own_code_bits``, None for berth's
     schemes) is trained at its own code width and under one scheme (berth's cannot change its

@@ -265,6 +265,9 @@ def test_user_cnn_through_eval_sweep_and_hardware_then_its_qonnx_file(tmp_path: 
     with Store(tmp_path / "w.sqlite") as store:
         rows = store.query("hls_inject")
         assert len(store.query("hls_cost")) == 1
+        runs = store.query("runs")  # its own quantizers made the codes, not the scheme named in the settings
+    assert sorted((r["command"], r["label"], r["scheme"]) for r in runs) == [("eval", "fixed", "brevitas"),
+                                                                          ("sweep", "rquant-qat", "brevitas")], runs
     assert sorted(r["chip"] for r in rows) == [0, 1, 2]
     assert all(r["exact_match"] == 1.0 and r["n"] == int(N) and r["flipped_codes"] > 0 for r in rows), rows
 
@@ -366,3 +369,7 @@ def test_berth_train_clips_a_user_model_only_when_asked(tmp_path: Path, capsys) 
         net = load_model(run / "checkpoint.pt")
         widest = max(float(m.weight.abs().max()) for m in (net.conv1, net.conv2, net.fc))
         assert (widest <= w_max) if w_max else (widest > 0.02)
+    from berth.core.store import Store
+
+    with Store(tmp_path / "s.sqlite") as store:
+        assert [r["scheme"] for r in store.query("runs")] == ["brevitas", "brevitas"]

@@ -271,7 +271,7 @@ class Driver:
         self._untrained.discard(run_id)
         self.store.add_run({
             "run_id": run_id, "sweep": run["sweep"], "label": run["label"], "model": run["model"],
-            "scheme": run["scheme"], "bits": run["bits"], "method": run["method"], "w_max": run["w_max"],
+            "scheme": result["scheme"], "bits": run["bits"], "method": run["method"], "w_max": run["w_max"],
             "seed": run["seed"], "config": run, "seeds": {"train": run["seed"], "data": run["data_seed"]},
             "versions": self.versions, "machine": result["machine"], "clean_error": result["clean_error"],
             "history": result["history"], "checkpoint": str(Path(ckpt).resolve()), "started": result["started"],

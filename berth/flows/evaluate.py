@@ -51,7 +51,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     from berth.models import import_modules, model_for_data
     from berth.quant.evaluate import robust_error
     from berth.quant.faults import RandomBitErrors
-    from berth.quant.inject import check_own_quantizers, own_code_bits
+    from berth.quant.inject import check_own_quantizers, own_code_bits, recorded_scheme
     from berth.quant.scheme import get_scheme
     from berth.train.loop import TrainConfig, train
 
@@ -78,7 +78,8 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
             mine.append({"scheme": scheme, "bits": cfg.bits, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
                          "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
         config = {**to_dict(cfg), "schemes": [scheme], "out": None, "data": data.identity}
-        _record(cfg, config, mine, data, store, {"label": scheme, "scheme": scheme, "bits": cfg.bits, "method": "qat",
+        _record(cfg, config, mine, data, store, {"label": scheme, "scheme": recorded_scheme(scheme, own),
+                                                 "bits": cfg.bits, "method": "qat",
                                                  "history": history, "train_s": train_s})
         rows += mine
     return rows, data.identity

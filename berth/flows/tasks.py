@@ -83,12 +83,14 @@ def build_model(run: dict[str, Any], data) -> Any:
 
 
 def train_task(run: dict[str, Any]) -> dict[str, Any]:
-    """Train the model of one run config; returns weights (bytes), history, clean error, timings."""
+    """Train the model of one run config; returns weights (bytes), history, clean error, the
+    scheme the run records, timings."""
     maybe_die_for_test()
     _setup_worker()
     from berth.core.provenance import machine_info
     from berth.models.files import model_bytes
     from berth.quant.evaluate import predict
+    from berth.quant.inject import own_code_bits, recorded_scheme
     from berth.train.loop import TrainConfig, train
 
     started = time.time()
@@ -100,6 +102,7 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     clean_error = float((predict(model, data.x_test) != data.y_test.numpy()).mean())
     finished = time.time()
     return {"state": model_bytes(model), "history": history, "clean_error": clean_error,
+            "scheme": recorded_scheme(run["scheme"], own_code_bits(model)),
             "started": started, "finished": finished, "train_s": finished - started, "machine": machine_info()}
 
 

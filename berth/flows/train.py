@@ -86,7 +86,7 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     history = train(model, data, cfg.train, run_dir=out, resume=resume)
     train_s = time.time() - start
     rows = robustness(model, data, cfg, say)
-    _record(cfg, out, rows, history, train_s, data, store)
+    _record(cfg, own, out, rows, history, train_s, data, store)
     record = {"config": to_dict(cfg), "data": data.identity, "history": history, "robustness": rows,
               "provenance": provenance({"seed": cfg.train.seed, "chips": cfg.chips})}
     return atomic_write_json(out / "results.json", record)
@@ -121,15 +121,18 @@ def _quantization(cfg: TrainCommandConfig, own: int | None) -> str:
     return f"{cfg.scheme}, {cfg.bits}-bit" if own is None else f"its own Brevitas quantizers, {own}-bit codes"
 
 
-def _record(cfg: TrainCommandConfig, out: Path, rows: list[dict], history: list, train_s: float, data,
-            store: Path | None) -> None:
-    """The run as a row of command ``train`` in the store, with its chips."""
+def _record(cfg: TrainCommandConfig, own: int | None, out: Path, rows: list[dict], history: list, train_s: float,
+            data, store: Path | None) -> None:
+    """The run as a row of command ``train`` in the store, with its chips (``own``: the model's
+    ``own_code_bits``)."""
     from berth.core.store import Store, workspace_store
     from berth.flows.records import record_run, run_id_of
+    from berth.quant.inject import recorded_scheme
 
     config = {**to_dict(cfg), "out": None, "data": data.identity}
     run = {"run_id": run_id_of("train", config), "command": "train", "label": cfg.train.method, "model": cfg.model,
-           "scheme": cfg.scheme, "bits": cfg.bits, "method": cfg.train.method, "w_max": cfg.w_max or 0.0,
+           "scheme": recorded_scheme(cfg.scheme, own), "bits": cfg.bits, "method": cfg.train.method,
+           "w_max": cfg.w_max or 0.0,
            "seed": cfg.train.seed, "config": config, "seeds": {"train": cfg.train.seed, "chips": list(range(cfg.chips))},
            "clean_error": rows[0]["clean_error"] if rows else (history[-1].get("test_error") if history else None),
            "history": history, "checkpoint": str((out / "checkpoint.pt").resolve()), "train_s": train_s}
