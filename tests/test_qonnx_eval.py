@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,3 +130,17 @@ def test_a_sweep_names_berth_eval_for_a_qonnx_file(tmp_path: Path, capsys) -> No
     err = capsys.readouterr().err.strip()
     assert err.endswith("models[0] = 'cnn.onnx' is not allowed; allowed: models berth trains (a QONNX file is not "
                         "trained: measure it with `berth eval --set model=cnn.onnx`)"), err
+
+
+def test_qonnx_outputs_are_the_same_in_chunks(exported) -> None:
+    """qonnx keeps every intermediate tensor of a run, so inputs go through in chunks (the last
+    one padded): the outputs are those of one run over all of them."""
+    from berth.data.datasets import load_dataset
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, load_qonnx
+
+    ref = QonnxReference(load_qonnx(exported[0]))
+    xq = ref.on_grid(load_dataset("digits").x_test[:20])
+    whole, _ = ref.outputs(xq, chunk=20)
+    for chunk in (1, 7, 256):
+        assert np.array_equal(ref.outputs(xq, chunk=chunk)[0], whole), chunk
+    assert whole.shape == (20, 10)

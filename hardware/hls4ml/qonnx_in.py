@@ -26,6 +26,7 @@ from berth.quant.brevitas_codes import AffineCodes, MAX_BITS
 from berth.quant.codes import QTensor, container_dtype
 
 WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
+CHUNK = 256  # inputs per qonnx execution: it keeps every intermediate tensor of a run
 REFUSED_OPS = {"AveragePool": "average pooling fails to convert in hls4ml (use MaxPool)",
                "GlobalAveragePool": "hls4ml's GlobalAveragePool converts silently wrong (use a max-pool head)",
                "BatchNormalization": "batch norm: fold it into the convolution before export "
@@ -173,18 +174,28 @@ class QonnxReference:
                        _rounding(node))
         return torch.from_numpy(np.asarray(values, np.float64))
 
-    def outputs(self, xq, codes: dict[str, QTensor] | None = None) -> tuple[np.ndarray, float]:
+    def outputs(self, xq, codes: dict[str, QTensor] | None = None,
+                chunk: int = CHUNK) -> tuple[np.ndarray, float]:
         """qonnx's outputs on on-grid inputs with ``codes`` in the weights (clean when None), float64,
-        and the seconds it took."""
+        and the seconds it took. Run at most ``chunk`` inputs at a time, in equal chunks (the last one
+        padded with zeros, an on-grid input): qonnx keeps every intermediate tensor of a run in memory."""
         from qonnx.core.onnx_exec import execute_onnx
 
         from qonnx.util.cleanup import cleanup_model
 
         graph = self._with_codes(codes) if codes is not None else self.wrapper
-        batch = _batched(cleanup_model(graph), len(xq))
+        x = xq.numpy().astype(np.float32)
+        size = max(1, -(-len(x) // -(-len(x) // chunk))) if len(x) else 1  # equal chunks of at most ``chunk``
+        batch = _batched(cleanup_model(graph), size)
+        name, out_name = data_input(batch), batch.graph.output[0].name
+        outs = []
         start = time.perf_counter()
-        out = execute_onnx(batch, {data_input(batch): xq.numpy().astype(np.float32)})[batch.graph.output[0].name]
-        return np.asarray(out, np.float64).reshape(len(xq), -1), time.perf_counter() - start
+        for i in range(0, len(x), size):
+            part = x[i:i + size]
+            padded = np.concatenate([part, np.zeros((size - len(part), *part.shape[1:]), np.float32)])
+            outs.append(np.asarray(execute_onnx(batch, {name: padded})[out_name]).reshape(size, -1)[:len(part)])
+        out = np.concatenate(outs) if outs else np.zeros((0, 0))
+        return np.asarray(out, np.float64), time.perf_counter() - start
 
     def _with_codes(self, codes: dict[str, QTensor]):
         from onnx import helper
