@@ -14,12 +14,10 @@ Run: python benchmarks/bench_bm_squares.py [--work runs/bm/squares]
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from rtl_tools import cells, icarus_verdict
+from rtl_tools import cells, icarus_verdict, work_folder
 
-from berth.core.files import check_writable
 from berth.hardware.blockmatch.synth import ZYNQ_7030
 
 SOURCE = Path(__file__).with_name("bm_squares.sv")
@@ -28,12 +26,7 @@ LANES_1080P = 13 * 13  # column sums per cycle at P = D = 13
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("runs/bm/squares"), help="where the tools' logs go")
-    try:
-        work = check_writable(parser.parse_args().work)
-    except OSError as exc:
-        raise SystemExit(f"--work {exc.filename!r}: {exc.strerror}; need a folder that can be written") from None
+    work = work_folder(__doc__.splitlines()[0], "runs/bm/squares")
     print(f"Icarus: {icarus_verdict([SOURCE, BENCH], 'sq_tb', work)}", flush=True)
     (lut, _), (dsp, _) = cells(SOURCE, "sq_lut", work), cells(SOURCE, "sq_dsp", work)
     print("\none column sum of 8 squares (Yosys synth_xilinx -family xc7)")

@@ -17,13 +17,11 @@ Run: python benchmarks/bench_bm_topk.py [--work runs/bm/topk]
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
-from rtl_tools import cells, icarus_verdict
+from rtl_tools import cells, icarus_verdict, work_folder
 
-from berth.core.files import check_writable
 from berth.hardware.blockmatch.synth import ZYNQ_7030
 
 SOURCE = Path(__file__).with_name("bm_topk.sv")
@@ -33,12 +31,7 @@ TARGET_LUT = 0.30  # the issue's LUT target, a share of the device
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("runs/bm/topk"), help="where the tools' logs go")
-    try:
-        work = check_writable(parser.parse_args().work)
-    except OSError as exc:
-        raise SystemExit(f"--work {exc.filename!r}: {exc.strerror}; need a folder that can be written") from None
+    work = work_folder(__doc__.splitlines()[0], "runs/bm/topk")
     print(f"Icarus: {icarus_verdict([SOURCE, BENCH], 'topk_tb', work)}", flush=True)
     c, path = cells(SOURCE, "topk_insert", work, "-set KW 30 -set S 15")
     print("\none list of 15 keys of 30 bits, one key a cycle (Yosys synth_xilinx -family xc7)")

@@ -3,13 +3,26 @@ and an Icarus bench's verdict (run them as ``python benchmarks/<script>.py``).""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 from pathlib import Path
+
+from berth.core.files import check_writable
 
 from berth.core.tools import require_tool
 from berth.hardware.blockmatch.netlist import Netlist
 from berth.hardware.blockmatch.synth import mapped_cells
 from berth.hardware.blockmatch.timing import CriticalPath, critical_path
+
+
+def work_folder(description: str, default: str) -> Path:
+    """The benchmark's ``--work`` folder (where tool logs go), parsed and writable."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--work", type=Path, default=Path(default), help="where the tools' logs go")
+    try:
+        return check_writable(parser.parse_args().work)
+    except OSError as exc:
+        raise SystemExit(f"--work {exc.filename!r}: {exc.strerror}; need a folder that can be written") from None
 
 
 def run_tool(cmd: list[str], log: Path) -> str:
