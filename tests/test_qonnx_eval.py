@@ -144,3 +144,21 @@ def test_qonnx_outputs_are_the_same_in_chunks(exported) -> None:
     for chunk in (1, 7, 256):
         assert np.array_equal(ref.outputs(xq, chunk=chunk)[0], whole), chunk
     assert whole.shape == (20, 10)
+
+
+def test_profile_names_a_qonnx_file_and_skips_its_run(exported, tmp_path: Path, capsys) -> None:
+    """berth profile measures PyTorch models: a QONNX file is one line, its stored run is skipped."""
+    from berth.cli import main
+
+    onnx, _ = exported
+    store = str(tmp_path / "w.sqlite")
+    assert main(["profile", str(onnx)]) == 2
+    assert capsys.readouterr().err.strip().endswith("is a QONNX file; allowed: a zoo model name or a berth checkpoint "
+                                                     "(berth profile measures PyTorch models; a QONNX graph's latency "
+                                                     "is not measured)")
+    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=1", "--set",
+                 f"out={tmp_path}", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["profile", "--runs", "--store", store, "--batch", "1", "--repeats", "5"]) == 2
+    out, err = capsys.readouterr()
+    assert "(qonnx): its model is a QONNX file" in out and "no run in the store has a checkpoint" in err, (out, err)

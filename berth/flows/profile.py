@@ -12,6 +12,8 @@ import torch
 
 from berth.core.errors import BerthError
 
+NOT_QONNX = "berth profile measures PyTorch models; a QONNX graph's latency is not measured"
+
 
 def header(s) -> str:
     """What is measured and under what conditions (device, threads, load)."""
@@ -24,12 +26,16 @@ def header(s) -> str:
 def model_target(source: str | None, scheme: str, bits: int, act_bits: int | None, hw: bool,
                  in_channels: int, input_size: int) -> tuple:
     """(model, name, input shape, run id "") for a model file or a registered model's name."""
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.models import create_model
     from berth.models.files import load_model
     from berth.models.registry import input_shape
 
     if source is None:
         raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
+    if is_qonnx_file(source):
+        raise BerthError(f"MODEL {source!r} is a QONNX file; allowed: a zoo model name or a berth checkpoint "
+                         f"({NOT_QONNX})")
     if Path(source).is_file():
         model = load_model(source)
         return model, model.berth_config["name"], input_shape(model.berth_config), ""
@@ -40,6 +46,7 @@ def model_target(source: str | None, scheme: str, bits: int, act_bits: int | Non
 
 def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> list:
     """(model, name, shape, run_id) of every run in the store whose model file rebuilds."""
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.hardware.latency.tables import open_store
     from berth.models.files import load_model
     from berth.models.registry import input_shape
@@ -48,6 +55,9 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     with open_store(store_path, read_only=True) as store:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
+        if is_qonnx_file(run["checkpoint"] or ""):
+            say(f"skipping run {run['run_id']} ({run['label']}): its model is a QONNX file ({NOT_QONNX})")
+            continue
         try:
             model = load_model(run["checkpoint"])
         except BerthError as exc:
