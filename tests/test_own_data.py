@@ -159,3 +159,18 @@ def test_bad_own_model_is_one_line(tmp_path: Path, model: str, words: list[str])
     finally:
         os.chdir(here)
     assert "\n" not in str(exc.value) and all(w in str(exc.value) for w in words), str(exc.value)
+
+
+def test_a_sweep_names_the_model_file_beside_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Model paths are read from the current folder: one that lies beside the sweep file instead is
+    named in the error, as the path that would find it."""
+    from berth.cli import main
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mynets.py").write_text(USER_MODEL)
+    (tmp_path / "sub" / "s.toml").write_text('models = ["mynets.py:Tiny"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "sub/s.toml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("(model paths are relative to the current folder, not to the sweep file; the file beside "
+                        "the sweep is 'sub/mynets.py:Tiny')"), err

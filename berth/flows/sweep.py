@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -142,6 +143,16 @@ def load_sweep(path: str | Path | None = None, overrides: list[str] = ()) -> tup
     return resolve(validate(sweep, str(path), path.parent), str(path)), path
 
 
+def _beside_sweep(model: str, base: Path) -> str:
+    """A hint when a model file named relative to the current folder (where model paths are read
+    from) is missing there but lies beside the sweep file."""
+    file, _, attr = model.rpartition(":")
+    if not file.endswith(".py") or Path(file).is_absolute() or Path(file).exists() or not (base / file).is_file():
+        return ""
+    return (f" (model paths are relative to the current folder, not to the sweep file; the file beside the "
+            f"sweep is '{os.path.relpath(base / file)}:{attr}')")
+
+
 def _check(ok: bool, where: str, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise BerthError(f"{where}: {key} = {value!r} is not allowed; allowed: {allowed}")
@@ -191,7 +202,7 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
             try:
                 ensure_registered(m)
             except BerthError as exc:
-                raise BerthError(f"{where}: models[{i}] = {m!r}: {exc}") from None
+                raise BerthError(f"{where}: models[{i}] = {m!r}: {exc}{_beside_sweep(m, base)}") from None
         _check(m in list_models() or is_import_path(m), where, f"models[{i}]", m,
                ", ".join(list_models()) + " or an import path (pkg.module:factory, path/to/file.py:Name)")
     for i, b in enumerate(s.bits):
