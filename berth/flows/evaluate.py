@@ -75,8 +75,8 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
         for p in cfg.p:
             chips = [RandomBitErrors(p, chip=k) for k in range(cfg.chips)]
             res = robust_error(model, data.x_test, data.y_test, chips)
-            mine.append({"scheme": scheme, "bits": cfg.bits, "p": p, "clean_error": res.clean_error, "rerr_mean": res.mean,
-                         "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
+            mine.append({"scheme": scheme, "bits": cfg.bits, "p": p, "clean_error": res.clean_error,
+                         "rerr_mean": res.mean, "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
         config = {**to_dict(cfg), "schemes": [scheme], "out": None, "data": data.identity}
         _record(cfg, config, mine, data, store, {"label": scheme, "scheme": recorded_scheme(scheme, own),
                                                  "bits": cfg.bits, "method": "qat",
@@ -124,7 +124,8 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
     config = {**to_dict(cfg), "schemes": ["qonnx"], "bits": bits, "epochs": 0, "out": None, "data": data.identity,
               "qonnx": {"path": str(path), "sha256": file_hashes(path)[path.name]}}
     _record(cfg, config, rows, data, store, {"label": "qonnx", "scheme": "qonnx", "bits": bits, "method": "none",
-                                             "checkpoint": str(path), "history": [], "train_s": 0.0})
+                                             "checkpoint": str(path), "history": [], "train_s": 0.0,
+                                             "seeds": {"data": cfg.seed, "chips": list(range(cfg.chips))}})
     return rows, data.identity
 
 
