@@ -39,7 +39,7 @@ fi
 
 case "$mode" in
   run)  exec .venv/bin/berth sweep ;;
-  # One worker per core; a test module (or an xdist_group) stays on one worker (tests/conftest.py).
-  test) exec .venv/bin/python -m pytest -n auto --dist loadgroup ;;
+  # One worker per core; a test module stays on one worker (tests/conftest.py).
+  test) exec .venv/bin/python -m pytest -n auto --dist loadfile ;;
   install) echo "bootstrap: installed; activate with 'source .venv/bin/activate'" ;;
 esac

@@ -1,10 +1,10 @@
 """Shared fixtures: small deterministic code tensors; numba held to one thread; a workspace store
 of the test session's own (``BERTH_STORE``), so no test writes into the checkout's ``runs/``.
 
-Under pytest-xdist (``-n N --dist loadgroup``, as ``scripts/bootstrap.sh test`` runs it) each test
+Under pytest-xdist (``-n N --dist loadfile``, as ``scripts/bootstrap.sh test`` runs it) each test
 module runs on one worker, so its module-scoped fixtures (trained models, exported projects) are
-built once; modules that share something outside ``tmp_path`` declare one ``xdist_group`` and run
-on one worker together: the RTL builds under ``./sim_build`` and the local Ray instances."""
+built once; the modules in ``SHARED`` use something beyond ``tmp_path`` and run on one worker
+together, one after the other."""
 
 import os
 from contextlib import contextmanager
@@ -25,12 +25,23 @@ def make_qtensor(n: int, bits: int, signed: bool, seed: int = 0) -> QTensor:
     return QTensor(codes, 0.01, 0.0 if signed else float(2 ** (bits - 1)), bits, signed)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group every test without an ``xdist_group`` by its module (before xdist reads the groups)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+SHARED = {"tests/test_ray.py": "ray", "tests/test_ray_cluster.py": "ray"}  # each starts local Ray nodes
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the modules of ``SHARED`` as one unit each (xdist's ``xdist_group``
+    marks cannot do it under pytest 9, whose node ids xdist 3.8 no longer rewrites)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return SHARED.get(module, module)
+
+    return SharedFileScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,7 @@ import pytest
 
 from sweep_helpers import reference, snapshot, write_tiny
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one local Ray at a time
+pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray")
 
 

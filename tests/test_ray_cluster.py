@@ -18,7 +18,7 @@ import pytest
 
 from sweep_helpers import snapshot
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one local Ray at a time
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray")
 
 SWEEP = """
