@@ -121,15 +121,65 @@ def test_a_qonnx_file_for_other_images_is_refused_before_evaluation(tmp_path: Pa
     assert err.endswith("takes (C, H, W) = (1, 12, 12) inputs; the digits data's images are (1, 8, 8)"), err
 
 
-def test_a_sweep_names_berth_eval_for_a_qonnx_file(tmp_path: Path, capsys) -> None:
-    """A sweep trains every run; a QONNX file cannot be trained."""
+SWEEP = """
+name = "q"
+models = ["{onnx}"]
+p = [0.02, 0.05]
+chips = 3
+out = "{out}"
+
+[[errors]]
+kind = "random"
+addressing = "position"
+
+[[errors]]
+kind = "stuck_at"
+value = 1
+name = "stuck1"
+"""
+
+
+def test_a_sweep_measures_a_qonnx_file_as_its_brevitas_model_under_every_error_model(exported, tmp_path: Path,
+                                                                                     capsys) -> None:
+    """One run per QONNX file (not trained, the file itself its model file, never written), each
+    error model's rows equal to the Brevitas model's under the same chips; a second sweep finds
+    everything stored."""
+    from berth.cli import main
+    from berth.core.store import Store
+    from berth.data.datasets import load_dataset
+    from berth.flows.sweep import error_jobs, load_sweep
+    from berth.flows.tasks import chip_points, rerr_over_chips
+
+    onnx, model = exported
+    before = onnx.read_bytes()
+    (tmp_path / "s.toml").write_text(SWEEP.format(onnx=onnx, out=tmp_path / "out"))
+    argv = ["sweep", str(tmp_path / "s.toml"), "--executor", "serial", "--store", str(tmp_path / "w.sqlite")]
+    assert main(argv) == 0
+    assert "read qonnx" in capsys.readouterr().out and onnx.read_bytes() == before
+    sweep, _ = load_sweep(tmp_path / "s.toml")
+    data = load_dataset("digits")
+    with Store(tmp_path / "w.sqlite") as store:
+        (run,) = store.query("runs")
+        assert (run["label"], run["scheme"], run["method"], run["checkpoint"]) == ("qonnx", "qonnx", "none",
+                                                                                   str(onnx.resolve()))
+        for spec in error_jobs(sweep):
+            points = chip_points(spec, list(sweep.p), sweep.chips)
+            _, want = rerr_over_chips(model, data.x_test, data.y_test.numpy(), spec, points)
+            got = [(r["p"], r["chip"], r["rerr"]) for r in store.query("robustness", {"errors": spec["label"]})]
+            assert sorted(got) == sorted(want) and len(got) == 6, spec["label"]
+    assert main(argv) == 0
+    assert "resuming: 3 of 3 tasks already in the store" in capsys.readouterr().out
+
+
+def test_a_sweep_refuses_all_parameters_of_a_qonnx_file(exported, tmp_path: Path, capsys) -> None:
     from berth.cli import main
 
-    (tmp_path / "s.toml").write_text(f'models = ["cnn.onnx"]\nout = "{tmp_path}"\n')
+    onnx, _ = exported
+    (tmp_path / "s.toml").write_text(f'models = ["{onnx}"]\nout = "{tmp_path}"\n[[errors]]\nparameters = "all"\n')
     assert main(["sweep", str(tmp_path / "s.toml")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("models[0] = 'cnn.onnx' is not allowed; allowed: models berth trains (a QONNX file is not "
-                        "trained: measure it with `berth eval --set model=cnn.onnx`)"), err
+    assert err.endswith(f"errors[0].parameters = 'all' is not allowed; allowed: weights (models[0] = '{onnx}' is a "
+                        "QONNX file: only its weights are stored as codes)"), err
 
 
 def test_qonnx_outputs_are_the_same_in_chunks(exported) -> None:

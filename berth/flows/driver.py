@@ -114,7 +114,9 @@ class Driver:
         self._untrained: set[str] = set()
 
     def checkpoint_path(self, run_id: str) -> Path:
-        return self.dir / "checkpoints" / f"{run_id}.pt"
+        """The run's model file: its checkpoint, or a QONNX run's file itself (never written)."""
+        run = self.runs[run_id]
+        return Path(run["qonnx"]["path"]) if "qonnx" in run else self.dir / "checkpoints" / f"{run_id}.pt"
 
     def run(self) -> dict[str, int]:
         """Do every missing task; returns counts of tasks trained and evaluated here, done by
@@ -236,8 +238,8 @@ class Driver:
         from berth.models.files import read_model_file
 
         path = self.checkpoint_path(run_id)
-        if not path.exists():
-            return False
+        if not path.exists() or "qonnx" in self.runs[run_id]:  # a QONNX file: its content is in the run id
+            return path.exists()
         try:
             read_model_file(path)
         except BerthError as exc:
@@ -259,15 +261,20 @@ class Driver:
 
     def _submit_eval(self, run_id: str, spec: dict, points: list[tuple[float, int]]) -> None:
         run = self.runs[run_id]
-        state = self._states.get(run_id) or self.checkpoint_path(run_id).read_bytes()
-        job = {"state": state, "spec": spec, "points": points,
+        if "qonnx" in run:
+            job = {"qonnx": str(self.checkpoint_path(run_id))}
+        else:
+            job = {"state": self._states.get(run_id) or self.checkpoint_path(run_id).read_bytes()}
+        job = {**job, "spec": spec, "points": points,
                "dataset": run["dataset"], "data_seed": run["data_seed"], "data_dir": run.get("data_dir")}
         self.executor.submit(f"eval:{run_id}:{spec['label']}", eval_task, job)
 
     def _finish_train(self, run_id: str, result: dict) -> None:
         run = self.runs[run_id]
-        ckpt = atomic_write_bytes(self.checkpoint_path(run_id), result["state"])
-        self._states[run_id] = result["state"]
+        ckpt = self.checkpoint_path(run_id)
+        if result["state"] is not None:  # a QONNX run has none: its model file is the user's file
+            atomic_write_bytes(ckpt, result["state"])
+            self._states[run_id] = result["state"]
         self._untrained.discard(run_id)
         self.store.add_run({
             "run_id": run_id, "sweep": run["sweep"], "label": run["label"], "model": run["model"],
@@ -276,8 +283,9 @@ class Driver:
             "versions": self.versions, "machine": result["machine"], "clean_error": result["clean_error"],
             "history": result["history"], "checkpoint": str(Path(ckpt).resolve()), "started": result["started"],
             "finished": result["finished"], "train_s": result["train_s"], "command": "sweep"})
-        tqdm.write(f"trained {run['label']:<10} {run['model']} {run['bits']}-bit seed {run['seed']}: "
-                   f"clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
+        what = "as it is" if "qonnx" in run else f"seed {run['seed']}"
+        tqdm.write(f"{'read' if 'qonnx' in run else 'trained'} {run['label']:<10} {run['model']} {run['bits']}-bit "
+                   f"{what}: clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
 
     def _finish_eval(self, run_id: str, label: str, result: dict) -> None:
         spec = next(e for e in self.errors if e["label"] == label)

@@ -93,7 +93,7 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
     from berth.core.progress import bar
     from berth.data.datasets import load_dataset
     from berth.data.own import file_hashes
-    from berth.hardware.hls4ml.qonnx_in import QonnxReference, input_shape, load_qonnx, output_width
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx
     from berth.quant.evaluate import robust_error_of
     from berth.quant.faults import RandomBitErrors
 
@@ -101,19 +101,9 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
     bits = max(qt.bits for qt in ref.codes().values())
     _check_qonnx_settings(cfg, bits)
     data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)
-    shape, width = input_shape(ref.wrapper), output_width(ref.wrapper)
-    if tuple(data.shape) != shape:
-        raise BerthError(f"QONNX file {cfg.model!r} takes (C, H, W) = {shape} inputs; the {cfg.dataset} data's "
-                         f"images are {tuple(data.shape)}")
-    if width is not None and width < data.num_classes:
-        raise BerthError(f"QONNX file {cfg.model!r} outputs {width} values per input; the {cfg.dataset} data has "
-                         f"{data.num_classes} classes")
+    check_fits(ref.wrapper, cfg.model, cfg.dataset, data.shape, data.num_classes)
     say(f"evaluating {cfg.model} as it is: a QONNX graph with its own {bits}-bit weight codes, executed by qonnx")
-    xq = ref.on_grid(data.x_test)
-
-    def labels_of(codes, keep):
-        return ref.outputs(xq if keep is None else xq[keep], codes)[0].argmax(1)
-
+    labels_of = ref.labels_of(data.x_test)
     rows = []
     for p in cfg.p:  # one qonnx execution of the test set per chip: a bar per rate
         chips = bar([RandomBitErrors(p, chip=k) for k in range(cfg.chips)], desc=f"p = {p:g}", unit="chip")

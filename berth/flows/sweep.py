@@ -4,7 +4,8 @@ A sweep is a TOML file. Runs are the product models x schemes x bits x methods x
 or, with ``[[variants]]`` (named recipes of scheme, method and w_max), models x variants x bits x
 seeds. Every run is evaluated under each ``[[errors]]`` model at every ``p`` on ``chips``
 persistent chips (chip k is the same chip for every model and nested across p, the paper's
-protocol). Example::
+protocol). A QONNX file in ``models`` is one run, the graph as it is (not trained; label
+``qonnx``), evaluated like the others by qonnx's execution. Example::
 
     name = "mine"
     models = ["lenet"]
@@ -44,6 +45,7 @@ from berth.core.config import file_error, from_dict, merge, parse_override, read
 from berth.core.errors import BerthError
 
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
+QONNX_LABEL = "qonnx"  # the label of a QONNX file's run: the graph as it is
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class Sweep:
     dataset: str = "digits"  # data set every run trains and is evaluated on
     data_seed: int = 0  # seed of the data split
     data_dir: str = ""  # folder of the data set's files (mnist, cifar10, npz, images), relative to the sweep file
-    models: list[str] = field(default_factory=lambda: ["lenet"])  # registered models to train
+    models: list[str] = field(default_factory=lambda: ["lenet"])  # registered models, import paths or QONNX files
     model_options: dict[str, Any] = field(default_factory=dict)  # keywords for every model
     schemes: list[str] = field(default_factory=lambda: ["rquant"])  # quantization presets (without variants)
     bits: list[int] = field(default_factory=lambda: [8])  # code widths
@@ -196,8 +198,8 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     for key in ("models", "bits", "seeds", "p", "errors"):
         _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
     for i, m in enumerate(s.models):
-        _check(not is_qonnx_file(m), where, f"models[{i}]", m, "models berth trains (a QONNX file is not "
-               f"trained: measure it with `berth eval --set model={m}`)")
+        if is_qonnx_file(m):  # checked with the error models, below
+            continue
         if is_import_path(m):  # imported now, so a wrong path fails before any worker starts
             try:
                 ensure_registered(m)
@@ -229,8 +231,11 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     errors = [_validate_errors(e, where, f"errors[{i}]", base) for i, e in enumerate(s.errors)]
     labels = [e.label for e in errors]
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
-    for m in s.models:
-        _check_model(s, m, where)
+    for i, m in enumerate(s.models):
+        if is_qonnx_file(m):
+            _check_qonnx(m, errors, where, f"models[{i}]")
+        else:
+            _check_model(s, m, where)
     return dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
 
 
@@ -285,6 +290,19 @@ def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpe
     for m in maps:
         load_chip_map(m, e.word_width, e.map_kind)
     return dataclasses.replace(e, maps=maps)
+
+
+def _check_qonnx(path: str, errors: list[ErrorSpec], where: str, key: str) -> None:
+    """A QONNX file reads as a quantized graph; only its weights are stored as codes."""
+    from berth.hardware.hls4ml.qonnx_in import load_qonnx
+
+    try:
+        load_qonnx(path)
+    except BerthError as exc:
+        raise BerthError(f"{where}: {key} = {path!r}: {exc}") from None
+    for i, e in enumerate(errors):
+        _check(e.parameters == "weights", where, f"errors[{i}].parameters", e.parameters,
+               f"weights ({key} = {path!r} is a QONNX file: only its weights are stored as codes)")
 
 
 def _check_model(s: Sweep, name: str, where: str) -> None:
@@ -342,10 +360,15 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
     full definition included (a preset whose definition changed is a new run), so a restarted
     sweep finds its finished runs, and a changed setting is a new run.
     """
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.quant.scheme import get_scheme
 
     runs = []
+    data = {"dataset": s.dataset, "data_seed": s.data_seed, **({"data_dir": s.data_dir} if s.data_dir else {})}
     for model in s.models:
+        if is_qonnx_file(model):
+            runs.append(_with_id(qonnx_run(s.name, model, data)))
+            continue
         for label, scheme, method, w_max, train in recipes(s):
             for bits in s.bits:
                 for seed in s.seeds:
@@ -353,11 +376,28 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
                     definition = get_scheme(scheme, bits=bits, w_max=w_max or None).definition
                     run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
                            "scheme": scheme, "scheme_definition": definition, "bits": bits, "method": method,
-                           "w_max": w_max, "seed": seed, "dataset": s.dataset, "data_seed": s.data_seed,
-                           "train": train_cfg, **({"data_dir": s.data_dir} if s.data_dir else {})}
-                    digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
-                    runs.append({**run, "run_id": digest[:16]})
+                           "w_max": w_max, "seed": seed, "train": train_cfg, **data}
+                    runs.append(_with_id(run))
     return runs
+
+
+def qonnx_run(sweep: str, model: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The one run of a QONNX file in a sweep: the graph as it is (not trained, so no recipes,
+    bits or seeds), identified by the file's content; its model file is the file itself."""
+    from berth.data.own import file_hashes
+    from berth.hardware.hls4ml.qonnx_in import load_qonnx, qonnx_codes
+
+    path = Path(model).resolve()
+    bits = max(qt.bits for qt in qonnx_codes(load_qonnx(path)).values())
+    return {"sweep": sweep, "label": QONNX_LABEL, "model": model, "model_options": {}, "scheme": "qonnx", "bits": bits,
+            "method": "none", "w_max": 0.0, "seed": 0, "train": {},
+            "qonnx": {"path": str(path), "sha256": file_hashes(path)[path.name]}, **data}
+
+
+def _with_id(run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` with its ``run_id``: a hash of everything in it."""
+    digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
+    return {**run, "run_id": digest[:16]}
 
 
 def error_jobs(s: Sweep) -> list[dict[str, Any]]:

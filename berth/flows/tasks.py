@@ -95,6 +95,8 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
 
     started = time.time()
     data = _dataset(run["dataset"], run["data_seed"], run.get("data_dir"))
+    if "qonnx" in run:
+        return _qonnx_clean(run, data, started)
     model = build_model(run, data)
     what = f"training {run['label']} {run['model']} {run['bits']}-bit seed {run['seed']}: epoch"
     history = train(model, data, TrainConfig(**run["train"]), progress=False,
@@ -104,6 +106,20 @@ def train_task(run: dict[str, Any]) -> dict[str, Any]:
     return {"state": model_bytes(model), "history": history, "clean_error": clean_error,
             "scheme": recorded_scheme(run["scheme"], own_code_bits(model)),
             "started": started, "finished": finished, "train_s": finished - started, "machine": machine_info()}
+
+
+def _qonnx_clean(run: dict[str, Any], data, started: float) -> dict[str, Any]:
+    """A QONNX file's "training": nothing to train (its model file is the file itself, no state);
+    its clean error, with the data checked against the graph's input."""
+    from berth.core.provenance import machine_info
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx
+
+    ref = QonnxReference(load_qonnx(run["qonnx"]["path"]))
+    check_fits(ref.wrapper, run["model"], run["dataset"], data.shape, data.num_classes)
+    clean_error = float((ref.labels_of(data.x_test)(ref.codes(), None) != data.y_test.numpy()).mean())
+    finished = time.time()
+    return {"state": None, "history": [], "clean_error": clean_error, "scheme": run["scheme"], "started": started,
+            "finished": finished, "train_s": 0.0, "machine": machine_info()}
 
 
 def chip_points(spec: dict[str, Any], ps: list[float], chips: int) -> list[tuple[float, int]]:
@@ -136,21 +152,34 @@ def chip_models(spec: dict[str, Any], points: list[tuple[float, int]], clean) ->
 
 
 def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[tuple[float, int]]) -> tuple[float, list]:
-    """Clean error and ``[(p, chip, rerr)]`` of ``model`` under the chips of ``spec`` at ``points``
-    (``berth.quant.evaluate.robust_error`` over ``chip_models``)."""
-    from berth.quant.evaluate import robust_error
-    from berth.quant.inject import model_codes
+    """Clean error and ``[(p, chip, rerr)]`` of ``model`` (a PyTorch model, or the path of a QONNX
+    file) under the chips of ``spec`` at ``points`` (``berth.quant.evaluate.robust_error_of``
+    over ``chip_models``)."""
+    from berth.quant.evaluate import robust_error, robust_error_of
 
-    clean = model_codes(model, spec.get("parameters", "weights"))
-    what = f"evaluating {spec.get('label', spec['kind'])}: point"
-    chips = (report(what, i + 1, len(points)) or errors
-             for i, (*_, errors) in enumerate(chip_models(spec, points, clean)))
-    result = robust_error(model, x, y, chips, clean=clean)
+    if isinstance(model, str):
+        from berth.hardware.hls4ml.qonnx_in import QonnxReference, load_qonnx
+
+        ref = QonnxReference(load_qonnx(model))
+        clean = ref.codes()
+        result = robust_error_of(ref.labels_of(x), y, clean, _reported(spec, points, clean))
+    else:
+        from berth.quant.inject import model_codes
+
+        clean = model_codes(model, spec.get("parameters", "weights"))
+        result = robust_error(model, x, y, _reported(spec, points, clean), clean=clean)
     return result.clean_error, [(p, chip, float(r)) for (p, chip), r in zip(points, result.rerr)]
 
 
+def _reported(spec: dict[str, Any], points: list[tuple[float, int]], clean) -> Iterator[Any]:
+    """The error models of ``chip_models``, each reported as a step of the task as it is taken."""
+    what = f"evaluating {spec.get('label', spec['kind'])}: point"
+    return (report(what, i + 1, len(points)) or errors for i, (*_, errors) in enumerate(chip_models(spec, points, clean)))
+
+
 def eval_task(job: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate one trained model (``job["state"]``) under one error spec over all its chips."""
+    """Evaluate one trained model (``job["state"]``, or the QONNX file ``job["qonnx"]``) under one
+    error spec over all its chips."""
     maybe_die_for_test()
     _setup_worker()
     from berth.core.provenance import machine_info
@@ -158,7 +187,7 @@ def eval_task(job: dict[str, Any]) -> dict[str, Any]:
 
     started = time.time()
     data = _dataset(job["dataset"], job["data_seed"], job.get("data_dir"))
-    model = load_model(job["state"])
+    model = job["qonnx"] if job.get("qonnx") else load_model(job["state"])
     points = [(float(p), int(c)) for p, c in job["points"]]
     clean_error, rows = rerr_over_chips(model, data.x_test, data.y_test.numpy(), job["spec"], points)
     return {"rows": rows, "clean_error": clean_error, "n_test": int(len(data.y_test)),

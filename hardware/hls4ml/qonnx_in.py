@@ -143,6 +143,18 @@ def input_shape(wrapper) -> tuple[int, int, int]:
     return tuple(int(d) for d in wrapper.get_tensor_shape(data_input(wrapper))[1:])
 
 
+def check_fits(wrapper, name: str, dataset: str, shape: tuple[int, ...], classes: int) -> None:
+    """The graph in file ``name`` must take the data's (C, H, W) images and output a value per
+    class: else a one-line BerthError naming both."""
+    if tuple(shape) != input_shape(wrapper):
+        raise BerthError(f"QONNX file {name!r} takes (C, H, W) = {input_shape(wrapper)} inputs; the {dataset} data's "
+                         f"images are {tuple(shape)}")
+    width = output_width(wrapper)
+    if width is not None and width < classes:
+        raise BerthError(f"QONNX file {name!r} outputs {width} values per input; the {dataset} data has {classes} "
+                         "classes")
+
+
 def output_width(wrapper) -> int | None:
     """How many values the graph outputs per input (None when its output shape is not recorded)."""
     shape = wrapper.get_tensor_shape(wrapper.graph.output[0].name)
@@ -196,6 +208,13 @@ class QonnxReference:
             outs.append(np.asarray(execute_onnx(batch, {name: padded})[out_name]).reshape(size, -1)[:len(part)])
         out = np.concatenate(outs) if outs else np.zeros((0, 0))
         return np.asarray(out, np.float64), time.perf_counter() - start
+
+    def labels_of(self, x):
+        """``labels_of(codes, keep)`` as ``berth.quant.evaluate.robust_error_of`` takes it: the
+        predicted labels of inputs ``x`` (NCHW; those at indices ``keep``, all when None) with
+        ``codes`` in the weights."""
+        xq = self.on_grid(x)
+        return lambda codes, keep: self.outputs(xq if keep is None else xq[keep], codes)[0].argmax(1)
 
     def _with_codes(self, codes: dict[str, QTensor]):
         from onnx import helper
