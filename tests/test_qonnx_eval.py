@@ -196,19 +196,31 @@ def test_qonnx_outputs_are_the_same_in_chunks(exported) -> None:
     assert whole.shape == (20, 10)
 
 
-def test_profile_names_a_qonnx_file_and_skips_its_run(exported, tmp_path: Path, capsys) -> None:
-    """berth profile measures PyTorch models: a QONNX file is one line, its stored run is skipped."""
+def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, tmp_path: Path, capsys) -> None:
+    """berth profile measures a QONNX file's three variants (the float equivalent and the QCDQ
+    graph in ONNX Runtime, qonnx's own execution as the simulation); ``--runs`` measures an eval
+    run's file, and ``berth select`` chooses it."""
     from berth.cli import main
+    from berth.core.store import Store
 
     onnx, _ = exported
     store = str(tmp_path / "w.sqlite")
-    assert main(["profile", str(onnx)]) == 2
-    assert capsys.readouterr().err.strip().endswith("is a QONNX file; allowed: a zoo model name or a berth checkpoint "
-                                                     "(berth profile measures PyTorch models; a QONNX graph's latency "
-                                                     "is not measured)")
-    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=1", "--set",
+    fast = ["--batch", "1", "--repeats", "5", "--store", store]
+    assert main(["profile", str(onnx), *fast]) == 0
+    out = capsys.readouterr().out
+    assert "integer-ort: 2 of 3 weight layers run integer kernels (QLinearConv x2)" in out, out
+    with Store(store) as s:
+        rows = s.query("latency")
+    assert sorted((r["variant"], r["dtype"], r["deployable"]) for r in rows) == [
+        ("float", "float32", 1), ("integer-ort", "int8", 1), ("simulation", "float32", 0)]
+    assert len({r["model_key"] for r in rows}) == 1 and rows[0]["model_key"].startswith("qonnx-")
+    assert main(["profile", str(onnx), "--device", "cuda", *fast]) == 2  # no GPU here; on one, not for a QONNX file
+    assert "allowed" in capsys.readouterr().err
+
+    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=2", "--set",
                  f"out={tmp_path}", "--store", store]) == 0
+    assert main(["profile", "--runs", "--variant", "float", *fast]) == 0
     capsys.readouterr()
-    assert main(["profile", "--runs", "--store", store, "--batch", "1", "--repeats", "5"]) == 2
-    out, err = capsys.readouterr()
-    assert "(qonnx): its model is a QONNX file" in out and "no run in the store has a checkpoint" in err, (out, err)
+    assert main(["select", "--latency-budget", "100", "--p", "0.01", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "8-bit qonnx, method none" in out and f"model file: {onnx.resolve()}" in out, out

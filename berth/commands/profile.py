@@ -10,6 +10,11 @@ count; with ``--device cuda`` CUDA events bracket each iteration after a timed w
 (optionally flushing L2 or replaying a CUDA graph) and the GPU's clocks and throttle state are
 read and stored. Results go to the results store (default: the default sweep's).
 
+MODEL may also be a QONNX file (``*.onnx``), measured on the CPU: ``simulation`` is qonnx's
+execution of the graph, ``float`` its float equivalent in ONNX Runtime (weights dequantized, Quant
+nodes removed), ``integer-ort`` qonnx's QCDQ conversion in ONNX Runtime; ``--runs`` measures the
+QONNX files of ``berth eval`` and ``berth sweep`` runs too, so ``berth select`` can choose them.
+
 ``--layers`` adds the per-layer table (lookup-table entries and in-situ hook times) of the float
 model; ``--runs`` profiles every trained model in the store; ``--blocks`` runs GENet's block study
 (XX / BL / DW blocks per stage: FLOPs, latency, FLOPs per ms; table and PNG).
@@ -25,7 +30,7 @@ from berth.commands.common import add_store_arg, at_least
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure latency (simulation / float / integer), per-layer tables, block study",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", nargs="?", help="zoo model name or checkpoint file")
+    p.add_argument("model", nargs="?", help="zoo model name, checkpoint file or QONNX file")
     p.add_argument("--runs", action="store_true", help="profile every trained model (checkpoint) in the store")
     p.add_argument("--blocks", action="store_true", help="GENet block study (XX/BL/DW per stage)")
     p.add_argument("--layers", action="store_true", help="per-layer table of the float model (lookup table + hooks)")

@@ -12,7 +12,6 @@ import torch
 
 from berth.core.errors import BerthError
 
-NOT_QONNX = "berth profile measures PyTorch models; a QONNX graph's latency is not measured"
 
 
 def header(s) -> str:
@@ -20,22 +19,22 @@ def header(s) -> str:
     where = s.device if s.device != "cpu" else (f"cpu, {s.thread_count} thread(s), {s.clock} clock, "
                                                 f"load average {os.getloadavg()[0]:.2f}")
     return (f"profiling on {where}; {s.repeats} samples after {s.warmup_s:g} s warm-up; "
-            "'simulation' = Brevitas fake-quant (NOT deployable latency)")
+            "'simulation' = fake-quant, Brevitas' or qonnx's (NOT deployable latency)")
 
 
 def model_target(source: str | None, scheme: str, bits: int, act_bits: int | None, hw: bool,
                  in_channels: int, input_size: int) -> tuple:
-    """(model, name, input shape, run id "") for a model file or a registered model's name."""
+    """(model, name, input shape, run id "") for a model file, a QONNX file (the model is its
+    path) or a registered model's name."""
     from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.models import create_model
     from berth.models.files import load_model
     from berth.models.registry import input_shape
 
     if source is None:
-        raise BerthError("berth profile needs MODEL (a zoo model name or checkpoint), --runs or --blocks")
+        raise BerthError("berth profile needs MODEL (a zoo model name, checkpoint or QONNX file), --runs or --blocks")
     if is_qonnx_file(source):
-        raise BerthError(f"MODEL {source!r} is a QONNX file; allowed: a zoo model name or a berth checkpoint "
-                         f"({NOT_QONNX})")
+        return qonnx_target(source, "")
     if Path(source).is_file():
         model = load_model(source)
         return model, model.berth_config["name"], input_shape(model.berth_config), ""
@@ -56,7 +55,7 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
         if is_qonnx_file(run["checkpoint"] or ""):
-            say(f"skipping run {run['run_id']} ({run['label']}): its model is a QONNX file ({NOT_QONNX})")
+            out.append(qonnx_target(run["checkpoint"], run["run_id"], f"[{run['label']}, {run['bits']}b]"))
             continue
         try:
             model = load_model(run["checkpoint"])
@@ -70,10 +69,17 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     return out
 
 
+def qonnx_target(path: str, run_id: str, suffix: str = "") -> tuple:
+    """(path, name, input shape, run id) of a QONNX file."""
+    from berth.hardware.hls4ml.qonnx_in import input_shape, load_qonnx
+
+    return Path(path), f"{Path(path).name}{suffix}", input_shape(load_qonnx(path)), run_id
+
+
 def profile_all(targets: list, settings, store_path: str | Path | None, layers: bool,
                 say: Callable[[str], None]) -> None:
     """Profile each target, store its rows, report notes (and the per-layer table with ``layers``)."""
-    from berth.hardware.latency.profiler import profile_model
+    from berth.hardware.latency.profiler import profile_model, profile_qonnx
     from berth.hardware.latency.tables import open_store
 
     with open_store(store_path) as store:
@@ -81,11 +87,16 @@ def profile_all(targets: list, settings, store_path: str | Path | None, layers: 
         say(header(settings))
         for model, name, shape, run_id in targets:
             say(f"\n{name} (input {'x'.join(map(str, shape))}){' run ' + run_id if run_id else ''}")
-            prof = profile_model(model, shape, settings, name.split("[")[0], run_id)
+            if isinstance(model, Path):  # a QONNX file
+                prof = profile_qonnx(model, shape, settings, name.split("[")[0], run_id)
+                if layers:
+                    prof.notes.append("no per-layer table for a QONNX file (--layers measures PyTorch layers)")
+            else:
+                prof = profile_model(model, shape, settings, name.split("[")[0], run_id)
             store.insert("latency", prof.rows, on_conflict="replace")
             for note in prof.notes:
                 say(f"  note: {note}")
-            if layers:
+            if layers and not isinstance(model, Path):
                 from berth.hardware.latency.report import layer_report
 
                 layer_report(store, model, shape, settings, prof)

@@ -174,7 +174,8 @@ def rerr_over_chips(model, x, y: np.ndarray, spec: dict[str, Any], points: list[
 def _reported(spec: dict[str, Any], points: list[tuple[float, int]], clean) -> Iterator[Any]:
     """The error models of ``chip_models``, each reported as a step of the task as it is taken."""
     what = f"evaluating {spec.get('label', spec['kind'])}: point"
-    return (report(what, i + 1, len(points)) or errors for i, (*_, errors) in enumerate(chip_models(spec, points, clean)))
+    steps = enumerate(chip_models(spec, points, clean))
+    return (report(what, i + 1, len(points)) or errors for i, (*_, errors) in steps)
 
 
 def eval_task(job: dict[str, Any]) -> dict[str, Any]:

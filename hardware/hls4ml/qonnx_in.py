@@ -198,7 +198,7 @@ class QonnxReference:
         graph = self._with_codes(codes) if codes is not None else self.wrapper
         x = xq.numpy().astype(np.float32)
         size = max(1, -(-len(x) // -(-len(x) // chunk))) if len(x) else 1  # equal chunks of at most ``chunk``
-        batch = _batched(cleanup_model(graph), size)
+        batch = batched(cleanup_model(graph), size)
         name, out_name = data_input(batch), batch.graph.output[0].name
         outs = []
         start = time.perf_counter()
@@ -230,7 +230,7 @@ class QonnxReference:
         return graph
 
 
-def _batched(wrapper, n: int):
+def batched(wrapper, n: int):
     """A copy whose data path (every tensor computed from the data input) has batch size ``n``."""
     from qonnx.core.modelwrapper import ModelWrapper
 

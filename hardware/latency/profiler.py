@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -199,6 +200,54 @@ def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: Profi
 
         env["state_after"] = gpu_state(device.index or 0)
     return out
+
+
+def profile_qonnx(path: str | Path, shape: tuple[int, int, int], settings: ProfileSettings, name: str,
+                  run_id: str = "", progress: Callable[[str], None] = print) -> Profile:
+    """Measure the QONNX graph in ``path`` for every requested variant and batch
+    (``qonnx_variants``), on the CPU: float32, and int8 for the integer path."""
+    from berth.hardware.latency.qonnx_variants import QonnxVariants, qonnx_key
+
+    device = torch.device(settings.device)
+    if device.type != "cpu":
+        raise BerthError(f"device {settings.device!r} is not allowed for a QONNX file; allowed: cpu (qonnx and "
+                         "ONNX Runtime run it on the CPU)")
+    measurer = Measurer(settings, device)
+    env = measurer.environment()
+    base = {"model_key": qonnx_key(path), "run_id": run_id, "model": name, "model_config": None}
+    out = Profile()
+    if settings.dtypes != ("float32",):
+        _note(out, "a QONNX file is measured in float32 (and int8 on its integer path) only")
+    for batch in settings.batches:
+        graphs, x = QonnxVariants(path, batch, settings.thread_count), _inputs(shape, batch, settings.seed).numpy()
+        for variant in settings.variants:
+            measured = _qonnx_variant(variant, graphs, x, out)
+            if measured is None:
+                continue
+            dtype, fn, detail = measured
+            stats, number = measurer(fn)
+            out.rows.append(_row(base, variant, dtype, batch, stats, number, measurer, env, detail))
+            progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
+                     f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
+                     f"p90 {stats.p90:.4f} ms")
+    return out
+
+
+def _qonnx_variant(variant: str, graphs, x, out: Profile) -> tuple[str, Callable[[], object], dict] | None:
+    """(dtype, call, detail) of one variant of a QONNX graph, or None with a note saying why not."""
+    if variant == "simulation":
+        return "float32", graphs.simulation(x), {"what": "qonnx execution of the graph (simulation, not deployable)"}
+    if variant == "float":
+        return "float32", graphs.float(x), {"what": "float equivalent in ONNX Runtime: weights dequantized, "
+                                                   "Quant nodes removed"}
+    path = graphs.integer()
+    if path.session is None:
+        _note(out, f"integer-ort: no integer path for this QONNX file: {path.why}")
+        return None
+    _note(out, f"integer-ort: {path.integer_layers} of {path.weight_layers} weight layers run integer kernels "
+               f"({', '.join(f'{k} x{v}' for k, v in path.integer_ops.items())}); the rest run in float")
+    return "int8", path.runner(x), {"what": "ONNX Runtime on qonnx's QCDQ conversion", "integer_ops": path.integer_ops,
+                                    "weight_layers": path.weight_layers}
 
 
 def _guarded(variant: str, *args):

@@ -107,9 +107,13 @@ def _arch(config: dict) -> dict:
 
 
 def _run_key(run: dict) -> str | None:
-    """The structure key of a run's model, from its checkpoint (None if unreadable)."""
+    """The structure key of a run's model, from its checkpoint or QONNX file (None if unreadable)."""
+    from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
+    from berth.hardware.latency.qonnx_variants import qonnx_key
     from berth.models.files import model_config
 
+    if is_qonnx_file(run.get("checkpoint") or ""):
+        return qonnx_key(run["checkpoint"]) if Path(run["checkpoint"]).is_file() else None
     cfg = model_config(run["checkpoint"]) if run.get("checkpoint") else None
     return model_key(cfg, cfg.get("name", run["model"])) if cfg else None
 

@@ -128,26 +128,48 @@ def integer_path(model: nn.Module, x: torch.Tensor, threads: int) -> IntegerPath
     The path exists only if ORT's optimized graph runs at least one conv/linear layer with an
     integer kernel; otherwise ``why`` says what happened.
     """
-    import onnx
-    import onnxruntime as ort
     from brevitas.export import export_onnx_qcdq
 
     with tempfile.TemporaryDirectory(prefix="berth-ort-") as tmp:
-        path, optimized = Path(tmp) / "model.onnx", Path(tmp) / "optimized.onnx"
+        path = Path(tmp) / "model.onnx"
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 export_onnx_qcdq(model.eval(), args=x, export_path=str(path), dynamo=False)
-            ort.InferenceSession(str(path), _ort_options(threads, optimized), providers=["CPUExecutionProvider"])
-        except Exception as exc:  # any exporter/runtime failure means: no integer path for this model
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            return IntegerPath(None, why=f"QCDQ export or ONNX Runtime failed ({type(exc).__name__}: {reason})")
-        ops = [n.op_type for n in onnx.load(str(optimized)).graph.node]
-        session = ort.InferenceSession(str(path), _ort_options(threads, None), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # any exporter failure means: no integer path for this model
+            return IntegerPath(None, why=f"QCDQ export failed ({_first_line(exc)})")
+        return ort_integer_path(path, threads, "build the model with act_bits and hw=True")
+
+
+def ort_integer_path(path: Path, threads: int, hint: str) -> IntegerPath:
+    """ONNX Runtime on the QCDQ graph in ``path`` (CPU, all graph optimizations): the path exists
+    only if ORT's optimized graph runs at least one conv/linear layer with an integer kernel;
+    otherwise ``why`` says what happened (``hint``: how to get quantized activations)."""
+    import onnx
+    import onnxruntime as ort
+
+    optimized = path.with_name(f"{path.stem}-optimized.onnx")
+    try:
+        ort.InferenceSession(str(path), _ort_options(threads, optimized), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # any runtime failure means: no integer path for this model
+        return IntegerPath(None, why=f"ONNX Runtime failed ({_first_line(exc)})")
+    ops = [n.op_type for n in onnx.load(str(optimized)).graph.node]
+    session = ort.InferenceSession(str(path), _ort_options(threads, None), providers=["CPUExecutionProvider"])
     integer = {op: ops.count(op) for op in INTEGER_OPS if op in ops}
     weight_layers = sum(ops.count(op) for op in WEIGHT_OPS)
     if not integer:
         return IntegerPath(None, weight_layers=weight_layers,
-                           why="ONNX Runtime runs every layer in float (no quantized activations to fuse "
-                               "into integer kernels; build the model with act_bits and hw=True)")
+                           why=f"ONNX Runtime runs every layer in float (no quantized activations to fuse "
+                               f"into integer kernels; {hint})")
     return IntegerPath(session, session.get_inputs()[0].name, integer, weight_layers)
+
+
+def ort_session(path: Path, threads: int):
+    """An ONNX Runtime session (CPU, all graph optimizations, ``threads`` intra-op threads)."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), _ort_options(threads, None), providers=["CPUExecutionProvider"])
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
