@@ -196,7 +196,8 @@ def test_qonnx_outputs_are_the_same_in_chunks(exported) -> None:
     assert whole.shape == (20, 10)
 
 
-def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, tmp_path: Path, capsys) -> None:
+def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, tmp_path: Path, capsys,
+                                                                      monkeypatch) -> None:
     """berth profile measures a QONNX file's three variants (the float equivalent and the QCDQ
     graph in ONNX Runtime, qonnx's own execution as the simulation); ``--runs`` measures an eval
     run's file, and ``berth select`` chooses it."""
@@ -204,6 +205,7 @@ def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, 
     from berth.core.store import Store
 
     onnx, _ = exported
+    monkeypatch.chdir(tmp_path)
     store = str(tmp_path / "w.sqlite")
     fast = ["--batch", "1", "--repeats", "5", "--store", store]
     assert main(["profile", str(onnx), *fast]) == 0
@@ -217,10 +219,16 @@ def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, 
     assert main(["profile", str(onnx), "--device", "cuda", *fast]) == 2  # no GPU here; on one, not for a QONNX file
     assert "allowed" in capsys.readouterr().err
 
-    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=2", "--set",
-                 f"out={tmp_path}", "--store", store]) == 0
+    from sklearn.datasets import load_digits
+
+    d = load_digits()  # the user's own data: an npz of 8x8 images
+    np.savez(tmp_path / "mine.npz", x_train=(d.images[:300] * 255 / 16).astype(np.uint8), y_train=d.target[:300],
+             x_test=(d.images[300:400] * 255 / 16).astype(np.uint8), y_test=d.target[300:400])
+    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=2", "--set", "dataset=npz",
+                 "--set", "data_dir=mine.npz", "--set", f"out={tmp_path}", "--store", store]) == 0
     assert main(["profile", "--runs", "--variant", "float", *fast]) == 0
     capsys.readouterr()
     assert main(["select", "--latency-budget", "100", "--p", "0.01", "--store", store]) == 0
     out = capsys.readouterr().out
     assert "8-bit qonnx, method none" in out and f"model file: {onnx.resolve()}" in out, out
+    assert out.strip().endswith(f"--set dataset=npz --set data_dir={tmp_path / 'mine.npz'}"), out  # exports with its data

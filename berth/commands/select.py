@@ -9,6 +9,7 @@ meets is a one-line error naming the budget and the fastest configuration availa
 from __future__ import annotations
 
 import argparse
+import shlex
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,5 +38,7 @@ def run(args: argparse.Namespace) -> int:
           f"RErr {best.rerr[p] * 100:.2f}%" + (f", energy saving {best.energy_saving[p] * 100:.1f}%" if p in best.energy_saving else ""))
     if best.checkpoint:
         print(f"  model file: {best.checkpoint}")
-        print(f"next: berth hls export {best.checkpoint} --out runs/hls/{best.run_id}")
+        data = "" if best.dataset == "digits" else f" --set dataset={best.dataset}"
+        data += f" --set data_dir={shlex.quote(best.data_dir)}" if best.data_dir else ""
+        print(f"next: berth hls export {shlex.quote(best.checkpoint)} --out runs/hls/{best.run_id}{data}")
     return 0

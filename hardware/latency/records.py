@@ -65,6 +65,8 @@ class Record:
     fpga: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     checkpoint: str | None = None
+    dataset: str = "digits"  # what the model was trained (or measured) on, for exporting it with its data
+    data_dir: str | None = None
 
     def name(self) -> str:
         return f"{self.model}/{self.label}/{self.bits}b"
@@ -184,6 +186,9 @@ def model_records(store, query: LatencyQuery = LatencyQuery(), errors: str = "ra
         if lat:
             rec.latency_ms, rec.latency_per_image_ms, rec.latency_rel_iqr = lat["ms_median"], lat["ms_per_image"], lat["rel_iqr"]
         rec.checkpoint = run.get("checkpoint")
+        config = run.get("config") or {}
+        where = (config.get("data") or {}).get("data_dir") or config.get("data_dir")  # absolute in the data identity
+        rec.dataset, rec.data_dir = config.get("dataset") or "digits", where or None
         rec.weight_bits = _weight_bits(run)
         rec.fpga = _fpga(store, run)
         rec.missing = [what for what, ok in (("robustness", rerr), (f"latency ({query.describe()})", lat),
