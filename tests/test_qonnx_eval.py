@@ -232,3 +232,18 @@ def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, 
     out = capsys.readouterr().out
     assert "8-bit qonnx, method none" in out and f"model file: {onnx.resolve()}" in out, out
     assert out.strip().endswith(f"--set dataset=npz --set data_dir={tmp_path / 'mine.npz'}"), out  # exports with its data
+
+
+def test_a_qonnx_files_float_variant_computes_its_brevitas_models_float_equivalent(exported) -> None:
+    """What ``berth profile`` times as a QONNX file's ``float`` variant is the same network as the
+    PyTorch model's: dequantized weights and biases, no activation quantizers."""
+    from berth.hardware.latency.qonnx_variants import QonnxVariants
+    from berth.hardware.latency.variants import float_equivalent
+
+    onnx, model = exported
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    (got,) = QonnxVariants(onnx, 4, threads=1).float(x.numpy())()
+    with torch.no_grad():
+        want = float_equivalent(model)(x).numpy()
+    assert got.shape == want.shape == (4, 10)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
