@@ -148,15 +148,17 @@ def read_image_folders(data_dir: str | Path | None) -> tuple[np.ndarray, ...]:
 
 def file_hashes(data_dir: str | Path) -> dict[str, str]:
     """SHA-256 of the data's files (one file, or every file under a folder), keyed by relative path."""
-    import hashlib
-
     root = Path(data_dir).expanduser()
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    out = {}
-    for f in files:
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        out[str(f.relative_to(root)) if f != root else f.name] = h.hexdigest()
-    return out
+    return {str(f.relative_to(root)) if f != root else f.name: file_sha256(f) for f in files}
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of one file's content (hex), read a megabyte at a time."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

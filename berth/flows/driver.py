@@ -238,8 +238,10 @@ class Driver:
         from berth.models.files import read_model_file
 
         path = self.checkpoint_path(run_id)
-        if not path.exists() or "qonnx" in self.runs[run_id]:  # a QONNX file: its content is in the run id
-            return path.exists()
+        if not path.exists():
+            return False
+        if "qonnx" in self.runs[run_id]:  # the user's QONNX file: its content is in the run id
+            return True
         try:
             read_model_file(path)
         except BerthError as exc:
@@ -283,9 +285,9 @@ class Driver:
             "versions": self.versions, "machine": result["machine"], "clean_error": result["clean_error"],
             "history": result["history"], "checkpoint": str(Path(ckpt).resolve()), "started": result["started"],
             "finished": result["finished"], "train_s": result["train_s"], "command": "sweep"})
-        what = "as it is" if "qonnx" in run else f"seed {run['seed']}"
-        tqdm.write(f"{'read' if 'qonnx' in run else 'trained'} {run['label']:<10} {run['model']} {run['bits']}-bit "
-                   f"{what}: clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
+        done, how = ("read", "as it is") if "qonnx" in run else ("trained", f"seed {run['seed']}")
+        tqdm.write(f"{done} {run['label']:<10} {run['model']} {run['bits']}-bit {how}: "
+                   f"clean error {result['clean_error'] * 100:.2f}% ({result['train_s']:.0f} s)")
 
     def _finish_eval(self, run_id: str, label: str, result: dict) -> None:
         spec = next(e for e in self.errors if e["label"] == label)

@@ -92,8 +92,7 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
     fit the graph's input, before any evaluation."""
     from berth.core.progress import bar
     from berth.data.datasets import load_dataset
-    from berth.data.own import file_hashes
-    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx, qonnx_identity
     from berth.quant.evaluate import robust_error_of
     from berth.quant.faults import RandomBitErrors
 
@@ -112,7 +111,7 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
                      "rerr_std": res.std, "rerr_worst": res.worst, "rerr": res.rerr.tolist()})
     path = Path(cfg.model).resolve()
     config = {**to_dict(cfg), "schemes": ["qonnx"], "bits": bits, "epochs": 0, "out": None, "data": data.identity,
-              "qonnx": {"path": str(path), "sha256": file_hashes(path)[path.name]}}
+              "qonnx": qonnx_identity(path)}
     _record(cfg, config, rows, data, store, {"label": "qonnx", "scheme": "qonnx", "bits": bits, "method": "none",
                                              "checkpoint": str(path), "history": [], "train_s": 0.0,
                                              "seeds": {"data": cfg.seed, "chips": list(range(cfg.chips))}})

@@ -13,7 +13,6 @@ import torch
 from berth.core.errors import BerthError
 
 
-
 def header(s) -> str:
     """What is measured and under what conditions (device, threads, load)."""
     where = s.device if s.device != "cpu" else (f"cpu, {s.thread_count} thread(s), {s.clock} clock, "

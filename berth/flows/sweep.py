@@ -384,14 +384,11 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
 def qonnx_run(sweep: str, model: str, data: dict[str, Any]) -> dict[str, Any]:
     """The one run of a QONNX file in a sweep: the graph as it is (not trained, so no recipes,
     bits or seeds), identified by the file's content; its model file is the file itself."""
-    from berth.data.own import file_hashes
-    from berth.hardware.hls4ml.qonnx_in import load_qonnx, qonnx_codes
+    from berth.hardware.hls4ml.qonnx_in import load_qonnx, qonnx_codes, qonnx_identity
 
-    path = Path(model).resolve()
-    bits = max(qt.bits for qt in qonnx_codes(load_qonnx(path)).values())
+    bits = max(qt.bits for qt in qonnx_codes(load_qonnx(model)).values())
     return {"sweep": sweep, "label": QONNX_LABEL, "model": model, "model_options": {}, "scheme": "qonnx", "bits": bits,
-            "method": "none", "w_max": 0.0, "seed": 0, "train": {},
-            "qonnx": {"path": str(path), "sha256": file_hashes(path)[path.name]}, **data}
+            "method": "none", "w_max": 0.0, "seed": 0, "train": {}, "qonnx": qonnx_identity(model), **data}
 
 
 def _with_id(run: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,14 @@ def is_qonnx_file(model: str) -> bool:
     return str(model).endswith(".onnx")
 
 
+def qonnx_identity(path: str | Path) -> dict[str, str]:
+    """What identifies a QONNX file in a run's config: its absolute path and content's SHA-256."""
+    from berth.data.own import file_sha256
+
+    path = Path(path).resolve()
+    return {"path": str(path), "sha256": file_sha256(path)}
+
+
 def load_qonnx(path: str | Path):
     """The QONNX graph in ``path``, checked: an image input, a quantized input,
     every weight through a Quant node. Anything else is a one-line BerthError naming the file."""

@@ -192,9 +192,7 @@ def profile_model(model: nn.Module, shape: tuple[int, int, int], settings: Profi
         for variant in settings.variants:
             for dtype, stats, number, detail in _guarded(variant, model, plain, x, device, settings, measurer, out):
                 out.rows.append(_row(base, variant, dtype, batch, stats, number, measurer, env, detail))
-                progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
-                         f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
-                         f"p90 {stats.p90:.4f} ms")
+                progress(_measured_line(variant, batch, dtype, stats))
     if device.type == "cuda":  # clocks and throttle reasons after the run too: did it throttle while measuring?
         from berth.hardware.latency.cuda import gpu_state
 
@@ -227,9 +225,7 @@ def profile_qonnx(path: str | Path, shape: tuple[int, int, int], settings: Profi
             dtype, fn, detail = measured
             stats, number = measurer(fn)
             out.rows.append(_row(base, variant, dtype, batch, stats, number, measurer, env, detail))
-            progress(f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
-                     f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  "
-                     f"p90 {stats.p90:.4f} ms")
+            progress(_measured_line(variant, batch, dtype, stats))
     return out
 
 
@@ -244,10 +240,14 @@ def _qonnx_variant(variant: str, graphs, x, out: Profile) -> tuple[str, Callable
     if path.session is None:
         _note(out, f"integer-ort: no integer path for this QONNX file: {path.why}")
         return None
-    _note(out, f"integer-ort: {path.integer_layers} of {path.weight_layers} weight layers run integer kernels "
-               f"({', '.join(f'{k} x{v}' for k, v in path.integer_ops.items())}); the rest run in float")
-    return "int8", path.runner(x), {"what": "ONNX Runtime on qonnx's QCDQ conversion", "integer_ops": path.integer_ops,
-                                    "weight_layers": path.weight_layers}
+    _note(out, path.note())
+    return "int8", path.runner(x), path.detail("ONNX Runtime on qonnx's QCDQ conversion")
+
+
+def _measured_line(variant: str, batch: int, dtype: str, stats: LatencyStats) -> str:
+    """One measurement as the profile prints it."""
+    return (f"  {variant:<11} batch {batch:>3} {dtype:<8} {stats.median:9.4f} ms/batch "
+            f"{stats.median / batch:9.5f} ms/image  IQR/median {stats.rel_iqr * 100:5.1f}%  p90 {stats.p90:.4f} ms")
 
 
 def _guarded(variant: str, *args):
@@ -291,11 +291,9 @@ def _measure_variant(variant: str, model: nn.Module, plain: nn.Module | None, x:
         if path.session is None:
             _note(out, f"integer-ort: no integer path for this model: {path.why}")
             return
-        _note(out, f"integer-ort: {path.integer_layers} of {path.weight_layers} weight layers run integer kernels "
-                   f"({', '.join(f'{k} x{v}' for k, v in path.integer_ops.items())}); the rest run in float")
+        _note(out, path.note())
         stats, number = measure(path.runner(x.numpy()))
-        yield "int8", stats, number, {"what": "ONNX Runtime on the QCDQ export", "integer_ops": path.integer_ops,
-                                      "weight_layers": path.weight_layers}
+        yield "int8", stats, number, path.detail("ONNX Runtime on the QCDQ export")
 
 
 def _note(out: Profile, text: str) -> None:

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from berth.hardware.latency.variants import IntegerPath, ort_integer_path, ort_session
+from berth.hardware.latency.variants import IntegerPath, first_line, ort_integer_path, ort_session
 
 QUANT_OPS = ("Quant", "BipolarQuant", "Trunc")
 QCDQ_OPS = ["QuantizeLinear", "DequantizeLinear", "Clip"]
@@ -32,10 +32,9 @@ HINT = "export the model with quantized activations of 8 bits or fewer"
 
 def qonnx_key(path: str | Path) -> str:
     """The structure key of a QONNX file for latency rows: ``qonnx-`` and 12 hex of its SHA-256."""
-    from berth.data.own import file_hashes
+    from berth.data.own import file_sha256
 
-    path = Path(path)
-    return "qonnx-" + file_hashes(path)[path.name][:12]
+    return "qonnx-" + file_sha256(path)[:12]
 
 
 class QonnxVariants:
@@ -82,7 +81,7 @@ class QonnxVariants:
                     qcdq = self.graph.transform(QuantToQCDQ()).transform(FoldConstants(exclude_op_types=QCDQ_OPS))
                 qcdq.save(str(path))
             except Exception as exc:  # a graph qonnx cannot convert has no integer path
-                return IntegerPath(None, why=f"QuantToQCDQ failed ({type(exc).__name__}: {str(exc)[:160]})")
+                return IntegerPath(None, why=f"QuantToQCDQ failed ({first_line(exc)})")
             return ort_integer_path(path, self.threads, HINT)
 
 

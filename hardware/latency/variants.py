@@ -108,6 +108,15 @@ class IntegerPath:
         feed = {self.input_name: x}
         return lambda: self.session.run(None, feed)
 
+    def note(self) -> str:
+        """How much of the model the path runs in integers, for the profile's notes."""
+        return (f"integer-ort: {self.integer_layers} of {self.weight_layers} weight layers run integer kernels "
+                f"({', '.join(f'{k} x{v}' for k, v in self.integer_ops.items())}); the rest run in float")
+
+    def detail(self, what: str) -> dict:
+        """A latency row's detail for this path (``what``: the graph ORT runs)."""
+        return {"what": what, "integer_ops": self.integer_ops, "weight_layers": self.weight_layers}
+
 
 def _ort_options(threads: int, optimized: Path | None):
     import onnxruntime as ort
@@ -137,7 +146,7 @@ def integer_path(model: nn.Module, x: torch.Tensor, threads: int) -> IntegerPath
                 warnings.simplefilter("ignore")
                 export_onnx_qcdq(model.eval(), args=x, export_path=str(path), dynamo=False)
         except Exception as exc:  # any exporter failure means: no integer path for this model
-            return IntegerPath(None, why=f"QCDQ export failed ({_first_line(exc)})")
+            return IntegerPath(None, why=f"QCDQ export failed ({first_line(exc)})")
         return ort_integer_path(path, threads, "build the model with act_bits and hw=True")
 
 
@@ -152,9 +161,9 @@ def ort_integer_path(path: Path, threads: int, hint: str) -> IntegerPath:
     try:
         ort.InferenceSession(str(path), _ort_options(threads, optimized), providers=["CPUExecutionProvider"])
     except Exception as exc:  # any runtime failure means: no integer path for this model
-        return IntegerPath(None, why=f"ONNX Runtime failed ({_first_line(exc)})")
+        return IntegerPath(None, why=f"ONNX Runtime failed ({first_line(exc)})")
     ops = [n.op_type for n in onnx.load(str(optimized)).graph.node]
-    session = ort.InferenceSession(str(path), _ort_options(threads, None), providers=["CPUExecutionProvider"])
+    session = ort_session(path, threads)
     integer = {op: ops.count(op) for op in INTEGER_OPS if op in ops}
     weight_layers = sum(ops.count(op) for op in WEIGHT_OPS)
     if not integer:
@@ -171,5 +180,6 @@ def ort_session(path: Path, threads: int):
     return ort.InferenceSession(str(path), _ort_options(threads, None), providers=["CPUExecutionProvider"])
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """``Type: first line of the message`` (160 characters at most), for a one-line reason."""
     return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
