@@ -155,7 +155,9 @@ def test_a_sweep_measures_a_qonnx_file_as_its_brevitas_model_under_every_error_m
     (tmp_path / "s.toml").write_text(SWEEP.format(onnx=onnx, out=tmp_path / "out"))
     argv = ["sweep", str(tmp_path / "s.toml"), "--executor", "serial", "--store", str(tmp_path / "w.sqlite")]
     assert main(argv) == 0
-    assert "read qonnx" in capsys.readouterr().out and onnx.read_bytes() == before
+    out = capsys.readouterr()
+    assert "read qonnx" in out.out and onnx.read_bytes() == before
+    assert "done: 0 trained, 1 QONNX read as it is, 2 evaluated" in out.out + out.err
     sweep, _ = load_sweep(tmp_path / "s.toml")
     data = load_dataset("digits")
     with Store(tmp_path / "w.sqlite") as store:

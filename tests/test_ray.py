@@ -26,5 +26,5 @@ def test_sweep_on_ray_survives_a_dying_worker(tmp_path):
     finally:
         ray.shutdown()
     assert marker.exists(), "the fault hook did not kill a worker"
-    assert counts == {"trained": 4, "evaluated": 4, "elsewhere": 0, "skipped": 0}
+    assert counts == {"trained": 4, "read": 0, "evaluated": 4, "elsewhere": 0, "skipped": 0}
     assert snapshot(tmp_path / "ray.sqlite") == expected

@@ -63,7 +63,7 @@ word_width = 32
     with Store(tmp_path / "k.sqlite") as store:
         counts = Driver(sweep, store, SerialExecutor(), progress=False).run()
         rows = store.query("results")
-    assert counts == {"trained": 1, "evaluated": 3, "elsewhere": 0, "skipped": 0}
+    assert counts == {"trained": 1, "read": 0, "evaluated": 3, "elsewhere": 0, "skipped": 0}
     by = {e: [r for r in rows if r["errors"] == e] for e in ("random", "stuck_at", "measured")}
     assert len(by["random"]) == len(by["stuck_at"]) == 6 and len(by["measured"]) == 2
     assert sorted(round(r["p"], 3) for r in by["measured"]) == [0.01, 0.02]

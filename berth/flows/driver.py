@@ -119,7 +119,7 @@ class Driver:
         return Path(run["qonnx"]["path"]) if "qonnx" in run else self.dir / "checkpoints" / f"{run_id}.pt"
 
     def run(self) -> dict[str, int]:
-        """Do every missing task; returns counts of tasks trained and evaluated here, done by
+        """Do every missing task; returns counts of tasks trained (QONNX files "read") and evaluated here, done by
         another driver meanwhile ("elsewhere"), and already stored ("skipped")."""
         resolved = to_dict(self.sweep)
         atomic_write_json(self.dir / "sweep.json", resolved)
@@ -134,7 +134,7 @@ class Driver:
         self._bar = progress_bar(total=total, desc=f"sweep {self.sweep.name}", unit="task",
                                  disable=not self.progress, dynamic_ncols=True)
         self._untrained = set(todo_train)
-        self.counts = {"trained": 0, "evaluated": 0, "elsewhere": 0, "skipped": skipped}
+        self.counts = {"trained": 0, "read": 0, "evaluated": 0, "elsewhere": 0, "skipped": skipped}
         try:
             with Heartbeat(self.store.path, self.owner), StepLine(self._bar, getattr(self.executor, "events", None)):
                 self._loop(todo_train, todo_eval)
@@ -221,7 +221,7 @@ class Driver:
         kind, rest = key.split(":", 1)
         if kind == "train":
             self._finish_train(rest, result)
-            self._count("trained")
+            self._count("read" if "qonnx" in self.runs[rest] else "trained")
         else:
             run_id, label = rest.split(":", 1)
             self._finish_eval(run_id, label, result)

@@ -49,7 +49,8 @@ def run_sweep(sweep: Sweep, store_path: Path, executor: str, workers: int | None
         show = progress and shown()
         counts = Driver(sweep, store, make_executor(executor, workers, address, progress=show), progress=show).run()
         elsewhere = f", {counts['elsewhere']} by another berth process" if counts["elsewhere"] else ""
-        say(f"done: {counts['trained']} trained, {counts['evaluated']} evaluated{elsewhere}, "
+        read = f", {counts['read']} QONNX read as it is" if counts["read"] else ""
+        say(f"done: {counts['trained']} trained{read}, {counts['evaluated']} evaluated{elsewhere}, "
             f"{counts['skipped']} already stored")
         report = write_report(store, sweep.name, sweep_dir(sweep) / "report", order, pairs)
         rows = load_rows(store, sweep.name)
