@@ -48,10 +48,12 @@ def cells(source: Path, top: str, work: Path, chparam: str = "") -> tuple[dict[s
     return {"LUT": c["lut"], "CARRY4": c["carry4"], "FF": c["ff"], "DSP48E1": c["dsp"]}, path
 
 
-def icarus_verdict(sources: list[Path], top: str, work: Path) -> str:
-    """The last line an Icarus bench prints; it must end with ``errors 0``."""
+def icarus_verdict(sources: list[Path], top: str, work: Path, defines: dict[str, int] | None = None) -> str:
+    """The last line an Icarus bench prints (``defines``: its `` `NAME `` macros); it must end with
+    ``errors 0``."""
     binary = work / f"{top}.vvp"
-    run_tool([str(require_tool("iverilog")), "-g2012", "-s", top, "-o", str(binary), *map(str, sources)],
+    macros = [f"-D{name}={value}" for name, value in (defines or {}).items()]
+    run_tool([str(require_tool("iverilog")), "-g2012", *macros, "-s", top, "-o", str(binary), *map(str, sources)],
              work / f"{top}-iverilog.log")
     line = run_tool([str(require_tool("vvp")), "-n", str(binary)], work / f"{top}-vvp.log").strip().splitlines()[-1]
     if not line.endswith("errors 0"):
