@@ -47,7 +47,8 @@ def main() -> None:
     network = work / "bm_topk_merge.sv"
     network.write_text(topk_merge_verilog(KW, BATCH, SLOTS))
     print(f"Icarus, insertion: {icarus_verdict([HERE / 'bm_topk.sv', HERE / 'bm_topk_tb.sv'], 'topk_tb', work)}")
-    verdict = icarus_verdict([network, HERE / "bm_topk_merge_tb.sv"], "topk_merge_tb", work, {"LOOP": loop_depth(BATCH)})
+    loop = {"LOOP": loop_depth(BATCH)}
+    verdict = icarus_verdict([network, HERE / "bm_topk_merge_tb.sv"], "topk_merge_tb", work, loop)
     print(f"Icarus, networks: {verdict}", flush=True)
     forms = [("insertion list", 1, *cells(HERE / "bm_topk.sv", "topk_insert", work, f"-set KW {KW} -set S {SLOTS}")),
              ("networks", BATCH, *cells(network, "topk_merge", work))]
