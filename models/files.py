@@ -112,8 +112,8 @@ def model_from_state(state: dict[str, Any], name: str = "model file") -> nn.Modu
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BerthError(f"{name} weights do not fit its model: {first}") from None
+        what = " ".join(line.strip() for line in str(exc).strip().splitlines())
+        raise BerthError(f"{name} weights do not fit its model: {what[:300]}") from None
     bind_global_ranges(model)  # loading replaces the weight tensors global ranges are bound to
     return model.eval()
 

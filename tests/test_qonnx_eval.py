@@ -89,9 +89,10 @@ def test_pareto_joins_a_qonnx_files_eval_and_its_hls_cost(exported, tmp_path: Pa
 
 @pytest.mark.parametrize("setting, message", [
     ("bits=4", "bits = 4 is not allowed; allowed: 8 (model "),
-    ("schemes=['rquant']", "schemes = ['rquant'] is not allowed; allowed: the default"),
-    ("epochs=3", "epochs = 3 is not allowed; allowed: the default"),
-    ("w_max=0.1", "w_max = 0.1 is not allowed; allowed: the default"),
+    ("schemes=['rquant']", "schemes = ['rquant'] is not allowed; allowed: leaving it unset"),
+    ("epochs=3", "epochs = 3 is not allowed; allowed: leaving it unset"),
+    ("epochs=15", "epochs = 15 is not allowed; allowed: leaving it unset"),  # the default, given: refused too
+    ("w_max=0.1", "w_max = 0.1 is not allowed; allowed: leaving it unset"),
     ("dataset=npz", "data_dir"),
 ])
 def test_settings_that_do_not_apply_to_a_qonnx_file_are_one_line(exported, setting, message, tmp_path: Path,
@@ -107,18 +108,31 @@ def test_settings_that_do_not_apply_to_a_qonnx_file_are_one_line(exported, setti
     assert not list(tmp_path.glob("eval-*")) and not store.exists()
 
 
-def test_a_qonnx_file_for_other_images_is_refused_before_evaluation(tmp_path: Path, capsys) -> None:
+def test_a_model_for_other_images_is_refused_before_evaluation_or_export(tmp_path: Path, capsys) -> None:
+    """``eval`` of a QONNX file, ``hls export`` of it or of a model file: the data checked first."""
     from brevitas.export import export_qonnx
 
     from berth.cli import main
     from berth.models import create_model
+    from berth.models.files import model_bytes
 
     user_cnn(tmp_path)
-    model = create_model(f"{tmp_path / 'my_cnn.py'}:Net", input_size=12).eval()
+    model = create_model(f"{tmp_path / 'my_cnn.py'}:Net", input_size=12)
+    model(torch.rand(4, 1, 12, 12))  # in training mode: Brevitas sets its activation scales
+    model.eval()
     export_qonnx(model, input_t=torch.zeros(1, 1, 12, 12), export_path=str(tmp_path / "big.onnx"), dynamo=False)
-    assert main(["eval", "--set", f"model={tmp_path / 'big.onnx'}", "--set", f"out={tmp_path}"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.endswith("takes (C, H, W) = (1, 12, 12) inputs; the digits data's images are (1, 8, 8)"), err
+    (tmp_path / "big.pt").write_bytes(model_bytes(model))
+    for argv in (["eval", "--set", f"model={tmp_path / 'big.onnx'}", "--set", f"out={tmp_path}"],
+                 ["hls", "export", str(tmp_path / "big.onnx"), "--out", str(tmp_path / "prj")],
+                 ["hls", "export", str(tmp_path / "big.pt"), "--out", str(tmp_path / "prj")]):
+        assert main(argv) == 2
+        out = capsys.readouterr()
+        assert out.err.strip().endswith("takes (C, H, W) = (1, 12, 12) inputs; the digits data's images are (1, 8, 8)")
+        assert "exporting" not in out.out and not (tmp_path / "prj").exists()
+    (tmp_path / "s.toml").write_text(f'models = ["{tmp_path / "big.onnx"}"]\nout = "{tmp_path / "out"}"\n')
+    assert main(["sweep", str(tmp_path / "s.toml"), "--store", str(tmp_path / "w.sqlite")]) == 2
+    assert "the digits data's images are (1, 8, 8)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "w.sqlite").exists()
 
 
 SWEEP = """
@@ -228,12 +242,26 @@ def test_a_qonnx_file_is_profiled_and_selected_under_a_latency_budget(exported, 
              x_test=(d.images[300:400] * 255 / 16).astype(np.uint8), y_test=d.target[300:400])
     assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.01]", "--set", "chips=2", "--set", "dataset=npz",
                  "--set", "data_dir=mine.npz", "--set", f"out={tmp_path}", "--store", store]) == 0
+    assert f"next: berth hls export {onnx} --set dataset=npz --set data_dir=mine.npz " in capsys.readouterr().out
     assert main(["profile", "--runs", "--variant", "float", *fast]) == 0
     capsys.readouterr()
     assert main(["select", "--latency-budget", "100", "--p", "0.01", "--store", store]) == 0
     out = capsys.readouterr().out
     assert "8-bit qonnx, method none" in out and f"model file: {onnx.resolve()}" in out, out
     assert out.strip().endswith(f"--set dataset=npz --set data_dir={tmp_path / 'mine.npz'}"), out  # exports with its data
+
+    import onnx as onnx_lib
+
+    changed = onnx_lib.load(str(onnx))  # the same path, another file: its latency must not join the old run
+    changed.doc_string = "retrained"
+    (tmp_path / "copy.onnx").write_bytes(onnx.read_bytes())
+    assert main(["eval", "--set", f"model={tmp_path / 'copy.onnx'}", "--set", "p=[0.01]", "--set", "chips=2",
+                 "--set", f"out={tmp_path}", "--store", store]) == 0
+    onnx_lib.save(changed, str(tmp_path / "copy.onnx"))
+    capsys.readouterr()
+    assert main(["profile", "--runs", "--variant", "float", *fast]) == 0
+    out = capsys.readouterr().out
+    assert f"QONNX file '{tmp_path / 'copy.onnx'}' has changed since the run measured it" in out, out
 
 
 def test_a_qonnx_files_float_variant_computes_its_brevitas_models_float_equivalent(exported) -> None:
@@ -249,3 +277,54 @@ def test_a_qonnx_files_float_variant_computes_its_brevitas_models_float_equivale
         want = float_equivalent(model)(x).numpy()
     assert got.shape == want.shape == (4, 10)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _linear_without_bias(folder: Path) -> tuple[Path, torch.nn.Module]:
+    """A Brevitas linear classifier without bias and its QONNX export (Quant -> Transpose -> MatMul)."""
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantIdentity, QuantLinear
+    from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True),
+                                torch.nn.Flatten(),
+                                QuantLinear(64, 10, bias=False, weight_quant=Int8WeightPerTensorFixedPoint))
+    model(torch.rand(4, 1, 8, 8))  # in training mode: Brevitas sets its activation scale
+    model.eval()
+    onnx = folder / "nobias.onnx"
+    export_qonnx(model, input_t=torch.zeros(1, 1, 8, 8), export_path=str(onnx), dynamo=False)
+    return onnx, model
+
+
+def test_a_linear_layer_without_bias_is_a_weight_layer_through_its_transpose(tmp_path: Path) -> None:
+    """Its weight is the initializer before the Transpose, in the model's own (out, in) layout, so
+    chips flip the same codes as in the Brevitas model."""
+    from berth.cli import main
+    from berth.data.datasets import load_dataset
+    from berth.hardware.hls4ml.qonnx_in import load_qonnx, qonnx_codes
+    from berth.quant.evaluate import robust_error
+    from berth.quant.faults import RandomBitErrors
+
+    onnx, model = _linear_without_bias(tmp_path)
+    (layer,) = qonnx_codes(load_qonnx(onnx)).items()
+    assert layer[0] == "2" and layer[1].codes.shape == (10, 64)
+    assert main(["eval", "--set", f"model={onnx}", "--set", "p=[0.05]", "--set", "chips=3",
+                 "--set", f"out={tmp_path}", "--store", str(tmp_path / "w.sqlite")]) == 0
+    (results,) = tmp_path.glob("eval-*/results.json")
+    (row,) = json.loads(results.read_text())["results"]
+    data = load_dataset("digits")
+    want = robust_error(model, data.x_test, data.y_test, [RandomBitErrors(0.05, chip=k) for k in range(3)])
+    assert row["rerr"] == want.rerr.tolist() and row["clean_error"] == want.clean_error
+
+
+@pytest.mark.hls
+def test_a_linear_layer_without_bias_goes_to_hardware_exactly(tmp_path: Path) -> None:
+    from berth.hardware.hls4ml.chips import inject_chips
+    from berth.hardware.hls4ml.export import export_qonnx_project
+    from berth.hardware.hls4ml.verify import verify_project
+
+    onnx, _ = _linear_without_bias(tmp_path)
+    project = export_qonnx_project(onnx, tmp_path / "prj")
+    assert verify_project(project).exact_match == 1.0
+    for chip in inject_chips(project, 0.05, [0, 1]):
+        assert chip.flipped_codes > 0 and chip.comparison.exact_match == 1.0

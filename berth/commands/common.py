@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import shlex
 from pathlib import Path
 
 
@@ -75,3 +76,9 @@ def run_dir(root: str | Path, kind: str) -> Path:
     """A fresh, timestamped run directory name under ``root`` (not created)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return Path(root) / f"{kind}-{stamp}"
+
+
+def data_flags(dataset: str, data_dir: str | None) -> str:
+    """The ``--set`` flags that give a next command the same data (none for the embedded digits)."""
+    flags = "" if dataset == "digits" else f" --set dataset={dataset}"
+    return flags + (f" --set data_dir={shlex.quote(str(data_dir))}" if data_dir else "")

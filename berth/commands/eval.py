@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from berth.commands.common import add_config_args, add_store_arg, printed_config, run_dir
+from berth.commands.common import add_config_args, add_store_arg, data_flags, printed_config, run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from berth.core.config import load_config
+    from berth.core.config import given_keys, load_config
     from berth.flows.evaluate import EvalConfig, evaluate, save
     from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
 
@@ -36,12 +36,13 @@ def run(args: argparse.Namespace) -> int:
     folder = run_dir(cfg.out, "eval")
     check_writable(folder.parent)  # before any training; the run's folder appears with its results
     out = folder / "results.json"
-    rows, data = evaluate(cfg, print, args.store)
+    rows, data = evaluate(cfg, print, args.store, given_keys(args.config, args.overrides))
     print_table(cfg, rows)
     out = save(cfg, rows, data, out)
     print(f"results: {out}")
     if is_qonnx_file(cfg.model):
-        print(f"next: berth hls export {cfg.model}   (the same file as an HLS project, its cost in the store)")
+        print(f"next: berth hls export {cfg.model}{data_flags(cfg.dataset, cfg.data_dir)}   (the same file as an HLS "
+              "project, its cost in the store)")
     else:
         print("next: berth sweep   (every scheme and method, with chips, intervals, report and store)")
     return 0

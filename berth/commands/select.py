@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from berth.commands.common import data_flags
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from berth.commands.pareto import add_latency_args
@@ -38,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
           f"RErr {best.rerr[p] * 100:.2f}%" + (f", energy saving {best.energy_saving[p] * 100:.1f}%" if p in best.energy_saving else ""))
     if best.checkpoint:
         print(f"  model file: {best.checkpoint}")
-        data = "" if best.dataset == "digits" else f" --set dataset={best.dataset}"
-        data += f" --set data_dir={shlex.quote(best.data_dir)}" if best.data_dir else ""
-        print(f"next: berth hls export {shlex.quote(best.checkpoint)} --out runs/hls/{best.run_id}{data}")
+        print(f"next: berth hls export {shlex.quote(best.checkpoint)} --out runs/hls/{best.run_id}"
+              f"{data_flags(best.dataset, best.data_dir)}")
     return 0

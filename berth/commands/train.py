@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from berth.commands.common import add_config_args, add_store_arg, printed_config, run_dir
+from berth.commands.common import add_config_args, add_store_arg, data_flags, printed_config, run_dir
 from berth.core.errors import BerthError
 
 
@@ -57,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     results = train_run(cfg, out, bool(args.resume), print, args.store)
     print(f"results: {results}")
     ckpt = out / "checkpoint.pt"
-    print(f"next: berth hls export {ckpt} --out runs/hls/{out.name}" if cfg.hw else
+    print(f"next: berth hls export {ckpt} --out runs/hls/{out.name}{data_flags(cfg.dataset, cfg.data_dir)}" if cfg.hw else
           f"next: berth profile {ckpt}   (a hardware build, hw = true, goes on to berth hls export)")
     return 0

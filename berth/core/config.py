@@ -255,6 +255,13 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     return from_dict(cls, data, where)
 
 
+def given_keys(path: str | Path | None = None, overrides: list[str] = ()) -> frozenset[str]:
+    """The top-level settings the TOML file at ``path`` or the ``key=value`` overrides set (a
+    setting given at its default value is given all the same)."""
+    keys = set(read_toml(path)) if path else set()
+    return frozenset(keys | {parse_override(text)[0][0] for text in overrides})
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """The one-line meaning of each field of dataclass ``cls``: the ``# comment`` on its line."""
     import inspect

@@ -42,6 +42,17 @@ class Dataset:
     def num_classes(self) -> int:
         return int(self.y_train.max()) + 1
 
+    def check_fits(self, what: str, shape: tuple[int, ...], outputs: int | None) -> None:
+        """A model (``what``, e.g. "QONNX file 'x.onnx'") of (C, H, W) ``shape`` inputs and
+        ``outputs`` values per input (None: unknown) must take these images and cover these
+        classes: else one line naming both."""
+        if tuple(shape) != self.shape:
+            raise BerthError(f"{what} takes (C, H, W) = {tuple(shape)} inputs; the {self.name} data's images are "
+                             f"{self.shape}")
+        if outputs is not None and outputs < self.num_classes:
+            raise BerthError(f"{what} outputs {outputs} values per input; the {self.name} data has "
+                             f"{self.num_classes} classes")
+
 
 def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, test) with each class split in the same proportion, fixed by ``seed``."""

@@ -42,10 +42,12 @@ class EvalConfig:
             raise BerthError(f"seed = {self.seed} is not allowed; allowed: integers >= 0")
 
 
-def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = None) -> tuple[list[dict], dict]:
+def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = None,
+             given: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
     """One row per (scheme, p): clean error and RErr over ``cfg.chips`` chips (fractions); and the
     identity of the data they were measured on. Each trained model and its chips also go to the
-    workspace store (``store`` overrides it), as runs of command ``eval``."""
+    workspace store (``store`` overrides it), as runs of command ``eval``. ``given``: the settings
+    the user set (file or flags), which a QONNX file refuses where they do not apply."""
     from berth.data.datasets import load_dataset
     from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.models import import_modules, model_for_data
@@ -56,7 +58,7 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     from berth.train.loop import TrainConfig, train
 
     if is_qonnx_file(cfg.model):
-        return evaluate_qonnx(cfg, say, store)
+        return evaluate_qonnx(cfg, say, store, given)
     import_modules(cfg.modules)
     for name in cfg.schemes:
         get_scheme(name, bits=cfg.bits, w_max=cfg.w_max)
@@ -85,22 +87,23 @@ def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = N
     return rows, data.identity
 
 
-def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | None) -> tuple[list[dict], dict]:
+def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | None,
+                   given: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
     """``evaluate`` of the QONNX graph in ``cfg.model`` as it is: not trained (its own quantizers
     fix its codes), one row per p, chip k's flips in its weight initializers, executed by qonnx.
-    The settings that do not apply are refused unless left at their defaults, and the data must
-    fit the graph's input, before any evaluation."""
+    The settings that do not apply are refused when given or changed, and the data must fit the
+    graph's input, before any evaluation."""
     from berth.core.progress import bar
     from berth.data.datasets import load_dataset
-    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx, qonnx_identity
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, input_shape, load_qonnx, output_width, qonnx_identity
     from berth.quant.evaluate import robust_error_of
     from berth.quant.faults import RandomBitErrors
 
     ref = QonnxReference(load_qonnx(cfg.model))
     bits = max(qt.bits for qt in ref.codes().values())
-    _check_qonnx_settings(cfg, bits)
+    _check_qonnx_settings(cfg, bits, given)
     data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)
-    check_fits(ref.wrapper, cfg.model, cfg.dataset, data.shape, data.num_classes)
+    data.check_fits(f"QONNX file {cfg.model!r}", input_shape(ref.wrapper), output_width(ref.wrapper))
     say(f"evaluating {cfg.model} as it is: a QONNX graph with its own {bits}-bit weight codes, executed by qonnx")
     labels_of = ref.labels_of(data.x_test)
     rows = []
@@ -118,17 +121,17 @@ def evaluate_qonnx(cfg: EvalConfig, say: Callable[[str], None], store: Path | No
     return rows, data.identity
 
 
-def _check_qonnx_settings(cfg: EvalConfig, bits: int) -> None:
-    """A QONNX file is not trained and keeps its own codes: a training setting other than its
-    default, or ``bits`` other than the file's code width, is a one-line BerthError."""
+def _check_qonnx_settings(cfg: EvalConfig, bits: int, given: frozenset[str]) -> None:
+    """A QONNX file is not trained and keeps its own codes: a training setting given or changed
+    from its default, or ``bits`` other than the file's code width, is a one-line BerthError."""
     default = EvalConfig()
     what = f"model {cfg.model!r} is a QONNX file, measured as it is"
-    if cfg.bits not in (default.bits, bits):
+    if cfg.bits != bits and ("bits" in given or cfg.bits != default.bits):
         raise BerthError(f"bits = {cfg.bits} is not allowed; allowed: {bits} ({what}, with its own {bits}-bit codes)")
     for name in ("schemes", "w_max", "epochs", "modules"):
-        if getattr(cfg, name) != getattr(default, name):
-            raise BerthError(f"{name} = {getattr(cfg, name)!r} is not allowed; allowed: the default, "
-                             f"{getattr(default, name)!r} ({what}: {name} does not apply to it)")
+        if name in given or getattr(cfg, name) != getattr(default, name):
+            raise BerthError(f"{name} = {getattr(cfg, name)!r} is not allowed; allowed: leaving it unset ({what}: "
+                             f"{name} does not apply to it)")
 
 
 def _record(cfg: EvalConfig, config: dict, rows: list[dict], data, store: Path | None, run: dict) -> None:

@@ -72,6 +72,13 @@ def model_to_export(source: str, cfg: HlsExportConfig, say: Callable[[str], None
     return model, {"trained": {"epochs": spec.epochs, "seed": spec.seed, "dataset": cfg.dataset, "history": history}}
 
 
+def _data_for(cfg: HlsExportConfig):
+    """The data set ``verify`` and ``inject`` will feed the project."""
+    from berth.data.datasets import load_dataset
+
+    return load_dataset(cfg.dataset, seed=cfg.data_seed, data_dir=cfg.data_dir)
+
+
 def check_layer_names(model: Any, target: HlsTarget) -> None:
     """The target's per-layer tables must name quantized layers of ``model``."""
     from berth.quant.inject import model_codes
@@ -96,13 +103,19 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     data = {"dataset": cfg.dataset, "data_seed": cfg.data_seed, "data_dir": cfg.data_dir}
     if is_qonnx_file(source):  # a QONNX graph: its own execution is the software side
         from berth.hardware.hls4ml.export import export_qonnx_project
+        from berth.hardware.hls4ml.qonnx_in import input_shape, load_qonnx, output_width
 
+        wrapper = load_qonnx(source)
+        _data_for(cfg).check_fits(f"QONNX file {source!r}", input_shape(wrapper), output_width(wrapper))
         say(where)
         path = str(Path(source).resolve())  # the checkpoint: what `berth eval` of the file records
         project = export_qonnx_project(source, out, t, force=force, extra={"qonnx": path, "checkpoint": path},
                                        log=say, **data)
     else:
+        from berth.hardware.hls4ml.export import model_shape
+
         model, extra = model_to_export(source, cfg, say)
+        _data_for(cfg).check_fits(f"model {source!r}", model_shape(model), model.berth_config.get("num_classes"))
         say(where)
         project = export_project(model, out, t, force=force, extra=extra, log=say, **data)
     cost = json.loads((project.berth_dir / "cost.json").read_text())

@@ -53,10 +53,10 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     with open_store(store_path, read_only=True) as store:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
-        if is_qonnx_file(run["checkpoint"] or ""):
-            out.append(qonnx_target(run["checkpoint"], run["run_id"], f"[{run['label']}, {run['bits']}b]"))
-            continue
         try:
+            if is_qonnx_file(run["checkpoint"] or ""):
+                out.append(qonnx_run_target(run))
+                continue
             model = load_model(run["checkpoint"])
         except BerthError as exc:
             say(f"skipping run {run['run_id']} ({run['label']}): {exc}")
@@ -66,6 +66,19 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     if not out:
         raise BerthError("no run in the store has a checkpoint berth can rebuild; train with `berth sweep` first")
     return out
+
+
+def qonnx_run_target(run: dict) -> tuple:
+    """The target of a run of a QONNX file, refused (BerthError) when the file is no longer the one
+    the run measured: its latency would join that run's robustness."""
+    from berth.data.own import file_sha256
+
+    path = run["checkpoint"]
+    recorded = ((run.get("config") or {}).get("qonnx") or {}).get("sha256")
+    if Path(path).is_file() and recorded and file_sha256(path) != recorded:
+        raise BerthError(f"QONNX file {path!r} has changed since the run measured it (SHA-256 {recorded[:12]}... then, "
+                         f"{file_sha256(path)[:12]}... now); evaluate it again to profile it as a run")
+    return qonnx_target(path, run["run_id"], f"[{run['label']}, {run['bits']}b]")
 
 
 def qonnx_target(path: str, run_id: str, suffix: str = "") -> tuple:

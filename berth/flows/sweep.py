@@ -231,12 +231,13 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     errors = [_validate_errors(e, where, f"errors[{i}]", base) for i, e in enumerate(s.errors)]
     labels = [e.label for e in errors]
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
+    s = dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
     for i, m in enumerate(s.models):
         if is_qonnx_file(m):
-            _check_qonnx(m, errors, where, f"models[{i}]")
+            _check_qonnx(s, m, where, f"models[{i}]")
         else:
             _check_model(s, m, where)
-    return dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
+    return s
 
 
 def _data_dir(s: Sweep, where: str, base: Path) -> str:
@@ -292,15 +293,19 @@ def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpe
     return dataclasses.replace(e, maps=maps)
 
 
-def _check_qonnx(path: str, errors: list[ErrorSpec], where: str, key: str) -> None:
-    """A QONNX file reads as a quantized graph; only its weights are stored as codes."""
-    from berth.hardware.hls4ml.qonnx_in import load_qonnx
+def _check_qonnx(s: Sweep, path: str, where: str, key: str) -> None:
+    """A QONNX file reads as a quantized graph that takes the sweep's images; only its weights
+    are stored as codes."""
+    from berth.data.datasets import load_dataset
+    from berth.hardware.hls4ml.qonnx_in import input_shape, load_qonnx, output_width
 
     try:
-        load_qonnx(path)
+        wrapper = load_qonnx(path)
+        data = load_dataset(s.dataset, seed=s.data_seed, data_dir=s.data_dir or None)
+        data.check_fits(f"QONNX file {path!r}", input_shape(wrapper), output_width(wrapper))
     except BerthError as exc:
         raise BerthError(f"{where}: {key} = {path!r}: {exc}") from None
-    for i, e in enumerate(errors):
+    for i, e in enumerate(s.errors):
         _check(e.parameters == "weights", where, f"errors[{i}].parameters", e.parameters,
                f"weights ({key} = {path!r} is a QONNX file: only its weights are stored as codes)")
 

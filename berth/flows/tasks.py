@@ -112,10 +112,10 @@ def _qonnx_clean(run: dict[str, Any], data, started: float) -> dict[str, Any]:
     """A QONNX file's "training": nothing to train (its model file is the file itself, no state);
     its clean error, with the data checked against the graph's input."""
     from berth.core.provenance import machine_info
-    from berth.hardware.hls4ml.qonnx_in import QonnxReference, check_fits, load_qonnx
+    from berth.hardware.hls4ml.qonnx_in import QonnxReference, input_shape, load_qonnx, output_width
 
     ref = QonnxReference(load_qonnx(run["qonnx"]["path"]))
-    check_fits(ref.wrapper, run["model"], run["dataset"], data.shape, data.num_classes)
+    data.check_fits(f"QONNX file {run['model']!r}", input_shape(ref.wrapper), output_width(ref.wrapper))
     clean_error = float((ref.labels_of(data.x_test)(ref.codes(), None) != data.y_test.numpy()).mean())
     finished = time.time()
     return {"state": None, "history": [], "clean_error": clean_error, "scheme": run["scheme"], "started": started,

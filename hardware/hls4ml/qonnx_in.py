@@ -54,12 +54,17 @@ def load_qonnx(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise BerthError(f"QONNX file {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise BerthError(f"QONNX file {str(path)!r} is empty; expected an ONNX model as Brevitas' export_qonnx writes it")
     try:  # not cleaned: qonnx's cleanup renames the initializers that name the layers
         wrapper = ModelWrapper(str(path))
     except Exception as exc:  # onnx raises many types for a file that is not a model
         raise BerthError(f"QONNX file {str(path)!r} is not a readable ONNX model ({type(exc).__name__}: "
                          f"{str(exc).strip()[:150]})") from None
-    data = data_input(wrapper)
+    try:
+        data = data_input(wrapper)
+    except BerthError as exc:
+        raise BerthError(f"QONNX file {str(path)!r}: {exc}") from None
     shape = wrapper.get_tensor_shape(data)
     if shape is None or len(shape) != 4 or shape[0] != 1:
         raise BerthError(f"QONNX file {str(path)!r}: input {data!r} has shape {shape}; allowed: (1, C, H, W) images "
@@ -84,7 +89,7 @@ def data_input(wrapper) -> str:
     """The graph input that is not an initializer (older exports list initializers as inputs)."""
     names = [i.name for i in wrapper.graph.input if wrapper.get_initializer(i.name) is None]
     if len(names) != 1:
-        raise BerthError(f"QONNX graph has {len(names)} data inputs {names}; allowed: exactly one")
+        raise BerthError(f"the graph has {len(names)} data inputs {names}; allowed: exactly one")
     return names[0]
 
 
@@ -98,12 +103,21 @@ def weight_nodes(wrapper) -> dict[str, object]:
     """``{initializer name: Quant node}`` of every quantized weight, in graph order."""
     out = {}
     for node in wrapper.graph.node:
-        if node.op_type != "Quant" or wrapper.get_initializer(node.input[0]) is None:
-            continue
-        if any(c.op_type in WEIGHT_OPS and list(c.input).index(node.output[0]) == 1
-               for c in wrapper.find_consumers(node.output[0]) or []):
+        if node.op_type == "Quant" and wrapper.get_initializer(node.input[0]) is not None \
+                and _feeds_weight(wrapper, node.output[0]):
             out[node.input[0]] = node
     return out
+
+
+def _feeds_weight(wrapper, tensor: str, through_transpose: bool = True) -> bool:
+    """Whether ``tensor`` is the weight input of a Conv/Gemm/MatMul, directly or through one
+    Transpose (Brevitas exports a QuantLinear without bias as Quant -> Transpose -> MatMul)."""
+    for c in wrapper.find_consumers(tensor) or []:
+        if c.op_type in WEIGHT_OPS and list(c.input).index(tensor) == 1:
+            return True
+        if c.op_type == "Transpose" and through_transpose and _feeds_weight(wrapper, c.output[0], False):
+            return True
+    return False
 
 
 def _named_weights(wrapper):
@@ -149,18 +163,6 @@ def qonnx_codes(wrapper) -> dict[str, QTensor]:
 def input_shape(wrapper) -> tuple[int, int, int]:
     """(channels, height, width) of the graph's data input."""
     return tuple(int(d) for d in wrapper.get_tensor_shape(data_input(wrapper))[1:])
-
-
-def check_fits(wrapper, name: str, dataset: str, shape: tuple[int, ...], classes: int) -> None:
-    """The graph in file ``name`` must take the data's (C, H, W) images and output a value per
-    class: else a one-line BerthError naming both."""
-    if tuple(shape) != input_shape(wrapper):
-        raise BerthError(f"QONNX file {name!r} takes (C, H, W) = {input_shape(wrapper)} inputs; the {dataset} data's "
-                         f"images are {tuple(shape)}")
-    width = output_width(wrapper)
-    if width is not None and width < classes:
-        raise BerthError(f"QONNX file {name!r} outputs {width} values per input; the {dataset} data has {classes} "
-                         "classes")
 
 
 def output_width(wrapper) -> int | None:
