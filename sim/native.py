@@ -17,6 +17,7 @@ import numpy as np
 
 from berth.core.errors import BerthError
 from berth.core.files import atomic_write_bytes
+from berth.core.progress import step
 from berth.core.tools import require_tool
 from berth.hardware.blockmatch import MatchResult, block_match
 from berth.core.files import package_file, work_dir
@@ -65,6 +66,8 @@ def build_native(cfg: RTLConfig, root: Path | None = None) -> Path:
            "--Mdir", str(out / "obj"), "-o", str(exe),
            *(f"-G{k}={v}" for k, v in cfg.parameters().items()), *(f"+define+{d}" for d in cfg.defines),
            str(rtl_source()), str(BENCH)]
+    step(f"building the RTL natively with Verilator for a {cfg.h}x{cfg.w} frame (a minute or more; log: "
+         f"{out / 'build.log'})")
     _check(cmd, out / "build.log", "native Verilator build")
     return exe
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -33,10 +36,27 @@ def test_1080p_configuration_reaches_30_fps_at_250_mhz_within_the_line_buffer_bo
     assert ramb36_line_buffers(1920, BMParams()) <= 1.1 * ramb36_lower_bound(1920, BMParams())
 
 
-def test_perf_prints_every_resolution(capsys) -> None:
-    assert main(["bm", "perf", "--clock-mhz", "250", "--sim-results", "/nonexistent"]) == 0
+def test_perf_prints_every_resolution(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # no runs/bm/sim.json here: the cycle model alone
+    assert main(["bm", "perf", "--clock-mhz", "250"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in RESOLUTIONS) and "Zynq-7030" in out and "4.27 fps" in out
+    assert "cycle model only (run 'berth bm sim'" in out
+
+
+def test_perf_checks_the_model_against_the_sim_results_it_is_given(tmp_path, capsys) -> None:
+    """A user image's sim-image.json (one row) is read like the suite's sim.json; a file that is
+    missing or holds something else is one line."""
+    row = {"run": "native verilator 64x64", "passed": True, "h": 64, "w": 64, "p": 13, "d": 13, "g": 18,
+           "params": dataclasses.asdict(BMParams()), "cycles": 12345}
+    (tmp_path / "sim-image.json").write_text(json.dumps(row))
+    assert main(["bm", "perf", "--sim-results", str(tmp_path / "sim-image.json")]) == 0
+    assert "simulated 64x64 frame: 12345 cycles, model " in capsys.readouterr().out
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    for name, message in (("nope.json", "does not exist; expected the sim.json or sim-image.json"),
+                          ("other.json", "is not a 'berth bm sim' result")):
+        assert main(["bm", "perf", "--sim-results", str(tmp_path / name)]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_match_writes_matches_png_and_pdf(tmp_path, capsys) -> None:
@@ -196,8 +216,27 @@ def test_sim_user_image_with_settings(tmp_path, capsys) -> None:
     ("q=3", "--set 'q=3' is not NAME=VALUE"),
     ("window=x", "window must be an integer"),
     ("g=0", "references per group G = 0"),
+    ("windw=15", "(did you mean 'window'?)"),
+    ("p=100", "P = 100"),  # given above the window: refused, not shrunk to it
 ])
 def test_sim_bad_setting_is_one_line_error(setting, message, capsys) -> None:
     assert main(["bm", "sim", "flat", "--size", "16x16", "--set", setting]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["{png}", "--simulator", "icarus"], "--simulator icarus is not allowed with IMAGE; allowed: --simulator native"),
+    (["{png}", "--size", "8x8"], "--size '8x8' crops a built-in stimulus; IMAGE"),
+    (["{folder}"], "is a folder; expected an image file"),
+    (["flat", "--size", "100000x100000"], "allowed: 1x1 .. 4320x7680"),
+    (["--size", "16x16"], "--size needs an IMAGE"),
+])
+def test_sim_flags_that_do_not_apply_are_one_line_errors(argv, message, tmp_path, capsys) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "f.png")
+    argv = [a.format(png=tmp_path / "f.png", folder=tmp_path) for a in argv]
+    assert main(["bm", "sim", *argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "out").exists()

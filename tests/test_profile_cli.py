@@ -45,8 +45,24 @@ def test_profile_runs_skips_unbuildable_checkpoints(tmp_path, capsys):
     store = tmp_path / "s.sqlite"
     with open_store(store) as s:
         s.add_run({"run_id": "r1", "sweep": "t", "label": "x", "model": "lenet", "bits": 8, "checkpoint": "/nowhere.pt"})
-    err = one_line_error(capsys, ["profile", "--runs", "--store", str(store), *QUICK])
-    assert "no run in the store" in err
+        s.add_run({"run_id": "r2", "sweep": "", "label": "rquant", "model": "lenet", "bits": 8, "checkpoint": None})
+    assert main(["profile", "--runs", "--store", str(store), *QUICK]) == 2
+    out = capsys.readouterr()
+    assert "no run in the store" in out.err
+    assert "skipping run r2 (rquant): no model file was kept (a berth eval run)" in out.out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["lenet", "--batch", "100000"], "batch size = 100000 is outside the allowed range [1, 65536]"),
+    (["lenet", "--warmup", "-1"], "warm-up seconds = -1.0 is outside the allowed range"),
+    (["lenet", "--block-ms", "0"], "block = 0 ms is not allowed; allowed: > 0"),
+    (["--runs", "--bits", "4"], "--bits is not allowed with --runs"),
+    (["{file}", "--input-size", "16"], "--input-size is not allowed with the model file"),
+])
+def test_settings_that_cannot_apply_are_refused_before_measuring(argv, message, tmp_path, capsys):
+    (tmp_path / "m.onnx").write_bytes(b"")
+    argv = [a.format(file=tmp_path / "m.onnx") for a in argv]
+    assert message in one_line_error(capsys, ["profile", *argv, "--store", str(tmp_path / "s.sqlite")])
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMAGE",
                    help="image file (PNG, PGM, ...; 8-bit grayscale, colour converted with the luma weights) or a "
                    "built-in stimulus such as china-s25")
-    p.add_argument("--size", default="256x256", help="HxW crop of a built-in stimulus (default 256x256)")
+    p.add_argument("--size", default=None, help="HxW crop of a built-in stimulus (default 256x256)")
     p.add_argument("--seed", type=int, default=0, help="noise seed of a built-in stimulus")
     p.add_argument("--ref", default=None, help="Y,X: plot the reference block nearest to this pixel "
                    "(default: the image centre)")
@@ -73,8 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="with IMAGE: block, window, stride, metric, k, tau, p, d or g (repeatable; default "
                         "BM3D's hard-threshold stage, P = D = 13, G = 18)")
-    p.add_argument("--size", default="256x256", help="HxW crop of a built-in stimulus IMAGE (default 256x256)")
-    p.add_argument("--simulator", choices=("verilator", "icarus", "native", "all"), default="all")
+    p.add_argument("--size", default=None, help="HxW crop of a built-in stimulus IMAGE (default 256x256)")
+    p.add_argument("--simulator", choices=("verilator", "icarus", "native", "all"), default=None,
+                   help="the suite's simulators (default all); an IMAGE is simulated natively (Verilator)")
     p.add_argument("--seed", type=int, default=0, help="seed of noise, input gaps and back-pressure")
     p.add_argument("--every-image", action="store_true",
                    help="run every stimulus on every acceptance parameter set (Icarus; minutes)")
@@ -98,8 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offset-cols", type=int, default=13, dest="d", metavar="D",
                    help="offset columns per pass D (default 13)")
     p.add_argument("--group", type=int, default=18, dest="g", metavar="G", help="references per group G (default 18)")
-    p.add_argument("--sim-results", default=str(OUT / "sim.json"),
-                   help="measured cycles from 'berth bm sim' to check the model against")
+    p.add_argument("--sim-results", default=None, type=Path,
+                   help=f"measured cycles from 'berth bm sim' (its sim.json or sim-image.json) to check the model "
+                        f"against (default {OUT / 'sim.json'}, when it exists)")
     add_match_params(p)
     p.set_defaults(handler=run_perf)
 
@@ -168,13 +170,17 @@ def run_match(args: argparse.Namespace) -> int:
 def run_sim(args: argparse.Namespace) -> int:
     from berth.flows.blockmatch import load_image, simulate, simulate_image
 
-    if args.image is None and args.set:
-        raise BerthError("--set needs an IMAGE to simulate")
+    if args.image is None and (args.set or args.size):
+        raise BerthError(f"{'--set' if args.set else '--size'} needs an IMAGE to simulate")
     if args.image is not None:
+        if args.simulator not in (None, "native") or args.every_image:
+            flag = "--every-image" if args.every_image else f"--simulator {args.simulator}"
+            raise BerthError(f"{flag} is not allowed with IMAGE; allowed: --simulator native (an IMAGE is simulated "
+                             "natively on Verilator; leave IMAGE out for the suite)")
         row, path = simulate_image(load_image(args.image, args.size, args.seed), args.set, Path(args.out))
         rows = [row]
     else:
-        rows, path = simulate(args.simulator, args.seed, args.every_image, Path(args.out))
+        rows, path = simulate(args.simulator or "all", args.seed, args.every_image, Path(args.out))
     print(f"{'run':<44} {'result':<8} {'detail'}")
     for row in rows:
         print(f"{row['run']:<44} {'PASS' if row['passed'] else 'FAIL':<8} {row['detail']}")
@@ -208,7 +214,7 @@ def run_perf(args: argparse.Namespace) -> int:
 
     params = match_params(args)
     units = Units(args.p, args.d, args.g)
-    note, rows = throughput_rows(params, units, args.clock_mhz, Path(args.sim_results))
+    note, rows = throughput_rows(params, units, args.clock_mhz, args.sim_results)
     print(f"P = {units.p} offset rows x D = {units.d} offset columns per pass ({units.lanes} column-sum lanes), "
           f"G = {units.g} references per group, at {args.clock_mhz:g} MHz; N1={params.block}, window "
           f"{params.window}, stride {params.stride}, K={params.k}; {note}")
@@ -228,22 +234,13 @@ def run_perf(args: argparse.Namespace) -> int:
     return 0
 
 
-def status(line: str) -> None:
-    """A long step starting, on stderr (quiet under -q and when nobody watches)."""
-    import sys
-
-    from berth.core.progress import shown
-
-    if shown():
-        print(line, file=sys.stderr)
-
-
 def run_hls(args: argparse.Namespace) -> int:
+    from berth.core.progress import step
     from berth.flows.blockmatch import hls_project
 
     params = match_params(args)
     run = hls_project(Path(args.out), params, args.image, args.part, args.clock_ns, csim=not args.no_csim,
-                      synth=args.synth, store=Path(args.store), say=status)
+                      synth=args.synth, store=Path(args.store), say=step)
     print(f"wrote {run.project} ({run.shape[0]}x{run.shape[1]} frames, N1={params.block} window={params.window} "
           f"stride={params.stride} {params.metric.upper()} K={params.k} tau={params.tau})")
     if run.csim is not None:

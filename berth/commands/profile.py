@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 
+from berth.core.errors import BerthError
+
 from berth.commands.common import add_store_arg, at_least
 
 
@@ -47,12 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "excludes time descheduled on a busy machine)")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each iteration")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: replay a captured CUDA graph")
-    p.add_argument("--scheme", default="rquant", help="quantization scheme of a zoo model (default rquant)")
-    p.add_argument("--bits", type=int, default=8, help="weight bits of a zoo model (default 8)")
-    p.add_argument("--act-bits", type=int, default=None, help="activation bits (needed for an integer path)")
+    p.add_argument("--scheme", default=None, help="quantization scheme of a zoo model (default rquant)")
+    p.add_argument("--bits", type=int, default=None, help="weight bits of a zoo model (default 8)")
+    p.add_argument("--act-bits", type=int, default=None, help="activation bits of a zoo model (needed for an integer "
+                   "path)")
     p.add_argument("--hw", action="store_true", help="build the zoo model for fixed-point hardware (needs --act-bits)")
-    p.add_argument("--in-channels", type=at_least(1), default=1, help="input channels of a zoo model (default 1)")
-    p.add_argument("--input-size", type=at_least(1), default=8, help="input height = width of a zoo model (default 8)")
+    p.add_argument("--in-channels", type=at_least(1), default=None, help="input channels of a zoo model (default 1)")
+    p.add_argument("--input-size", type=at_least(1), default=None, help="input height = width of a zoo model "
+                   "(default 8)")
     p.add_argument("--width-mult", type=float, default=0.25, help="block study: GENet-normal widths x this")
     p.add_argument("--out", default="runs/latency", help="where the block study writes its table and PNG")
     add_store_arg(p, "runs/berth.sqlite, or $BERTH_STORE")
@@ -73,11 +77,32 @@ def settings_from(args: argparse.Namespace):
                            cuda_graph=args.cuda_graph, clock=args.clock)
 
 
+ZOO_FLAGS = ("scheme", "bits", "act_bits", "hw", "in_channels", "input_size")
+
+
+def check_zoo_flags(args: argparse.Namespace) -> None:
+    """The flags that build a zoo model apply to nothing else: a model file or QONNX file holds
+    its own, and ``--runs`` takes each run's."""
+    from pathlib import Path
+
+    given = [name for name in ZOO_FLAGS if getattr(args, name) not in (None, False)]
+    if not given:
+        return
+    flag = "--" + given[0].replace("_", "-")
+    if args.runs or args.blocks:
+        raise BerthError(f"{flag} is not allowed with {'--runs' if args.runs else '--blocks'}; it builds a zoo model "
+                         "named as MODEL")
+    if args.model and Path(args.model).is_file():
+        raise BerthError(f"{flag} is not allowed with the model file {args.model!r}, which holds its own; allowed: "
+                         "with a zoo model name as MODEL")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from berth.flows import profile as flow
 
+    check_zoo_flags(args)
     s = settings_from(args)
     if args.blocks:
         table, verdict = flow.block_study(s, args.width_mult, args.store, Path(args.out), print)
@@ -87,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     if args.runs:
         targets = flow.run_targets(args.store, print)
     else:
-        targets = [flow.model_target(args.model, args.scheme, args.bits, args.act_bits, args.hw, args.in_channels,
-                                     args.input_size)]
+        targets = [flow.model_target(args.model, args.scheme or "rquant", args.bits or 8, args.act_bits, args.hw,
+                                     args.in_channels or 1, args.input_size or 8)]
     flow.profile_all(targets, s, args.store, args.layers, print)
     print("next: berth pareto" + (f" --store {args.store}" if args.store else "")
           + "   (robustness, energy and latency of every stored model)")

@@ -23,6 +23,12 @@ def shown() -> bool:
     return not _QUIET and sys.stderr.isatty()
 
 
+def step(line: str) -> None:
+    """A long step starting, as one line on stderr (shown, like the bars, only to a person watching)."""
+    if shown():
+        print(line, file=sys.stderr, flush=True)
+
+
 def bar(iterable: Iterable | None = None, **kw: Any):
     """A tqdm bar on stderr (``disable=True`` in ``kw`` hides it too)."""
     from tqdm import tqdm

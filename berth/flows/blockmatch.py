@@ -7,6 +7,7 @@ the command line prints; ``berth bm`` only parses flags and prints.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import time
@@ -22,18 +23,29 @@ from berth.core.provenance import provenance
 from berth.hardware.blockmatch import BMParams, MatchResult, block_match
 
 
-def load_image(spec: str, size: str = "256x256", seed: int = 0) -> np.ndarray:
+DEFAULT_SIZE = "256x256"  # a built-in stimulus's crop (HxW) unless --size says otherwise
+MAX_SIZE = (4320, 7680)  # the largest built-in stimulus: an 8K UHD frame
+
+
+def load_image(spec: str, size: str | None = None, seed: int = 0) -> np.ndarray:
     """An image file as 8-bit grayscale (colour converted with the luma weights, as ``berth bm
-    denoise`` reads it), or a built-in stimulus name cropped to ``size`` (HxW)."""
+    denoise`` reads it), or a built-in stimulus name cropped to ``size`` (HxW; default 256x256,
+    which a file refuses: it is taken whole)."""
     from berth.hardware.blockmatch.stimuli import ALL_STIMULI, stimulus
     from berth.hardware.bm3d.images import load_gray8
 
     path = Path(spec)
+    if path.is_dir():
+        raise BerthError(f"IMAGE {spec!r} is a folder; expected an image file or a built-in stimulus")
+    if path.exists() and size is not None:
+        raise BerthError(f"--size {size!r} crops a built-in stimulus; IMAGE {spec!r} is a file, taken whole")
     if not path.exists():
         try:
-            h, w = (int(v) for v in size.lower().split("x"))
+            h, w = (int(v) for v in (size or DEFAULT_SIZE).lower().split("x"))
         except ValueError:
             raise BerthError(f"--size {size!r} is not HxW, e.g. 256x256") from None
+        if not (1 <= h <= MAX_SIZE[0] and 1 <= w <= MAX_SIZE[1]):
+            raise BerthError(f"--size {size!r} is not allowed; allowed: 1x1 .. {MAX_SIZE[0]}x{MAX_SIZE[1]}")
         if spec.split("-s")[0] not in {s.split("-s")[0] for s in ALL_STIMULI}:
             raise BerthError(f"IMAGE {spec!r} is neither a file nor a built-in stimulus "
                              f"({', '.join(ALL_STIMULI)})")
@@ -89,7 +101,9 @@ def sim_config(shape: tuple[int, int], settings: list[str]):
     for item in settings:
         name, sep, value = item.partition("=")
         if not sep or name not in SIM_SETTINGS:
-            raise BerthError(f"--set {item!r} is not NAME=VALUE with NAME one of {', '.join(SIM_SETTINGS)}")
+            close = difflib.get_close_matches(name, SIM_SETTINGS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if sep and close else ""
+            raise BerthError(f"--set {item!r} is not NAME=VALUE with NAME one of {', '.join(SIM_SETTINGS)}{hint}")
         if name == "metric":
             values[name] = value
             continue
@@ -98,8 +112,9 @@ def sim_config(shape: tuple[int, int], settings: list[str]):
         except ValueError:
             raise BerthError(f"--set {item!r}: {name} must be an integer") from None
     params = BMParams(**{k: v for k, v in values.items() if k not in ("p", "d", "g")})
-    window = params.window
-    values["p"], values["d"] = min(values["p"], window), min(values["d"], window)
+    given = {item.partition("=")[0] for item in settings}
+    for name in ("p", "d"):  # the defaults shrink to a smaller window; a value given must fit it
+        values[name] = values[name] if name in given else min(values[name], params.window)
     cfg = RTLConfig(h=shape[0], w=shape[1], params=params, p=values["p"], d=values["d"], g=values["g"])
     cfg.parameters()  # validates P, D, G and the frame size
     return cfg
@@ -157,10 +172,14 @@ def ice40_small(out: Path, source: Path | None = None):
     return ice40_fmax(ICE40_SMALL, out / "ice40" / ("source" if source else "core"), source, params)
 
 
-def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path) -> tuple[str, list]:
+DEFAULT_SIM_RESULTS = Path("runs") / "bm" / "sim.json"  # where 'berth bm sim' writes its suite's rows
+
+
+def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path | None = None) -> tuple[str, list]:
     """Frames per second at standard sizes for ``units`` (a ``perf.Units``); when ``sim_results``
-    (from ``simulate``) holds a simulated frame of the same design, the cycle model is checked
-    against it (and scaled by measured / modelled cycles, 1 when the model is exact)."""
+    (``simulate``'s or ``simulate_image``'s file; unset: the suite's, if there is one) holds a
+    simulated frame of the same design, the cycle model is checked against it (and scaled by
+    measured / modelled cycles, 1 when the model is exact)."""
     from berth.hardware.blockmatch.perf import Units, cycles_per_frame, frame_period, throughput
 
     check_range("clock MHz", clock_mhz, 1, 2000)
@@ -168,24 +187,42 @@ def throughput_rows(params: BMParams, units, clock_mhz: float, sim_results: Path
     check_range("offset columns per pass D", units.d, 1, params.window)
     check_range("references per group G", units.g, 1, 64)
     scale, note = 1.0, "cycle model only (run 'berth bm sim' to check it against a simulated frame)"
-    if sim_results.exists():
-        try:
-            rows = json.loads(sim_results.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BerthError(f"--sim-results {str(sim_results)!r} is not a 'berth bm sim' result ({exc})") from None
-        for r in (r for r in rows if isinstance(r, dict) and r.get("cycles")):
-            same = (r["params"] == {k: getattr(params, k) for k in r["params"]}
-                    and Units(r["p"], r.get("d", 0), r.get("g", 0)) == units)
-            if same:
-                model = cycles_per_frame(r["h"], r["w"], params, units)
-                scale = r["cycles"] / model
-                note = (f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} "
-                        + ("(exact)" if r["cycles"] == model else f"(x{scale:.4f})"))
-                if r.get("period"):
-                    period = frame_period(r["h"], r["w"], params, units)
-                    note += (f"; back to back {r['period']} cycles apart, model {period}"
-                             + (" (exact)" if r["period"] == period else ""))
+    rows = _sim_rows(sim_results)
+    if rows is None:
+        return note, throughput(params, units, clock_mhz, scale)
+    note = f"cycle model only (no simulated frame of this design in {str(sim_results or DEFAULT_SIM_RESULTS)!r})"
+    for r in (r for r in rows if r.get("cycles")):
+        if r["params"] == {k: getattr(params, k) for k in r["params"]} and Units(r["p"], r.get("d", 0),
+                                                                               r.get("g", 0)) == units:
+            model = cycles_per_frame(r["h"], r["w"], params, units)
+            scale = r["cycles"] / model
+            note = (f"simulated {r['h']}x{r['w']} frame: {r['cycles']} cycles, model {model} "
+                    + ("(exact)" if r["cycles"] == model else f"(x{scale:.4f})"))
+            if r.get("period"):
+                period = frame_period(r["h"], r["w"], params, units)
+                note += (f"; back to back {r['period']} cycles apart, model {period}"
+                         + (" (exact)" if r["period"] == period else ""))
     return note, throughput(params, units, clock_mhz, scale)
+
+
+def _sim_rows(path: Path | None) -> list[dict] | None:
+    """The rows of a 'berth bm sim' result file (None: no file given and none at the default
+    place); a file given that is missing or not such a result is a one-line BerthError."""
+    if path is None:
+        if not DEFAULT_SIM_RESULTS.is_file():
+            return None
+        path = DEFAULT_SIM_RESULTS
+    what = f"--sim-results {str(path)!r}"
+    if not path.is_file():
+        raise BerthError(f"{what} does not exist; expected the sim.json or sim-image.json that 'berth bm sim' writes")
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BerthError(f"{what} is not a 'berth bm sim' result ({exc})") from None
+    rows = [rows] if isinstance(rows, dict) else rows  # sim-image.json holds one row
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "run" in r for r in rows):
+        raise BerthError(f"{what} is not a 'berth bm sim' result; expected its rows (run, passed, detail, ...)")
+    return rows
 
 
 @dataclass

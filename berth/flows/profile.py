@@ -4,6 +4,7 @@ in a store) into the store's latency tables, and GENet's block study with its ta
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -53,8 +54,11 @@ def run_targets(store_path: str | Path | None, say: Callable[[str], None]) -> li
     with open_store(store_path, read_only=True) as store:
         runs = store.query("runs", order_by="sweep,label,bits,run_id")
     for run in runs:
+        if not run["checkpoint"]:  # an eval run of a zoo model or model file keeps no model file
+            say(f"skipping run {run['run_id']} ({run['label']}): no model file was kept (a berth eval run)")
+            continue
         try:
-            if is_qonnx_file(run["checkpoint"] or ""):
+            if is_qonnx_file(run["checkpoint"]):
                 out.append(qonnx_run_target(run))
                 continue
             model = load_model(run["checkpoint"])
@@ -88,12 +92,26 @@ def qonnx_target(path: str, run_id: str, suffix: str = "") -> tuple:
     return Path(path), f"{Path(path).name}{suffix}", input_shape(load_qonnx(path)), run_id
 
 
+def check_inputs_fit(name: str, shape: tuple[int, ...], batch: int) -> None:
+    """A batch of float32 inputs must fit in a quarter of the machine's memory (the model, its
+    activations and a second copy need the rest): else one line naming the batch."""
+    need = batch * math.prod(shape) * 4
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > memory / 4:
+        largest = max(1, int(memory / 4 // (math.prod(shape) * 4)))
+        raise BerthError(f"batch size {batch} is not allowed for {name} (input {'x'.join(map(str, shape))}): its "
+                         f"inputs alone are {need / 2**30:.1f} GiB of this machine's {memory / 2**30:.0f} GiB; "
+                         f"allowed: up to {largest}")
+
+
 def profile_all(targets: list, settings, store_path: str | Path | None, layers: bool,
                 say: Callable[[str], None]) -> None:
     """Profile each target, store its rows, report notes (and the per-layer table with ``layers``)."""
     from berth.hardware.latency.profiler import profile_model, profile_qonnx
     from berth.hardware.latency.tables import open_store
 
+    for _, name, shape, _ in targets:  # before any measurement
+        check_inputs_fit(name, shape, max(settings.batches))
     with open_store(store_path) as store:
         say(f"results store: {store.path}")
         say(header(settings))

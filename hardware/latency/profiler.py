@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from berth.core.errors import BerthError, check_choice
+from berth.core.errors import BerthError, check_choice, check_range
 from berth.core.store import now_utc
 from berth.hardware.latency.stats import LatencyStats, summarize
 from berth.hardware.latency.variants import DEPLOYABLE, VARIANTS, float_equivalent, integer_path
@@ -33,6 +33,9 @@ def parse_dtype(name: str) -> str:
     if canonical not in DTYPES:
         raise BerthError(f"unknown dtype {name!r}; allowed: float32 (fp32), float16 (fp16), bfloat16 (bf16)")
     return canonical
+
+
+MAX_BATCH = 65536  # the largest batch measured: beyond it the inputs alone outgrow most machines
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ class ProfileSettings:
             check_clock(self.clock, self.threads)
         if self.repeats < 5:
             raise BerthError(f"repeats = {self.repeats!r} must be >= 5 (quartiles need samples)")
+        check_range("batch size", max(self.batches, default=1), 1, MAX_BATCH)
+        check_range("warm-up seconds", self.warmup_s, 0.0, 600.0)
+        if not 0 < self.block_s <= 10:
+            raise BerthError(f"block = {self.block_s * 1000:g} ms is not allowed; allowed: > 0 and <= 10000 ms")
 
     @property
     def thread_count(self) -> int:
