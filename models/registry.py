@@ -157,7 +157,31 @@ def model_for_data(name: str, data: Any, **kw: Any) -> nn.Module:
     """``create_model`` with the input shape and class count of ``data`` (a ``berth.data`` Dataset:
     ``shape`` is (channels, height, width), ``num_classes`` the label count)."""
     c, h, _ = data.shape
-    return create_model(name, in_channels=c, input_size=h, num_classes=data.num_classes, **kw)
+    model = create_model(name, in_channels=c, input_size=h, num_classes=data.num_classes, **kw)
+    check_runs_on(model, name, data)
+    return model
+
+
+def check_runs_on(model: nn.Module, name: str, data: Any) -> None:
+    """Two of ``data``'s test images through ``model`` (eval mode, no gradient, no state changed):
+    a model that fails on them or gives fewer outputs than classes is a one-line BerthError before
+    any training."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(data.x_test[:2])
+    except Exception as exc:  # a user's model may raise anything on the wrong shape
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BerthError(f"model {name!r} fails on the {data.name} data's (C, H, W) = {tuple(data.shape)} images: "
+                         f"{type(exc).__name__}: {first[:200]}") from None
+    finally:
+        model.train(training)
+    out = getattr(out, "value", out)  # a Brevitas QuantTensor
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] < data.num_classes:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise BerthError(f"model {name!r} outputs {shape} for 2 images; allowed: (2, K) with K >= the "
+                         f"{data.name} data's {data.num_classes} classes")
 
 
 def input_shape(config: dict[str, Any]) -> tuple[int, int, int]:

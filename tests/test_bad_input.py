@@ -52,3 +52,61 @@ def test_cli_unknown_config_key(tmp_path):
     cfg.write_text("chipz = 3\n")
     res = run_cli("eval", "--config", str(cfg))
     assert res.returncode == 2 and "chipz" in res.stderr and "chips" in res.stderr and str(cfg) in res.stderr
+
+
+FAILS_ON_DATA = '''
+from brevitas.nn import QuantLinear
+from brevitas.quant import Int8WeightPerTensorFixedPoint
+from torch import nn
+
+class Net(nn.Module):  # 63 inputs where the data's images have 64 pixels
+    def __init__(self, in_channels=1, input_size=8, num_classes=10):
+        super().__init__()
+        self.flat = nn.Flatten()
+        self.fc = QuantLinear(63, num_classes, weight_quant=Int8WeightPerTensorFixedPoint, bias=False)
+
+    def forward(self, x):
+        return self.fc(self.flat(x))
+'''
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--set", "model={net}", "--set", "train.epochs=1", "--set", "out={out}"],
+    ["eval", "--set", "model={net}", "--set", "epochs=1", "--set", "out={out}"],
+    ["sweep", "{sweep}"],
+])
+def test_a_model_that_fails_on_the_data_is_one_line_before_any_work(argv, tmp_path, capsys):
+    from berth.cli import main
+
+    (tmp_path / "bad.py").write_text(FAILS_ON_DATA)
+    net = f"{tmp_path / 'bad.py'}:Net"
+    (tmp_path / "s.toml").write_text(f'models = ["{net}"]\nout = "{tmp_path / "out"}"\n')
+    argv = [a.format(net=net, out=tmp_path / "out", sweep=tmp_path / "s.toml") for a in argv]
+    assert main([*argv, "--store", str(tmp_path / "w.sqlite")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "fails on the digits data's (C, H, W) = (1, 8, 8) images: RuntimeError: mat1" in err
+    assert not list((tmp_path / "out").glob("*")) and not (tmp_path / "w.sqlite").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", "--set", "seed=99999999999999999999"], "seed = 99999999999999999999 is not allowed; allowed: "
+                                                     "integers 0..4294967295"),
+    (["train", "--set", "train.seed=99999999999999999999"], "allowed: integers 0..4294967295"),
+    (["eval", "--set", "chips=99999999999999999999"], "allowed: integers 1..100000"),
+    (["eval", "--set", "p=[]"], "p = [] is not allowed; allowed: a non-empty list"),
+    (["eval", "--set", "schemes=[]"], "schemes = [] is not allowed; allowed: a non-empty list"),
+    (["sweep", "--set", "seeds=[-1]"], "seeds[0] = -1"),
+    (["sweep", "--set", "data_seed=-1"], "data_seed = -1"),
+    (["hls", "inject", "prj", "--chip", "99999999999999999999", "--p", "0.01"], "allowed: integers 0..4294967295"),
+])
+def test_numbers_out_of_range_are_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    from berth.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main([*argv])
+    except SystemExit as exc:  # argparse's own: usage line, then the error
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and message in err, err
+    assert not list(tmp_path.iterdir())

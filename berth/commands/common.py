@@ -50,19 +50,21 @@ def sweep_of(args: argparse.Namespace):
     return load_sweep(args.config or args.sweep_file, args.overrides)
 
 
-def at_least(low: int):
-    """An argparse type: an integer >= ``low`` (a bad value is a one-line error naming it)."""
+def at_least(low: int, high: int | None = None):
+    """An argparse type: an integer >= ``low`` (and <= ``high``; a bad value is a one-line error
+    naming it)."""
+    allowed = f"integers >= {low}" if high is None else f"integers {low}..{high}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: integers >= {low}")
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: {allowed}")
         return value
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = allowed.replace("integers", "integer")
     return parse
 
 

@@ -25,6 +25,7 @@ import argparse
 from pathlib import Path
 
 from berth.commands.common import add_config_args, add_store_arg, at_least, printed_config
+from berth.core.errors import MAX_SEED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = hls.add_parser("inject", help="bit errors of chip K at rate P (random, stuck-at or a profiled map) in the "
                        "hardware weights vs software")
     p.add_argument("project", metavar="DIR")
-    p.add_argument("--chip", type=at_least(0), nargs="+", required=True, metavar="K", help="chip seed(s)")
+    p.add_argument("--chip", type=at_least(0, MAX_SEED), nargs="+", required=True, metavar="K", help="chip seed(s)")
     p.add_argument("--p", type=float, required=True, help="bit error rate per weight bit, in [0, 1]")
     p.add_argument("--kind", default="random", choices=("random", "stuck_at", "profiled"),
                    help="fault model, as in a sweep's [[errors]] (default random)")

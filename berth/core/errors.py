@@ -23,3 +23,13 @@ def check_range(what: str, value: float, lo: float, hi: float) -> None:
         ok = False
     if not ok:
         raise BerthError(f"{what} = {value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+MAX_CHIPS = 100_000  # simulated chips per bit error rate: more is a typo, not a study
+MAX_SEED = 2**32 - 1  # seeds and chip numbers: what every generator berth seeds (NumPy, PyTorch) accepts
+
+
+def check_seed(what: str, value: object) -> None:
+    """Raise a BerthError unless ``value`` is an integer seed in 0..MAX_SEED."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise BerthError(f"{what} = {value!r} is not allowed; allowed: integers 0..{MAX_SEED}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from berth.core.config import to_dict
-from berth.core.errors import BerthError, check_range
+from berth.core.errors import MAX_CHIPS, BerthError, check_range, check_seed
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,14 @@ class EvalConfig:
     def __post_init__(self) -> None:
         for value in self.p:
             check_range("bit error rate p", value, 0.0, 1.0)
-        if self.chips < 1:
-            raise BerthError(f"chips = {self.chips} must be >= 1")
+        if not 1 <= self.chips <= MAX_CHIPS:
+            raise BerthError(f"chips = {self.chips} is not allowed; allowed: integers 1..{MAX_CHIPS}")
+        for name in ("schemes", "p"):
+            if not getattr(self, name):
+                raise BerthError(f"{name} = [] is not allowed; allowed: a non-empty list")
         if self.epochs < 0:
             raise BerthError(f"epochs = {self.epochs} must be >= 0")
-        if self.seed < 0:
-            raise BerthError(f"seed = {self.seed} is not allowed; allowed: integers >= 0")
+        check_seed("seed", self.seed)
 
 
 def evaluate(cfg: EvalConfig, say: Callable[[str], None], store: Path | None = None,

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.core.config import file_error, from_dict, merge, parse_override, read_toml, to_dict
-from berth.core.errors import BerthError
+from berth.core.errors import MAX_CHIPS, MAX_SEED, BerthError
 
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
 QONNX_LABEL = "qonnx"  # the label of a QONNX file's run: the graph as it is
@@ -194,7 +194,11 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     _check(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", s.name) is not None, where, "name", s.name,
            "letters, digits, '_', '-' and '.' (a folder name under out, not a path)")
     _check(s.dataset in DATASETS, where, "dataset", s.dataset, ", ".join(DATASETS))
-    _check(s.chips >= 1, where, "chips", s.chips, "integers >= 1")
+    _check(1 <= s.chips <= MAX_CHIPS, where, "chips", s.chips, f"integers 1..{MAX_CHIPS}")
+    for key, seeds in (("seeds", s.seeds), ("data_seed", [s.data_seed])):
+        for i, seed in enumerate(seeds):
+            _check(isinstance(seed, int) and 0 <= seed <= MAX_SEED, where, f"{key}[{i}]" if key == "seeds" else key,
+                   seed, f"integers 0..{MAX_SEED}")
     for key in ("models", "bits", "seeds", "p", "errors"):
         _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
     for i, m in enumerate(s.models):
@@ -232,12 +236,23 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     labels = [e.label for e in errors]
     _check(len(set(labels)) == len(labels), where, "errors.name", labels, "distinct names per error model")
     s = dataclasses.replace(s, errors=errors, data_dir=_data_dir(s, where, base))
+    data = _sweep_data(s, where)
     for i, m in enumerate(s.models):
         if is_qonnx_file(m):
-            _check_qonnx(s, m, where, f"models[{i}]")
+            _check_qonnx(s, data, m, where, f"models[{i}]")
         else:
-            _check_model(s, m, where)
+            _check_model(s, data, m, where)
     return s
+
+
+def _sweep_data(s: Sweep, where: str):
+    """The sweep's data set, read and checked once before any work (workers read it again)."""
+    from berth.data.datasets import load_dataset
+
+    try:
+        return load_dataset(s.dataset, seed=s.data_seed, data_dir=s.data_dir or None)
+    except BerthError as exc:
+        raise BerthError(f"{where}: {exc}") from None
 
 
 def _data_dir(s: Sweep, where: str, base: Path) -> str:
@@ -293,15 +308,13 @@ def _validate_errors(e: ErrorSpec, where: str, key: str, base: Path) -> ErrorSpe
     return dataclasses.replace(e, maps=maps)
 
 
-def _check_qonnx(s: Sweep, path: str, where: str, key: str) -> None:
-    """A QONNX file reads as a quantized graph that takes the sweep's images; only its weights
-    are stored as codes."""
-    from berth.data.datasets import load_dataset
+def _check_qonnx(s: Sweep, data, path: str, where: str, key: str) -> None:
+    """A QONNX file reads as a quantized graph that takes the sweep's images (``data``); only its
+    weights are stored as codes."""
     from berth.hardware.hls4ml.qonnx_in import input_shape, load_qonnx, output_width
 
     try:
         wrapper = load_qonnx(path)
-        data = load_dataset(s.dataset, seed=s.data_seed, data_dir=s.data_dir or None)
         data.check_fits(f"QONNX file {path!r}", input_shape(wrapper), output_width(wrapper))
     except BerthError as exc:
         raise BerthError(f"{where}: {key} = {path!r}: {exc}") from None
@@ -310,16 +323,17 @@ def _check_qonnx(s: Sweep, path: str, where: str, key: str) -> None:
                f"weights ({key} = {path!r} is a QONNX file: only its weights are stored as codes)")
 
 
-def _check_model(s: Sweep, name: str, where: str) -> None:
-    """The model builds with the sweep's options; one with its own Brevitas quantizers is trained
-    at its own code width under one scheme."""
-    from berth.models import create_model
+def _check_model(s: Sweep, data, name: str, where: str) -> None:
+    """The model builds with the sweep's options and runs on its images (``data``); one with its
+    own Brevitas quantizers is trained at its own code width under one scheme."""
+    from berth.models import model_for_data
     from berth.quant.inject import check_own_quantizers, own_code_bits
 
     try:
-        model = create_model(name, **s.model_options)
+        model = model_for_data(name, data, **s.model_options)
     except BerthError as exc:
-        raise BerthError(f"{where}: model_options: {exc}") from None
+        options = f" with model_options = {s.model_options!r}" if s.model_options else ""
+        raise BerthError(f"{where}: {exc}{options}") from None
     try:
         check_own_quantizers(own_code_bits(model), name, list(s.bits), sorted({scheme for _, scheme, *_ in recipes(s)}))
     except BerthError as exc:

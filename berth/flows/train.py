@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from berth.core.config import from_dict, to_dict
 from berth.core.files import read_json
-from berth.core.errors import BerthError, check_range
+from berth.core.errors import MAX_CHIPS, BerthError, check_range
 from berth.train.config import TrainConfig
 
 
@@ -44,8 +44,8 @@ class TrainCommandConfig:
     def __post_init__(self) -> None:
         for value in self.p:
             check_range("bit error rate p", value, 0.0, 1.0)
-        if isinstance(self.chips, bool) or self.chips < 0:
-            raise BerthError(f"chips = {self.chips!r} must be >= 0")
+        if isinstance(self.chips, bool) or not 0 <= self.chips <= MAX_CHIPS:
+            raise BerthError(f"chips = {self.chips!r} is not allowed; allowed: integers 0..{MAX_CHIPS}")
 
 
 def resumed_config(run_dir: Path) -> TrainCommandConfig:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from berth.core.errors import BerthError, check_choice, check_range
+from berth.core.errors import BerthError, check_choice, check_range, check_seed
 
 METHODS = ("qat", "randbet", "advbet")
 
@@ -53,7 +53,7 @@ class TrainConfig:
         _check_int("epochs", self.epochs, 0)
         _check_int("batch_size", self.batch_size, 1)
         _check_int("adv_iterations", self.adv_iterations, 1)
-        _check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         check_range("label_smoothing", self.label_smoothing, 0.0, 0.999)
         check_range("momentum", self.momentum, 0.0, 1.0)
         if not _positive(self.lr):
