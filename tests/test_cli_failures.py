@@ -93,7 +93,7 @@ CASES = [
     (["sweep", "--workers", "-3"], ["-3", ">= 1"], {}),
     (["profile", "lenet", "--input-size", "0"], ["--input-size", "0", ">= 1"], {}),
     (["profile", "--runs", "--store", "{missing}"], ["missing.sqlite", "does not exist"], {}),
-    (["eval", "--set", "seed=-5"], ["seed = -5", ">= 0"], {}),
+    (["eval", "--set", "seed=-5"], ["seed = -5", "0..4294967295"], {}),
     (["eval", "--set", "out=/proc/x"], ["/proc/x"], {}),
     (["train", "--set", "arch.widths=abc"], ["simplenet", "widths='abc'"], {}),
     (["train", "--resume", "{unstarted}"], ["nothing to resume", "unstarted_run"], {}),
