@@ -77,6 +77,21 @@ def canonical(name: str) -> str:
     return name
 
 
+def source_file(name: str) -> Path | None:
+    """The Python file an import path's module lives in (None for a registered name, or a module
+    without a file); what a sweep hashes so that an edited model is a new run."""
+    if not is_import_path(name):
+        return None
+    where = name.rpartition(":")[0]
+    if where.endswith(".py"):
+        return Path(where).expanduser().resolve()
+    try:
+        spec = importlib.util.find_spec(where)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin and spec.origin.endswith(".py") else None
+
+
 def load_target(name: str) -> Callable[..., Any]:
     """The callable an import path names."""
     where, _, attr = name.rpartition(":")

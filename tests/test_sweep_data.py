@@ -65,3 +65,22 @@ def test_a_missing_data_dir_is_named(tmp_path, setting, words):
     with pytest.raises(BerthError) as exc:
         load_sweep(tmp_path / "idx.toml")
     assert all(w in str(exc.value) for w in words) and "\n" not in str(exc.value)
+
+
+def test_data_or_a_model_file_edited_in_place_is_a_new_run(tmp_path, monkeypatch):
+    """The run id hashes the data files' and the model file's content: after an edit a sweep
+    trains again instead of finding the old results stored."""
+    tiny_mnist(tmp_path / "data")
+    (tmp_path / "nets.py").write_text("from berth.models.zoo import MLP as Net\n")
+    sweep_file = tmp_path / "idx.toml"
+    sweep_file.write_text(SWEEP.format(data_dir='data_dir = "data"').replace('["mlp"]', '["nets.py:Net"]'))
+    monkeypatch.chdir(tmp_path)
+    ids = lambda: {run["run_id"] for run in plan(load_sweep(sweep_file)[0])}  # noqa: E731
+    first = ids()
+    (run,) = plan(load_sweep(sweep_file)[0])
+    assert set(run["data_files"]) == {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                      "t10k-labels-idx1-ubyte"} and len(run["model_sha256"]) == 64
+    write_idx(tmp_path / "data" / "t10k-labels-idx1-ubyte", (np.arange(20) + 1) % 10)
+    second = ids()
+    (tmp_path / "nets.py").write_text("from berth.models.zoo import MLP as Net  # edited\n")
+    assert len({*first, *second, *ids()}) == 3

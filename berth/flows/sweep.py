@@ -376,18 +376,25 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
     """Every training run of the sweep as a plain config with a stable ``run_id``.
 
     The id hashes the sweep name and everything that decides the trained weights, the scheme's
-    full definition included (a preset whose definition changed is a new run), so a restarted
-    sweep finds its finished runs, and a changed setting is a new run.
+    full definition included (a preset whose definition changed is a new run), the content of the
+    data's files and of a model's Python file, so a restarted sweep finds its finished runs, and
+    a changed setting, data file or model file is a new run.
     """
+    from berth.data.own import file_hashes, file_sha256
     from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
+    from berth.models.imports import source_file
     from berth.quant.scheme import get_scheme
 
     runs = []
     data = {"dataset": s.dataset, "data_seed": s.data_seed, **({"data_dir": s.data_dir} if s.data_dir else {})}
+    if s.data_dir:  # the files' content: data edited in place is new runs, not stored ones
+        data["data_files"] = file_hashes(s.data_dir)
     for model in s.models:
         if is_qonnx_file(model):
             runs.append(_with_id(qonnx_run(s.name, model, data)))
             continue
+        source = source_file(model)
+        code = {"model_sha256": file_sha256(source)} if source is not None and source.is_file() else {}
         for label, scheme, method, w_max, train in recipes(s):
             for bits in s.bits:
                 for seed in s.seeds:
@@ -395,7 +402,7 @@ def plan(s: Sweep) -> list[dict[str, Any]]:
                     definition = get_scheme(scheme, bits=bits, w_max=w_max or None).definition
                     run = {"sweep": s.name, "label": label, "model": model, "model_options": s.model_options,
                            "scheme": scheme, "scheme_definition": definition, "bits": bits, "method": method,
-                           "w_max": w_max, "seed": seed, "train": train_cfg, **data}
+                           "w_max": w_max, "seed": seed, "train": train_cfg, **code, **data}
                     runs.append(_with_id(run))
     return runs
 
