@@ -185,12 +185,18 @@ def test_cli_injects_stuck_at_and_profiled_chips_exactly(projects, tmp_path, cap
         maps.append(str(path))
     common = [str(project.root), "--n", "60", "--store", str(tmp_path / "s.sqlite")]
     assert main(["hls", "inject", *common, "--chip", "7", "--p", "0.02", "--kind", "stuck_at", "--value", "1"]) == 0
+    assert main(["hls", "inject", *common, "--chip", "7", "--p", "0.02"]) == 0  # random flips: rows of their own
     assert main(["hls", "inject", *common, "--chip", "0", "1", "--p", "0", "--kind", "profiled", "--maps", *maps]) == 0
     with Store(tmp_path / "s.sqlite") as s:
         rows = s.query("hls_inject")
-    assert len(rows) == 3 and all(r["exact_match"] == 1.0 and r["flipped_codes"] > 0 for r in rows)
+    assert len(rows) == 4 and all(r["exact_match"] == 1.0 and r["flipped_codes"] > 0 for r in rows)
+    labels = sorted(r["errors"] for r in rows)
+    assert labels[:2] == ["profiled-" + labels[0][-12:]] * 2 and labels[2:] == ["random", "stuck_at-1"]
+    assert all(r["versions"]["berth"] and r["data"]["dataset"] == "digits" and r["finished"] for r in rows)
     assert main(["hls", "inject", *common, "--chip", "2", "--p", "0", "--kind", "profiled", "--maps", *maps]) == 2
     assert "profiled chip 2 has no map" in capsys.readouterr().err
+    assert main(["hls", "inject", *common, "--chip", "0", "--p", "0", "--kind", "profiled"]) == 2
+    assert "--kind profiled needs --maps" in capsys.readouterr().err
 
 
 def test_moved_project_still_simulates(projects, tmp_path):

@@ -34,8 +34,10 @@ HLS (``berth hls``, ``berth bm hls``)
                   ``hls_synth`` row: layer (the model layer it implements, when known), path (its
                   report), latency and interval (cycles), the worst pipeline II, LUT/FF/DSP/BRAM_18K/URAM,
                   loops JSON, finished (UTC).
-  ``hls_inject``  one row per (project, p, chip, n): bit-exact match rate, max difference, argmax
-                  agreement, hardware and software error on the inputs.
+  ``hls_inject``  one row per (project, error model, p, chip, n): bit-exact match rate, max difference, argmax
+                  agreement, hardware and software error on the inputs; ``errors`` labels the error model
+                  (random, stuck_at-1, profiled-<hash of its maps>), ``spec`` holds it whole, with the
+                  data the inputs came from, versions, machine and time.
 
 Latency (``berth profile``, ``berth search``)
   ``latency``     one profile: (model_key, run_id, variant, device, dtype, batch, threads, clock
@@ -88,9 +90,11 @@ TABLES: dict[str, Schema] = {
                            "interval_max": "INTEGER", "max_pipeline_ii": "INTEGER", "lut": "INTEGER", "ff": "INTEGER",
                            "dsp": "INTEGER", "bram_18k": "INTEGER", "uram": "INTEGER", "loops": "JSON",
                            "finished": "TEXT"}, ("design", "config", "module")),
-    "hls_inject": ({"project": "TEXT", "p": "REAL", "chip": "INTEGER", "n": "INTEGER", "flipped_codes": "INTEGER",
-                    "exact_match": "REAL", "max_abs_diff": "REAL", "argmax_agreement": "REAL",
-                    "hw_error": "REAL", "sw_error": "REAL"}, ("project", "p", "chip", "n")),
+    "hls_inject": ({"project": "TEXT", "errors": "TEXT", "p": "REAL", "chip": "INTEGER", "n": "INTEGER",
+                    "flipped_codes": "INTEGER", "exact_match": "REAL", "max_abs_diff": "REAL",
+                    "argmax_agreement": "REAL", "hw_error": "REAL", "sw_error": "REAL", "spec": "JSON",
+                    "data": "JSON", "versions": "JSON", "machine": "JSON", "finished": "TEXT"},
+                   ("project", "errors", "p", "chip", "n")),
     "latency": ({"model_key": "TEXT", "run_id": "TEXT", "model": "TEXT", "model_config": "JSON",
                  "variant": "TEXT", "deployable": "INTEGER", "device": "TEXT", "dtype": "TEXT",
                  "batch": "INTEGER", "threads": "INTEGER", "clock": "TEXT", "l2_flush": "INTEGER",

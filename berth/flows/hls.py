@@ -147,6 +147,8 @@ def inject(project_dir: str | Path, p: float, chips: list[int], n: int | None, s
     check_range("bit error rate p", p, 0.0, 1.0)
     if spec["kind"] == "profiled":
         maps = spec.get("maps") or []
+        if not maps:
+            raise BerthError("--kind profiled needs --maps (one .npy chip map per chip, chip k the k-th)")
         bad = [k for k in chips if not 0 <= k < len(maps)]
         if bad:
             raise BerthError(f"profiled chip {bad[0]} has no map; allowed: 0..{len(maps) - 1} (one per --maps file)")
@@ -154,7 +156,7 @@ def inject(project_dir: str | Path, p: float, chips: list[int], n: int | None, s
             load_chip_map(path, spec["word_width"], spec["map_kind"])
     project = HlsProject.load(project_dir)
     results = inject_chips(project, p, chips, n=n, errors=lambda rate, chip: error_model(spec, rate, chip))
-    store_inject(project, results, workspace_store(store))
+    store_inject(project, results, workspace_store(store), spec)
     return project, results
 
 

@@ -51,11 +51,40 @@ def store_synth(project: HlsProject | None, config: str, report: dict, modules: 
     return row, rows
 
 
-def store_inject(project: HlsProject, results: list, store_path: str | Path | None = None) -> int:
-    """Write chip results (``inject.ChipResult``); returns rows written."""
-    rows = [{"project": project.meta["project_id"], "p": r.p, "chip": r.chip, "n": r.comparison.n,
-             "flipped_codes": r.flipped_codes, "exact_match": r.comparison.exact_match,
-             "max_abs_diff": r.comparison.max_abs_diff, "argmax_agreement": r.comparison.argmax_agreement,
-             "hw_error": r.comparison.hw_error, "sw_error": r.comparison.sw_error} for r in results]
+def store_inject(project: HlsProject, results: list, store_path: str | Path | None = None,
+                 spec: dict | None = None) -> int:
+    """Write chip results (``inject.ChipResult``) under the error model ``spec`` (random flips when
+    None; see ``errors_label``), with the project's data, versions, machine and time; returns rows
+    written. Each error model keeps its own rows."""
+    from berth.core.provenance import machine_info, package_versions
+    from berth.core.store import now_utc
+
+    spec = dict(spec or {"kind": "random"})
+    meta = project.meta
+    common = {"project": meta["project_id"], "errors": errors_label(spec), "spec": spec,
+              "data": {k: meta.get(k) for k in ("dataset", "data_seed", "data_dir")}, "versions": package_versions(),
+              "machine": machine_info(), "finished": now_utc()}
+    rows = [{**common, "p": r.p, "chip": r.chip, "n": r.comparison.n, "flipped_codes": r.flipped_codes,
+             "exact_match": r.comparison.exact_match, "max_abs_diff": r.comparison.max_abs_diff,
+             "argmax_agreement": r.comparison.argmax_agreement, "hw_error": r.comparison.hw_error,
+             "sw_error": r.comparison.sw_error} for r in results]
     with open_store(project, store_path) as store:
         return store.insert("hls_inject", rows, on_conflict="replace")
+
+
+def errors_label(spec: dict) -> str:
+    """A short name of an error model for the store's key: ``random``, ``stuck_at-<value>``, or
+    ``profiled-<12 hex>`` hashing its maps' contents and how they are read."""
+    import hashlib
+    import json
+
+    from berth.data.own import file_sha256
+
+    kind = spec.get("kind", "random")
+    if kind == "stuck_at":
+        return f"stuck_at-{spec.get('value')}"
+    if kind == "profiled":
+        maps = [file_sha256(m) for m in spec.get("maps") or []]
+        key = json.dumps([maps, spec.get("map_kind"), spec.get("word_width")])
+        return f"profiled-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return kind
