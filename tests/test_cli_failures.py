@@ -110,7 +110,7 @@ CASES = [
     (["report", "--store", "{garbage}"], ["garbage.sqlite"], {}),
     (["pareto", "--store", "{garbage}"], ["garbage.sqlite"], {}),
     (["sweep", "--store", "{garbage}", "--set", "chips=1"], ["garbage.sqlite"], {}),
-    (["train", "--set", "out={a_file}", "--set", "train.epochs=0"], ["a_file"], {}),
+    (["train", "--set", "out={a_file}", "--set", "train.epochs=1"], ["a_file"], {}),
     (["pareto", "--store", "{store}", "--out", "{a_file}"], ["a_file"], {}),
     (["results", "{store}", "--where", "colour=red"], ["colour"], {}),
     (["profile", "{ckpt}"], ["model.pt"], {}),

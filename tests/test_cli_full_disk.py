@@ -44,7 +44,7 @@ CASES = [
     ("full", ["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
     ("ro", ["sweep", "--store", "{d}/s.sqlite", "--set", "chips=1"], "{d}/s.sqlite"),
     ("full", ["eval", "--set", "out={d}/ev", "--set", "epochs=0"], "{d}/ev"),
-    ("ro", ["train", "--set", "out={d}/tr", "--set", "train.epochs=0"], "{d}/tr"),
+    ("ro", ["train", "--set", "out={d}/tr", "--set", "train.epochs=1"], "{d}/tr"),
     ("full", ["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
     ("ro", ["hls", "export", "mlp", "--out", "{d}/prj"], "{d}"),
 ]

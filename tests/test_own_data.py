@@ -174,3 +174,19 @@ def test_a_sweep_names_the_model_file_beside_it(tmp_path: Path, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert err.endswith("(model paths are relative to the current folder, not to the sweep file; the file beside "
                         "the sweep is 'sub/mynets.py:Tiny')"), err
+
+
+def test_a_hardware_build_without_an_input_quantizer_is_refused_before_training(tmp_path: Path, capsys,
+                                                                                monkeypatch) -> None:
+    """``hw = true`` promises a model ``berth hls export`` takes; one whose inputs never pass a
+    quantizer cannot be, whatever its weights: one line naming the fix, nothing written."""
+    from berth.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mynets.py").write_text(USER_MODEL)
+    argv = ["train", "--set", "model=mynets.py:Tiny", "--set", "scheme=fixed", "--set", "hw=true", "--set",
+            "act_bits=8", "--set", "train.epochs=1", "--set", "out=out", "--store", "w.sqlite"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "has no input quantizer" in err and "self.input_quant = spec.input_quant()" in err
+    assert not list((tmp_path / "out").glob("*")) and not (tmp_path / "w.sqlite").exists()

@@ -78,6 +78,7 @@ def test_pareto_and_select_commands(tmp_path, capsys):
     assert main(["select", "--latency-budget", "0.6", "--p", "0.01", "--store", store]) == 0
     out = capsys.readouterr().out
     assert "run id-rquant" in out and "RErr 20.50%" in out
+    assert "next: train it as a hardware build for berth hls export" in out  # not built with hw = true
     assert main(["select", "--latency-budget", "0.01", "--p", "0.01", "--store", store]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "0.01 ms" in err and "fastest available" in err

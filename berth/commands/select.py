@@ -40,6 +40,20 @@ def run(args: argparse.Namespace) -> int:
           f"RErr {best.rerr[p] * 100:.2f}%" + (f", energy saving {best.energy_saving[p] * 100:.1f}%" if p in best.energy_saving else ""))
     if best.checkpoint:
         print(f"  model file: {best.checkpoint}")
-        print(f"next: berth hls export {shlex.quote(best.checkpoint)} --out runs/hls/{best.run_id}"
-              f"{data_flags(best.dataset, best.data_dir)}")
+        if hardware_ready(best):
+            print(f"next: berth hls export {shlex.quote(best.checkpoint)} --out runs/hls/{best.run_id}"
+                  f"{data_flags(best.dataset, best.data_dir)}")
+        else:
+            print(f"next: train it as a hardware build for berth hls export (berth train --set model={best.model} "
+                  f"--set scheme=fixed --set bits={best.bits} --set hw=true --set act_bits=8 ...; berth search --hw)")
     return 0
+
+
+def hardware_ready(record) -> bool:
+    """Whether ``berth hls export`` can take the record's model file as it is: a QONNX file, a
+    model with its own Brevitas quantizers (checked when exported), or a berth hardware build."""
+    from berth.models.files import model_config
+
+    if record.scheme in ("qonnx", "brevitas"):
+        return True
+    return bool((model_config(record.checkpoint) or {}).get("hw"))

@@ -110,14 +110,14 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
         say(where)
         path = str(Path(source).resolve())  # the checkpoint: what `berth eval` of the file records
         project = export_qonnx_project(source, out, t, force=force, extra={"qonnx": path, "checkpoint": path},
-                                       log=say, **data)
+                                       **data)
     else:
         from berth.hardware.hls4ml.export import model_shape
 
         model, extra = model_to_export(source, cfg, say)
         _data_for(cfg).check_fits(f"model {source!r}", model_shape(model), model.berth_config.get("num_classes"))
         say(where)
-        project = export_project(model, out, t, force=force, extra=extra, log=say, **data)
+        project = export_project(model, out, t, force=force, extra=extra, **data)
     cost = json.loads((project.berth_dir / "cost.json").read_text())
     store_cost(project, cost, workspace_store(store))
     return project, cost

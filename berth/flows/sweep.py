@@ -168,10 +168,12 @@ def _train_config(train: dict[str, Any], where: str, key: str):
         _check(axis not in train, where, f"{key}.{axis}", train.get(axis), f"set {axis} with the sweep's "
                f"{'seeds' if axis == 'seed' else 'methods / variants'} key, not in {key}")
     try:
-        return from_dict(TrainConfig, train, f"{where}: {key}")
+        cfg = from_dict(TrainConfig, train, f"{where}: {key}")
     except BerthError as exc:
         text = str(exc)
         raise BerthError(text if text.startswith(where) else f"{where}: {key}: {text}") from None
+    _check(cfg.epochs >= 1, where, f"{key}.epochs", cfg.epochs, "integers >= 1 (a sweep trains every run)")
+    return cfg
 
 
 def available_methods() -> tuple[str, ...]:

@@ -46,6 +46,9 @@ class TrainCommandConfig:
             check_range("bit error rate p", value, 0.0, 1.0)
         if isinstance(self.chips, bool) or not 0 <= self.chips <= MAX_CHIPS:
             raise BerthError(f"chips = {self.chips!r} is not allowed; allowed: integers 0..{MAX_CHIPS}")
+        if self.train.epochs < 1:
+            raise BerthError(f"train.epochs = {self.train.epochs} is not allowed; allowed: integers >= 1 (a trained "
+                             "model is what berth train writes; berth eval --set epochs=0 measures an untrained one)")
 
 
 def resumed_config(run_dir: Path) -> TrainCommandConfig:
@@ -109,6 +112,15 @@ def _built(cfg: TrainCommandConfig, data) -> tuple[TrainCommandConfig, Any, int 
     own = own_code_bits(model)
     if cfg.w_max is None and own is not None:
         w_max, model = None, build(None)
+    if cfg.hw:  # what berth hls export would refuse for any weights, refused before training
+        from berth.hardware.hls4ml.check import check_input_quantizer
+
+        try:
+            check_input_quantizer(model)
+        except BerthError as exc:
+            raise BerthError(f"hw = true: model {cfg.model!r} has no input quantizer (hardware inputs must be on a "
+                             "known grid): a model built with spec sets self.input_quant = spec.input_quant() and "
+                             "applies it first, as berth's zoo models do") from exc
     return replace(cfg, w_max=w_max), model, own
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -185,7 +186,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, progress: bool = Tr
             on_epoch(epoch + 1, cfg.epochs)
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: loss {metrics['train_loss']:.4f}, "
-                       f"train error {100 * metrics['train_error']:.2f}%, test error {100 * metrics['test_error']:.2f}%")
+                       f"train error {100 * metrics['train_error']:.2f}%, test error {100 * metrics['test_error']:.2f}%",
+                       file=sys.stderr)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, session.optimizer, session.scheduler, epoch + 1, cfg.seed,
                             dataclasses.asdict(cfg), generator=session.generator, metrics=history)

@@ -103,12 +103,18 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return out
 
 
-def check_modules(model: nn.Module) -> None:
-    """Raise a one-line BerthError naming the first layer that cannot be exported exactly."""
+def check_input_quantizer(model: nn.Module) -> None:
+    """Hardware inputs must be on a known grid: a one-line BerthError when the model has no input
+    quantizer (checkable before training, unlike the layers' calibrated scales)."""
     if input_quantizer(model) is None:
         raise BerthError("model has no fixed-point input quantizer: hardware inputs must be on a known grid "
                          "(build the model with hw = true, or make a QuantIdentity with a fixed-point act_quant "
                          "its first module or its attribute input_quant)")
+
+
+def check_modules(model: nn.Module) -> None:
+    """Raise a one-line BerthError naming the first layer that cannot be exported exactly."""
+    check_input_quantizer(model)
     for name, module in leaf_modules(model):
         problem = module_problem(module)
         if problem:

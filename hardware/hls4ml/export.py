@@ -45,7 +45,7 @@ def model_shape(model: nn.Module) -> tuple[int, int, int]:
 
 def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTarget(), dataset: str = "digits",
                    data_seed: int = 0, force: bool = False, extra: dict | None = None,
-                   log: Callable[[str], None] = lambda s: None, data_dir: str | None = None):
+                   data_dir: str | None = None):
     """Export ``model`` to the HLS project ``out`` and compile its C simulation; returns the HlsProject.
 
     ``dataset``/``data_seed``/``data_dir`` name the inputs ``verify`` and ``inject`` use; ``extra`` is stored in
@@ -58,14 +58,14 @@ def export_project(model: nn.Module, out: str | Path, target: HlsTarget = HlsTar
         sw, codes = software_side(model, tmp)
         return codes, lambda: qonnx_graphs(sw, shape, codes, tmp / META_DIR)
 
-    return _export(out, force, prepare, shape, target, log,
+    return _export(out, force, prepare, shape, target,
                    {"source": "model", "model_config": model.berth_config, "dataset": dataset,
                     "data_seed": data_seed, "data_dir": data_dir, "extra": extra})
 
 
 def export_qonnx_project(path: str | Path, out: str | Path, target: HlsTarget = HlsTarget(), dataset: str = "digits",
                          data_seed: int = 0, force: bool = False, extra: dict | None = None,
-                         log: Callable[[str], None] = lambda s: None, data_dir: str | None = None):
+                         data_dir: str | None = None):
     """Export the QONNX graph in ``path`` (as Brevitas' ``export_qonnx`` writes it) like ``export_project``;
     its software side is qonnx's execution of the graph, kept as ``berth/source.onnx``."""
     from berth.hardware.hls4ml import graph
@@ -87,13 +87,13 @@ def export_qonnx_project(path: str | Path, out: str | Path, target: HlsTarget = 
         return codes, lambda: graphs_of(wrapper, codes, tmp / META_DIR)
 
     config = {"name": str(Path(path).resolve()), "scheme": "qonnx", "bits": max(qt.bits for qt in codes.values())}
-    return _export(out, force, prepare, shape, target, log,
+    return _export(out, force, prepare, shape, target,
                    {"source": "qonnx", "model_config": config, "dataset": dataset, "data_seed": data_seed,
                     "data_dir": data_dir, "extra": extra})
 
 
 def _export(out: str | Path, force: bool, prepare: Callable[[Path], tuple[dict, Callable[[], dict]]],
-            shape: tuple[int, int, int], target: HlsTarget, log: Callable[[str], None], fields: dict):
+            shape: tuple[int, int, int], target: HlsTarget, fields: dict):
     """The passes after the software side: ``prepare(tmp)`` gives (codes, a function building the graphs)."""
     from berth.hardware.hls4ml import cost
     from berth.hardware.hls4ml.csim_lib import compile_csim
@@ -102,7 +102,7 @@ def _export(out: str | Path, force: bool, prepare: Callable[[Path], tuple[dict, 
     out = Path(out)
     if out.exists() and not force:
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
-    timer = _Timer(log)
+    timer = _Timer()
     with atomic_directory(out, replace=force) as tmp:
         (tmp / META_DIR / "logs").mkdir(parents=True)
         codes, make_graphs = prepare(tmp)
@@ -125,16 +125,18 @@ def _export(out: str | Path, force: bool, prepare: Callable[[Path], tuple[dict, 
 
 
 class _Timer:
-    """Wall seconds per export phase (stored in project.json, echoed through ``log``)."""
+    """Wall seconds per export phase (stored in project.json, shown as progress on stderr)."""
 
-    def __init__(self, log: Callable[[str], None]):
-        self.log, self.timings, self.clock = log, {}, time.perf_counter()
+    def __init__(self):
+        self.timings, self.clock = {}, time.perf_counter()
 
     def step(self, name: str) -> None:
+        from berth.core.progress import step
+
         now = time.perf_counter()
         self.timings[name] = round(now - self.clock, 3)
         self.clock = now
-        self.log(f"  {name}: {self.timings[name]:.2f} s")
+        step(f"  {name}: {self.timings[name]:.2f} s")
 
 
 def software_side(model: nn.Module, root: Path) -> tuple[nn.Module, dict]:
