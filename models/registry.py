@@ -107,8 +107,7 @@ def create_model(name: str, scheme: str = "normal", bits: int = 8, w_max: float 
         if key not in allowed:
             raise BerthError(f"model {name!r} has no option {key!r}; allowed: {', '.join(allowed)}")
     arch = {**DEFAULT_SHAPE, **{k: _tuples(v) for k, v in kw.items()}}
-    if act_bits is not None and not (isinstance(act_bits, int) and 2 <= act_bits <= 16):
-        raise BerthError(f"act_bits = {act_bits!r} is not allowed; allowed: integers 2..16 or unset")
+    check_quantization(scheme, bits, w_max, act_bits)
     if hw and act_bits is None:
         raise BerthError(f"model {name!r} with hw = true needs act_bits (e.g. 8): hardware has no float activations")
     spec = QuantSpec(get_scheme(scheme, bits=bits, w_max=w_max), dict(layer_schemes or {}), act_bits, hw=bool(hw))
@@ -151,6 +150,14 @@ def _build(name: str, spec: QuantSpec, arch: dict[str, Any]) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise BerthError(f"model {name!r}: its builder returned {type(model).__name__}, not a torch nn.Module")
     return model
+
+
+def check_quantization(scheme: str, bits: int, w_max: float | None = None, act_bits: int | None = None) -> None:
+    """A weight scheme at ``bits`` and ``w_max`` and activation bits berth can build: else a
+    one-line BerthError (what a config checks when it is read, so the message names its flag)."""
+    get_scheme(scheme, bits=bits, w_max=w_max)
+    if act_bits is not None and not (isinstance(act_bits, int) and 2 <= act_bits <= 16):
+        raise BerthError(f"act_bits = {act_bits!r} is not allowed; allowed: integers 2..16 or unset")
 
 
 def model_for_data(name: str, data: Any, **kw: Any) -> nn.Module:

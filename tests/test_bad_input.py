@@ -98,6 +98,9 @@ def test_a_model_that_fails_on_the_data_is_one_line_before_any_work(argv, tmp_pa
     (["sweep", "--set", "seeds=[-1]"], "seeds[0] = -1"),
     (["sweep", "--set", "data_seed=-1"], "data_seed = -1"),
     (["hls", "inject", "prj", "--chip", "99999999999999999999", "--p", "0.01"], "allowed: integers 0..4294967295"),
+    (["train", "--set", "act_bits=0"], "--set act_bits=0: act_bits = 0 is not allowed"),  # named by its flag
+    (["train", "--set", "w_max=-1"], "--set w_max=-1: w_max = -1.0 must be > 0"),
+    (["eval", "--set", "schemes=['bogus']"], "--set schemes=['bogus']: unknown quantization scheme 'bogus'"),
 ])
 def test_numbers_out_of_range_are_one_line(argv, message, tmp_path, capsys, monkeypatch):
     from berth.cli import main

@@ -32,8 +32,12 @@ class EvalConfig:
     out: str = "runs"  # folder for the results (a new eval-<time> folder inside)
 
     def __post_init__(self) -> None:
+        from berth.models.registry import check_quantization
+
         for value in self.p:
             check_range("bit error rate p", value, 0.0, 1.0)
+        for scheme in self.schemes:
+            check_quantization(scheme, self.bits, self.w_max)
         if not 1 <= self.chips <= MAX_CHIPS:
             raise BerthError(f"chips = {self.chips} is not allowed; allowed: integers 1..{MAX_CHIPS}")
         for name in ("schemes", "p"):

@@ -42,10 +42,13 @@ class TrainCommandConfig:
     out: str = "runs"  # folder for the run (a new train-<time> folder inside)
 
     def __post_init__(self) -> None:
+        from berth.models.registry import check_quantization
+
         for value in self.p:
             check_range("bit error rate p", value, 0.0, 1.0)
         if isinstance(self.chips, bool) or not 0 <= self.chips <= MAX_CHIPS:
             raise BerthError(f"chips = {self.chips!r} is not allowed; allowed: integers 0..{MAX_CHIPS}")
+        check_quantization(self.scheme, self.bits, self.w_max, self.act_bits)
         if self.train.epochs < 1:
             raise BerthError(f"train.epochs = {self.train.epochs} is not allowed; allowed: integers >= 1 (a trained "
                              "model is what berth train writes; berth eval --set epochs=0 measures an untrained one)")
