@@ -51,6 +51,15 @@ def test_image_folders_load_like_the_arrays(tmp_path: Path) -> None:
     assert data.shape == (1, 8, 8) and len(data.y_train) == 60 and len(data.y_test) == 20
     first = arrays["x_train"][arrays["y_train"] == 0][0]
     assert np.allclose(data.x_train[0, 0].numpy(), first / 255.0)
+    (tmp_path / "imgs" / "train" / "c99").mkdir()  # a class folder without images would vanish from the labels
+    with pytest.raises(BerthError, match="train/c99' holds no PNG or JPEG images; every class needs training"):
+        load_dataset("images", data_dir=tmp_path / "imgs")
+
+
+def test_a_file_that_is_no_npz_archive_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.npz").write_text("x_train, y_train\n")
+    with pytest.raises(BerthError, match="'.*notes.npz' is not an .npz file \\(not a zip archive\\)"):
+        load_dataset("npz", data_dir=tmp_path / "notes.npz")
 
 
 BAD = [

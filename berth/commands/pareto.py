@@ -47,14 +47,18 @@ def load_records(args: argparse.Namespace):
 
 def print_records(records, ps: list[float]) -> None:
     """One line per record: Err, RErr at each p, latency, weight kbit, FPGA MACs, what is missing."""
-    head = f"{'model':<28} {'scheme':<7} {'method':<8} {'Err %':>6} " + " ".join(f"{'RErr@' + format(p * 100, 'g') + '%':>10}" for p in ps)
-    print(head + f" {'ms':>9} {'w kbit':>8} {'MACs':>9}  missing")
+    name_w = max([28, *(len(r.name()) for r in records)])  # columns as wide as their longest entry
+    scheme_w = max([7, *(len(r.scheme) for r in records)])
+    rerr = " ".join(f"{'RErr@' + format(p * 100, 'g') + '%':>10}" for p in ps)
+    print(f"{'model':<{name_w}} {'scheme':<{scheme_w}} {'method':<8} {'Err %':>6} {rerr} {'ms':>9} {'w kbit':>8} "
+          f"{'MACs':>9}  missing")
     for r in records:
         cells = " ".join(f"{r.rerr[p] * 100:10.2f}" if p in r.rerr else f"{'–':>10}" for p in ps)
         ms = f"{r.latency_ms:9.4f}" if r.latency_ms is not None else f"{'–':>9}"
         kbit = f"{r.weight_bits / 1e3:8.1f}" if r.weight_bits is not None else f"{'–':>8}"
         macs = f"{r.fpga['macs']:9d}" if r.fpga.get("macs") is not None else f"{'–':>9}"
-        print(f"{r.name():<28} {r.scheme:<7} {r.method:<8} {r.clean_error * 100:6.2f} {cells} {ms} {kbit} {macs}  "
+        print(f"{r.name():<{name_w}} {r.scheme:<{scheme_w}} {r.method:<8} {r.clean_error * 100:6.2f} {cells} {ms} "
+              f"{kbit} {macs}  "
               f"{', '.join(r.missing) or '-'}")
 
 

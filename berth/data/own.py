@@ -14,6 +14,7 @@ Every problem is a one-line BerthError naming the file or folder and what was ex
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,9 @@ def check_split(x_tr, y_tr, x_te, y_te, where: str) -> None:
 def read_npz(data_dir: str | Path | None) -> tuple[np.ndarray, ...]:
     """(x_train, y_train, x_test, y_test) of an ``.npz`` file, checked."""
     path = _path(data_dir, "npz", f"an .npz file with {', '.join(NPZ_KEYS)}")
+    if not zipfile.is_zipfile(path):
+        raise BerthError(f"{str(path)!r} is not an .npz file (not a zip archive); expected one numpy.savez wrote with "
+                         f"{', '.join(NPZ_KEYS)}")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in NPZ_KEYS if k not in z.files]
@@ -99,7 +103,11 @@ def _class_files(folder: Path) -> dict[str, list[Path]]:
     classes = sorted(p for p in folder.iterdir() if p.is_dir())
     if not classes:
         raise BerthError(f"{str(folder)!r} has no class folders; expected {folder.name}/<class>/*.png")
-    return {c.name: sorted(f for f in c.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
+    files = {c.name: sorted(f for f in c.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
+    empty = [name for name, found in files.items() if not found]
+    if empty and folder.name == "train":  # a class without training images would vanish from the labels
+        raise BerthError(f"{str(folder / empty[0])!r} holds no PNG or JPEG images; every class needs training images")
+    return files
 
 
 def _read_image(path: Path) -> np.ndarray:
