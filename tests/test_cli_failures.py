@@ -118,6 +118,7 @@ CASES = [
     (["bm", "study", "--crop", "-5"], ["--crop", "-5", ">= 0"], {}),
     (["bm", "sim"], ["BERTH_GXX", "not executable"], {"BERTH_GXX": "{not_executable}"}),
     (["sweep", "--set", "name=../../x"], ["name"], {}),
+    (["hls", "export", "mlp", "--out", "prj"], ["BERTH_GXX", "not executable"], {"BERTH_GXX": "{not_executable}"}),
 ]
 
 

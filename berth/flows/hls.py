@@ -91,12 +91,14 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
            say: Callable[[str], None]) -> tuple[HlsProject, dict]:
     """Export ``source`` to a compiled project at ``out``; file its cost estimate; (project, cost)."""
     from berth.core.files import check_writable
+    from berth.core.tools import require_tool
     from berth.hardware.hls4ml.export import export_project
     from berth.hardware.hls4ml.qonnx_in import is_qonnx_file
     from berth.hardware.hls4ml.results import store_cost
 
     if out.exists() and not force:  # before any training
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
+    require_tool("g++")  # the C simulation is compiled last: a missing compiler is said first
     check_writable(out.parent)
     t = cfg.target
     where = f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})"
