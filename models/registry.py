@@ -162,7 +162,8 @@ def check_quantization(scheme: str, bits: int, w_max: float | None = None, act_b
 
 def model_for_data(name: str, data: Any, **kw: Any) -> nn.Module:
     """``create_model`` with the input shape and class count of ``data`` (a ``berth.data`` Dataset:
-    ``shape`` is (channels, height, width), ``num_classes`` the label count)."""
+    ``shape`` is (channels, height, width), ``num_classes`` the label count), checked to run on
+    two of its test images (``check_runs_on``) before anything trains it."""
     c, h, _ = data.shape
     model = create_model(name, in_channels=c, input_size=h, num_classes=data.num_classes, **kw)
     check_runs_on(model, name, data)
