@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if printed_config(args, cfg):
         return 0
     folder = run_dir(cfg.out, "eval")
-    check_writable(folder.parent)  # before any training; the run's folder appears with its results
+    check_writable(folder.parent, keep=False)  # before any training; the run's folder appears with its results
     out = folder / "results.json"
     rows, data = evaluate(cfg, print, args.store, given_keys(args.config, args.overrides))
     print_table(cfg, rows)

@@ -114,9 +114,10 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
         raise BerthError(f"{what} {str(path)!r} is damaged or not berth's ({exc}); remove it or regenerate it") from None
 
 
-def check_writable(folder: str | os.PathLike) -> Path:
+def check_writable(folder: str | os.PathLike, keep: bool = True) -> Path:
     """Make sure files can be written under ``folder`` (created if missing) before long work
-    starts; an OSError naming the folder otherwise."""
+    starts; an OSError naming the folder otherwise. ``keep=False`` removes the folders the check
+    created (the writes that follow make them), so work refused later leaves nothing behind."""
     folder = Path(folder)
     created: list[Path] = []
     try:
@@ -128,6 +129,8 @@ def check_writable(folder: str | os.PathLike) -> Path:
     except OSError as exc:
         unmake(created)
         raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    if not keep:
+        unmake(created)
     return folder
 
 

@@ -99,7 +99,7 @@ def export(source: str, out: Path, cfg: HlsExportConfig, force: bool, store: Pat
     if out.exists() and not force:  # before any training
         raise BerthError(f"output directory {str(out)!r} exists; choose another or pass --force to replace it")
     require_tool("g++")  # the C simulation is compiled last: a missing compiler is said first
-    check_writable(out.parent)
+    check_writable(out.parent, keep=False)  # the project's folder is made when it is complete
     t = cfg.target
     where = f"exporting to {out} (part {t.part}, {t.clock_period} ns, {t.io_type}, {t.strategy}, reuse {t.reuse_factor})"
     data = {"dataset": cfg.dataset, "data_seed": cfg.data_seed, "data_dir": cfg.data_dir}

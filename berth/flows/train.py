@@ -78,7 +78,7 @@ def train_run(cfg: TrainCommandConfig, out: Path, resume: bool, say: Callable[[s
     from berth.core.files import check_writable
     from berth.models import import_modules
 
-    check_writable(out.parent)  # before any data is read or model built
+    check_writable(out.parent, keep=False)  # before any data is read or model built
     import_modules(cfg.modules)
     data = load_dataset(cfg.dataset, seed=cfg.train.seed, data_dir=cfg.data_dir)
     cfg, model, own = _built(cfg, data)
