@@ -37,10 +37,21 @@ def test_denoise_writes_png_and_psnr(tmp_path, photo_png, capsys):
     assert "psnr_db" not in json.loads((tmp_path / "den2" / "result.json").read_text())
 
 
-@pytest.mark.parametrize("argv, msg", [(["--sigma", "0"], "must be > 0"), (["--sigma", "-3"], "must be > 0")])
-def test_denoise_bad_sigma(photo_png, argv, msg):
-    with pytest.raises(BerthError, match=msg):
-        bm("denoise", str(photo_png), *argv)
+@pytest.mark.parametrize("value", ["0", "-3", "inf", "nan", "1e20"])
+@pytest.mark.parametrize("command", ["denoise", "study"])
+def test_bad_sigma_is_refused_by_the_parser(photo_png, command, value, capsys):
+    argv = [str(photo_png)] if command == "denoise" else []
+    with pytest.raises(SystemExit):
+        bm(command, *argv, "--sigma", value)
+    assert f"argument --sigma: {value} is not allowed; allowed: numbers in (0, 255]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["match", "denoise", "study"])
+def test_a_negative_seed_is_refused_by_the_parser(photo_png, command, capsys):
+    argv = {"match": [str(photo_png)], "denoise": [str(photo_png), "--sigma", "10"], "study": []}[command]
+    with pytest.raises(SystemExit):
+        bm(command, *argv, "--seed", "-1")
+    assert "argument --seed: -1 is not allowed; allowed: integers 0..4294967295" in capsys.readouterr().err
 
 
 def test_denoise_bad_image(tmp_path):

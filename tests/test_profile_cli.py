@@ -131,3 +131,17 @@ def test_search_winner_built_for_hardware_exports_bit_exactly(tmp_path, capsys, 
     assert main(["hls", "export", run["checkpoint"], "--out", str(project)]) == 0
     assert main(["hls", "verify", str(project), "--n", "60"]) == 0
     assert "exact match 100.00%" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--threads", "99999"], "threads = 99999 is not allowed; allowed: integers 1.."),
+    (["--epochs", "-1"], "epochs = -1 is not allowed; allowed: integers 0..10000"),
+    (["--candidates", "99999999999999999999"], "candidates = 99999999999999999999 is not allowed"),
+    (["--out", "{file}"], "{file}"),
+])
+def test_search_refuses_bad_settings_before_any_work(argv, message, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    argv = [a.format(file=tmp_path / "a_file") for a in argv]
+    err = one_line_error(capsys, ["search", *argv, "--store", str(tmp_path / "s.sqlite")])
+    assert message.format(file=tmp_path / "a_file") in err and "step 1" not in capsys.readouterr().out
+    assert not (tmp_path / "s.sqlite").exists()

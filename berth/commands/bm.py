@@ -20,10 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from berth.commands.common import at_least, run_dir
-from berth.core.errors import BerthError
+from berth.core.errors import MAX_CHIPS, MAX_SEED, BerthError
 
 OUT = Path("runs") / "bm"
 MATCH_FLAGS = ("block", "window", "stride", "metric", "k", "tau")
+
+
+def sigma(text: str) -> float:
+    """An argparse type: a noise standard deviation in (0, 255] on the 0..255 scale."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 255:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not allowed; allowed: numbers in (0, 255]")
+    return value
 
 
 def add_match_params(parser: argparse.ArgumentParser, fields: tuple[str, ...] = MATCH_FLAGS,
@@ -59,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="image file (PNG, PGM, ...; 8-bit grayscale, colour converted with the luma weights) or a "
                    "built-in stimulus such as china-s25")
     p.add_argument("--size", default=None, help="HxW crop of a built-in stimulus (default 256x256)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed of a built-in stimulus")
+    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0, help="noise seed of a built-in stimulus")
     p.add_argument("--ref", default=None, help="Y,X: plot the reference block nearest to this pixel "
                    "(default: the image centre)")
     p.add_argument("--out", default=str(OUT), help=f"output directory (default {OUT})")
@@ -76,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default=None, help="HxW crop of a built-in stimulus IMAGE (default 256x256)")
     p.add_argument("--simulator", choices=("verilator", "icarus", "native", "all"), default=None,
                    help="the suite's simulators (default all); an IMAGE is simulated natively (Verilator)")
-    p.add_argument("--seed", type=int, default=0, help="seed of noise, input gaps and back-pressure")
+    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0, help="seed of noise, input gaps and back-pressure")
     p.add_argument("--every-image", action="store_true",
                    help="run every stimulus on every acceptance parameter set (Icarus; minutes)")
     p.add_argument("--out", default=str(OUT), help=f"results directory (default {OUT})")
@@ -121,9 +132,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("denoise", help="BM3D (both stages) on the hardware block matcher: PNG and PSNR")
     p.add_argument("image", metavar="IMAGE", help="clean 8-bit image file (noise is added), or 'china'/'flower'")
-    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0..255 scale (> 0)")
+    p.add_argument("--sigma", type=sigma, required=True, help="noise standard deviation on the 0..255 scale, in (0, 255]")
     p.add_argument("--noisy", action="store_true", help="IMAGE is already noisy: denoise it, no PSNR")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0, help="noise seed (default 0)")
     add_match_params(p, ("metric", "window", "stride", "k", "pixel_bits"),
                      k_help="stage-1 group size K; the Wiener stage uses 2K (default 16)")
     p.add_argument("--out", help="output directory (default runs/bm/denoise-<time>)")
@@ -131,12 +142,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = bm.add_parser("study", help="PSNR per hardware saving beside resources; PSNR vs line-buffer bit errors")
     p.add_argument("--photos", nargs="+", default=["china", "flower"], help="sample photographs (default both)")
-    p.add_argument("--crop", type=at_least(0), default=256, help="centre crop side in pixels, 0 = full image (default 256)")
-    p.add_argument("--sigma", type=float, default=25.0, help="noise sigma (default 25)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--crop", type=at_least(0, 4320), default=256, help="centre crop side in pixels, 0 = full image (default 256)")
+    p.add_argument("--sigma", type=sigma, default=25.0, help="noise sigma in (0, 255] (default 25)")
+    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0, help="noise seed (default 0)")
     p.add_argument("--p", type=float, nargs="+", default=[0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1],
                    help="line-buffer bit error rates (default 0 1e-4 1e-3 1e-2 3e-2 1e-1)")
-    p.add_argument("--chips", type=int, default=3, help="simulated chips per error rate (default 3)")
+    p.add_argument("--chips", type=at_least(1, MAX_CHIPS), default=3, help="simulated chips per error rate (default 3)")
     p.add_argument("--resources", choices=("auto", "no"), default="auto",
                    help="Yosys estimates per variant when yosys is installed (default auto)")
     p.add_argument("--out", help="output directory (default runs/bm/study-<time>)")
@@ -278,8 +289,6 @@ def run_denoise(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from berth.hardware.bm3d.study import run_study as study
 
-    if not args.sigma > 0:
-        raise BerthError(f"--sigma {args.sigma!r} must be > 0")
     out = Path(args.out) if args.out else run_dir(OUT, "study")
     result = study(out, photos=args.photos, crop=args.crop, sigma=args.sigma, seed=args.seed, ps=args.p,
                    chips=args.chips, resources=args.resources == "auto")

@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-from berth.core.errors import BerthError, check_range
+from berth.core.errors import MAX_CHIPS, BerthError, check_range, check_seed
 from berth.hardware.latency import calibration
 from berth.hardware.latency.calibration import predict_model
 from berth.hardware.latency.layers import LatencyTable
@@ -37,6 +37,9 @@ from berth.models import create_model
 from berth.models.genet import BLOCKS, GenetArch, arch_options, flops, plain_model, random_arch
 
 HW_BLOCKS = ("XX", "BL")  # hls4ml's route has no grouped (depthwise) convolution
+
+
+MAX_CANDIDATES = 10_000  # candidates, shortlist and calibration models: more is a typo, not a search
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,13 @@ class SearchConfig:
         check_range("bit error rate p", self.p, 0.0, 1.0)
         if not self.latency_budget_ms > 0:
             raise BerthError(f"latency budget {self.latency_budget_ms!r} ms must be > 0")
-        for what in ("candidates", "shortlist", "chips"):
-            if getattr(self, what) < 1:
-                raise BerthError(f"{what} = {getattr(self, what)} must be >= 1")
-        if self.calibration_models < 3:
-            raise BerthError(f"calibration models = {self.calibration_models} must be >= 3")
+        for what, high in (("candidates", MAX_CANDIDATES), ("shortlist", MAX_CANDIDATES), ("chips", MAX_CHIPS),
+                           ("epochs", 10_000), ("calibration_models", MAX_CANDIDATES)):
+            low = {"epochs": 0, "calibration_models": 3}.get(what, 1)
+            value = getattr(self, what)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise BerthError(f"{what} = {value!r} is not allowed; allowed: integers {low}..{high}")
+        check_seed("seed", self.seed)
 
     def blocks(self) -> tuple[str, ...]:
         """The block types candidates may use."""
@@ -189,6 +194,9 @@ def search(cfg: SearchConfig, settings, store_path: str | Path | None, out: Path
     from berth.hardware.latency.report import open_table
     from berth.hardware.latency.tables import open_store
 
+    from berth.core.files import check_writable
+
+    check_writable(out, keep=False)  # where the winner goes, before any work
     device = check_device(settings.device)
     settings = dataclasses.replace(settings, device=str(device))  # rows name the device as "cuda:0"
     data = load_dataset(cfg.dataset, seed=cfg.seed, data_dir=cfg.data_dir)

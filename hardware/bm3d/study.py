@@ -133,7 +133,8 @@ def _plot(rows: list[dict], errors: list[dict], photos: list[str], sigma: float,
                             color=style["color"], alpha=0.2, lw=0)
             if clean:
                 ax.axhline(clean[0], color=style["color"], ls=":", lw=0.8)
-        ax.set_xscale("log")
+        if ps:  # only error-free runs: the dotted lines alone, on a linear axis
+            ax.set_xscale("log")
         ax.set_xlabel("bit error rate p of the line-buffer pixels")
         ax.set_ylabel("PSNR after BM3D (dB)")
         ax.set_title(f"Line-buffer bit errors, sigma = {sigma:g}\ndotted: no errors; band: min..max over chips")

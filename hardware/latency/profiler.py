@@ -69,8 +69,10 @@ class ProfileSettings:
         for b in self.batches:
             if isinstance(b, bool) or not isinstance(b, int) or b < 1:
                 raise BerthError(f"batch size {b!r} must be an integer >= 1")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise BerthError(f"threads = {self.threads!r} must be an integer >= 1")
+        cores = os.cpu_count() or 1
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= 4 * cores:
+            raise BerthError(f"threads = {self.threads!r} is not allowed; allowed: integers 1..{4 * cores} (this "
+                             f"machine has {cores} cores)")
         if self.device == "cpu" or self.device.startswith("cpu"):
             from berth.hardware.latency.timing import check_clock
 
