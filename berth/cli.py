@@ -38,7 +38,8 @@ class Parser(argparse.ArgumentParser):
     block; subcommand parsers are of the same class."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"berth: error: {self.prog}: {message} (see '{self.prog} --help')\n")
+        where = "" if self.prog == "berth" else f"{self.prog}: "  # the top level is named by the prefix
+        self.exit(2, f"berth: error: {where}{message} (see '{self.prog} --help')\n")
 
     def format_help(self) -> str:
         """Help as plain text: the docstrings' ``code`` markup reads as code without the backticks."""
@@ -106,7 +107,7 @@ def with_flags_file(parser: argparse.ArgumentParser, argv: list[str] | None,
             close = difflib.get_close_matches(key, list(actions), n=1)
             raise file_error(args.config, BerthError(
                 f"{args.config}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                + f"; allowed: {', '.join(actions)}"))
+                + f"; allowed: {', '.join(actions) or 'none (this command has no flags a file can set)'}"))
         choices = actions[key].choices
         if choices is not None and value not in choices:
             raise file_error(args.config, BerthError(

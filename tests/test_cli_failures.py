@@ -115,7 +115,7 @@ CASES = [
     (["results", "{store}", "--where", "colour=red"], ["colour"], {}),
     (["profile", "{ckpt}"], ["model.pt"], {}),
     (["hls", "export", "{ckpt}", "--out", "prj"], ["model.pt"], {}),
-    (["bm", "study", "--crop", "-5"], ["--crop", "-5", ">= 0"], {}),
+    (["bm", "study", "--crop", "-5"], ["--crop", "-5", "0..4320"], {}),
     (["bm", "sim"], ["BERTH_GXX", "not executable"], {"BERTH_GXX": "{not_executable}"}),
     (["sweep", "--set", "name=../../x"], ["name"], {}),
     (["hls", "export", "mlp", "--out", "prj"], ["BERTH_GXX", "not executable"], {"BERTH_GXX": "{not_executable}"}),

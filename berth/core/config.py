@@ -83,7 +83,8 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BerthError(f"{where + ': ' if where else ''}unknown key {key!r}{hint}; allowed: {', '.join(names)}")
+            allowed = ", ".join(names) or "none (no settings here)"
+            raise BerthError(f"{where + ': ' if where else ''}unknown key {key!r}{hint}; allowed: {allowed}")
     kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)
 

@@ -113,6 +113,9 @@ class Store:
     def __init__(self, path: str | Path, timeout: float = 120.0, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
+        if self.path.is_dir():
+            raise BerthError(f"results store {str(self.path)!r} is a folder; expected an SQLite file (e.g. "
+                             "runs/berth.sqlite)")
         if read_only and not self.path.is_file():
             raise BerthError(f"results store {str(self.path)!r} does not exist")
         existed = self.path.exists()

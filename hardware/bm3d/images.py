@@ -46,6 +46,8 @@ def load_gray8(path: str | Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        raise BerthError(f"image file {str(path)!r} is a folder; expected an image file")
     if not path.is_file():
         raise BerthError(f"image file {str(path)!r} does not exist")
     try:
