@@ -110,7 +110,7 @@ def test_search_end_to_end_on_a_small_subset(tmp_path, capsys, small_digits):
     assert run["run_id"] in capsys.readouterr().out
     assert main(["profile", run["checkpoint"], "--batch", "1", "--variant", "float", *QUICK, "--store", str(store)]) == 0
     assert "genet (input 1x8x8)" in capsys.readouterr().out
-    err = one_line_error(capsys, ["search", "--latency-budget", "0.000001", "--candidates", "2", "--store", str(store)])
+    err = one_line_error(capsys, ["search", "--latency-budget", "0.000001", "--candidates", "2", "--shortlist", "1", "--store", str(store)])
     assert "budget 1e-06 ms" in err and "fastest predicted" in err
 
 
@@ -145,3 +145,8 @@ def test_search_refuses_bad_settings_before_any_work(argv, message, tmp_path, ca
     err = one_line_error(capsys, ["search", *argv, "--store", str(tmp_path / "s.sqlite")])
     assert message.format(file=tmp_path / "a_file") in err and "step 1" not in capsys.readouterr().out
     assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_search_refuses_a_shortlist_longer_than_its_candidates(tmp_path, capsys):
+    err = one_line_error(capsys, ["search", "--candidates", "2", "--shortlist", "5", "--store", str(tmp_path / "s.sqlite")])
+    assert "shortlist = 5 is not allowed; allowed: 1..2" in err

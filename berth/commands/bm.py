@@ -282,7 +282,8 @@ def run_denoise(args: argparse.Namespace) -> int:
     else:
         print(f"PSNR {rec['psnr_db']:.2f} dB (noisy {rec['noisy_db']:.2f}, basic estimate "
               f"{rec['basic_db']:.2f}), sigma {args.sigma:g}, seed {args.seed}, {rec['seconds']:.1f} s")
-    print(f"wrote {out / 'denoised.png'} and {out / 'result.json'}")
+    images = "denoised.png, basic.png (the first stage's estimate)" + ("" if args.noisy else ", noisy.png")
+    print(f"wrote {out}/: {images} and result.json")
     return 0
 
 

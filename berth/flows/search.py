@@ -71,6 +71,9 @@ class SearchConfig:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise BerthError(f"{what} = {value!r} is not allowed; allowed: integers {low}..{high}")
         check_seed("seed", self.seed)
+        if self.shortlist > self.candidates:
+            raise BerthError(f"shortlist = {self.shortlist} is not allowed; allowed: 1..{self.candidates} (the "
+                             "candidates it is drawn from)")
 
     def blocks(self) -> tuple[str, ...]:
         """The block types candidates may use."""
