@@ -29,7 +29,12 @@ MAX_CHIPS = 100_000  # simulated chips per bit error rate: more is a typo, not a
 MAX_SEED = 2**32 - 1  # seeds and chip numbers: what every generator berth seeds (NumPy, PyTorch) accepts
 
 
+def is_seed(value: object) -> bool:
+    """Whether ``value`` is an integer seed in 0..MAX_SEED."""
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= MAX_SEED
+
+
 def check_seed(what: str, value: object) -> None:
     """Raise a BerthError unless ``value`` is an integer seed in 0..MAX_SEED."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+    if not is_seed(value):
         raise BerthError(f"{what} = {value!r} is not allowed; allowed: integers 0..{MAX_SEED}")

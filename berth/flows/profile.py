@@ -79,9 +79,10 @@ def qonnx_run_target(run: dict) -> tuple:
 
     path = run["checkpoint"]
     recorded = ((run.get("config") or {}).get("qonnx") or {}).get("sha256")
-    if Path(path).is_file() and recorded and file_sha256(path) != recorded:
+    now = file_sha256(path) if Path(path).is_file() and recorded else recorded
+    if now != recorded:
         raise BerthError(f"QONNX file {path!r} has changed since the run measured it (SHA-256 {recorded[:12]}... then, "
-                         f"{file_sha256(path)[:12]}... now); evaluate it again to profile it as a run")
+                         f"{now[:12]}... now); evaluate it again to profile it as a run")
     return qonnx_target(path, run["run_id"], f"[{run['label']}, {run['bits']}b]")
 
 

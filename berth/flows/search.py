@@ -64,9 +64,9 @@ class SearchConfig:
         check_range("bit error rate p", self.p, 0.0, 1.0)
         if not self.latency_budget_ms > 0:
             raise BerthError(f"latency budget {self.latency_budget_ms!r} ms must be > 0")
-        for what, high in (("candidates", MAX_CANDIDATES), ("shortlist", MAX_CANDIDATES), ("chips", MAX_CHIPS),
-                           ("epochs", 10_000), ("calibration_models", MAX_CANDIDATES)):
-            low = {"epochs": 0, "calibration_models": 3}.get(what, 1)
+        for what, low, high in (("candidates", 1, MAX_CANDIDATES), ("shortlist", 1, MAX_CANDIDATES),
+                                ("chips", 1, MAX_CHIPS), ("epochs", 0, 10_000),
+                                ("calibration_models", 3, MAX_CANDIDATES)):
             value = getattr(self, what)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise BerthError(f"{what} = {value!r} is not allowed; allowed: integers {low}..{high}")

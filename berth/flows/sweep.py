@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.core.config import file_error, from_dict, merge, parse_override, read_toml, to_dict
-from berth.core.errors import MAX_CHIPS, MAX_SEED, BerthError
+from berth.core.errors import MAX_CHIPS, MAX_SEED, BerthError, is_seed
 
 SWEEP_AXES_IN_TRAIN = ("seed", "method")
 QONNX_LABEL = "qonnx"  # the label of a QONNX file's run: the graph as it is
@@ -199,7 +199,7 @@ def validate(s: Sweep, where: str, base: Path) -> Sweep:
     _check(1 <= s.chips <= MAX_CHIPS, where, "chips", s.chips, f"integers 1..{MAX_CHIPS}")
     for key, seeds in (("seeds", s.seeds), ("data_seed", [s.data_seed])):
         for i, seed in enumerate(seeds):
-            _check(isinstance(seed, int) and 0 <= seed <= MAX_SEED, where, f"{key}[{i}]" if key == "seeds" else key,
+            _check(is_seed(seed), where, f"{key}[{i}]" if key == "seeds" else key,
                    seed, f"integers 0..{MAX_SEED}")
     for key in ("models", "bits", "seeds", "p", "errors"):
         _check(len(getattr(s, key)) > 0, where, key, getattr(s, key), "a non-empty list")
